@@ -1,0 +1,80 @@
+"""The exceptions antflow raises, shared by the model and the runtime.
+
+Every error antflow raises for bad input derives from `AntflowError` and also
+from the built-in exception a caller would naturally catch (`ValueError`,
+`RuntimeError`, `ImportError`), so existing ``except`` clauses keep working.
+Each message names what was wrong and what to change.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AntflowError",
+    "ExtensionNotInstalledError",
+    "FeedError",
+    "PipelineCrashedError",
+    "PipelineStateError",
+    "StageValidationError",
+    "TaskTimeoutError",
+    "UnknownStageError",
+]
+
+
+class AntflowError(Exception):
+    """Base class of every error antflow raises on its own account."""
+
+
+class StageValidationError(AntflowError, ValueError):
+    """A `Stage` or a list of stages is invalid.
+
+    Raised at construction (``Stage(...)``, ``Pipeline(stages=...)`` or a builder's
+    ``add(...)``), never later at run time. The message lists every problem found
+    and how to fix each one.
+    """
+
+
+class UnknownStageError(AntflowError, ValueError):
+    """A stage name, such as ``feed(..., target_stage=name)``, names no stage of the pipeline."""
+
+
+class PipelineStateError(AntflowError, RuntimeError):
+    """The pipeline is not in a state that allows the call.
+
+    For example ``feed()`` before ``start()`` or after ``shutdown()``.
+    """
+
+
+class FeedError(AntflowError, RuntimeError):
+    """The items iterable raised while it was being fed.
+
+    Every item read before the error was fed and still ends as a result or a failure;
+    ``fed_count`` says how many that was. The iterable's own exception is the
+    ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, fed_count: int) -> None:
+        super().__init__(message)
+        self.fed_count = fed_count
+
+
+class PipelineCrashedError(AntflowError, RuntimeError):
+    """A worker died of an error that is not the fault of an item.
+
+    This means a bug in antflow or in a custom subclass; the original exception
+    is the ``__cause__``. The pipeline shuts down and reports the items that had
+    not finished.
+    """
+
+
+class TaskTimeoutError(AntflowError, TimeoutError):
+    """A task call took longer than its stage's ``task_timeout``.
+
+    It counts as a failed attempt and is retried like any other failure.
+    """
+
+
+class ExtensionNotInstalledError(AntflowError, ImportError):
+    """A feature lives in an antflow package that is not installed.
+
+    The message names the package to ``pip install``.
+    """

@@ -1,0 +1,164 @@
+"""The side-effect-free core of antflow: what a pipeline is and what it decides.
+
+Theory of operation
+-------------------
+A pipeline is an ordered list of `Stage` objects. An item fed to it is wrapped in a
+`Payload` (`prepare_payload`) and put in the first stage's queue as a `QueueEntry`
+keyed by ``(priority, sequence_id)``: lower priority first, then feeding order.
+
+A worker of a stage takes the smallest entry and runs the stage's tasks on the
+payload's value in order. When a task raises, `decide_retry` says what happens:
+call it again (`RetryTask`, ``per_task``), put the item back at the start of the stage
+(`RequeueItem`, ``per_stage``), or give up (`GiveUp`). When the stage ends,
+`route` says where the item goes: the next stage, out as a `PipelineResult`, or out as
+a `FailedItem`. Each item ends exactly once, as one or the other; `ItemOutcome` is that
+end as a `returns` Result.
+
+While this happens a runtime emits `StatusEvent`, `TaskEvent` and `ItemFinished` to
+an attached `PipelineObserver`, and keeps counters that `compute_pipeline_stats`
+turns into `PipelineStats`.
+
+Everything here is data and pure functions: no asyncio, no I/O, no clock, no
+randomness. Time and ids are passed in. The asyncio runtime in
+`antflow_core.runtime` executes these decisions; a custom runtime (threads, trio, a
+simulation) can use this module alone.
+"""
+
+from antflow_core.errors import StageValidationError, UnknownStageError
+from antflow_core.model.decisions import (
+    ROUTING_TABLE,
+    Destination,
+    GiveUp,
+    PipelinePlan,
+    RequeueItem,
+    RetryDecision,
+    RetryTask,
+    StageOutcome,
+    StagePlan,
+    decide_retry,
+    is_retryable,
+    plan_pipeline,
+    resolve_stage,
+    route,
+    worker_name,
+)
+from antflow_core.model.events import (
+    ALLOWED_TRANSITIONS,
+    EMPTY_METADATA,
+    ItemFinished,
+    ItemStatus,
+    StatusEvent,
+    TaskEvent,
+    TaskEventType,
+)
+from antflow_core.model.payload import (
+    HeapItem,
+    Payload,
+    QueueEntry,
+    coerce_payload,
+    prepare_payload,
+)
+from antflow_core.model.protocols import DisplayFactory, PipelineObserver, ProgressDisplay
+from antflow_core.model.results import (
+    FailedItem,
+    ItemOutcome,
+    PipelineResult,
+    failed_outcome,
+    order_by_sequence,
+    succeeded_outcome,
+)
+from antflow_core.model.stage import (
+    DEFAULT_PRIORITY,
+    RETRY_STRATEGIES,
+    FailureCallback,
+    RetryStrategy,
+    SkipPredicate,
+    Stage,
+    SuccessCallback,
+    TaskFunc,
+    default_queue_capacity,
+    effective_queue_capacity,
+    is_async_callable,
+    stage_problems,
+    task_name,
+    validate_stages,
+)
+from antflow_core.model.stats import (
+    DashboardSnapshot,
+    ErrorSummary,
+    FailureRecord,
+    PipelineStats,
+    StageCounts,
+    StageStats,
+    WorkerMetrics,
+    WorkerState,
+    WorkerStatus,
+    compute_pipeline_stats,
+    summarize_errors,
+)
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "DEFAULT_PRIORITY",
+    "EMPTY_METADATA",
+    "RETRY_STRATEGIES",
+    "ROUTING_TABLE",
+    "DashboardSnapshot",
+    "Destination",
+    "DisplayFactory",
+    "ErrorSummary",
+    "FailedItem",
+    "FailureCallback",
+    "FailureRecord",
+    "GiveUp",
+    "HeapItem",
+    "ItemFinished",
+    "ItemOutcome",
+    "ItemStatus",
+    "Payload",
+    "PipelineObserver",
+    "PipelinePlan",
+    "PipelineResult",
+    "PipelineStats",
+    "ProgressDisplay",
+    "QueueEntry",
+    "RequeueItem",
+    "RetryDecision",
+    "RetryStrategy",
+    "RetryTask",
+    "SkipPredicate",
+    "Stage",
+    "StageCounts",
+    "StageOutcome",
+    "StagePlan",
+    "StageStats",
+    "StageValidationError",
+    "StatusEvent",
+    "SuccessCallback",
+    "TaskEvent",
+    "TaskEventType",
+    "TaskFunc",
+    "UnknownStageError",
+    "WorkerMetrics",
+    "WorkerState",
+    "WorkerStatus",
+    "coerce_payload",
+    "compute_pipeline_stats",
+    "decide_retry",
+    "default_queue_capacity",
+    "effective_queue_capacity",
+    "failed_outcome",
+    "is_async_callable",
+    "is_retryable",
+    "order_by_sequence",
+    "plan_pipeline",
+    "prepare_payload",
+    "resolve_stage",
+    "route",
+    "stage_problems",
+    "succeeded_outcome",
+    "summarize_errors",
+    "task_name",
+    "validate_stages",
+    "worker_name",
+]

@@ -1,0 +1,259 @@
+"""The decisions: what happens to an item after a task fails and after a stage ends.
+
+Two tables decide everything a worker does besides calling tasks.
+
+**Retry** (`decide_retry`), after a task call raised ``error``:
+
+| retry       | error is retryable | attempts left                      | decision      |
+|-------------|--------------------|------------------------------------|---------------|
+| per_task    | yes                | task_attempt < task_attempts       | `RetryTask`   |
+| per_stage   | yes                | stage_attempt < stage_attempts     | `RequeueItem` |
+| either      | yes                | none                               | `GiveUp`      |
+| either      | no                 | any                                | `GiveUp`      |
+
+An error is retryable when it is an `Exception`; a `BaseException` that is not (such as
+``SystemExit`` raised by user code) fails the item at once. The retry decision is a
+`returns` Result: ``Success(RetryTask | RequeueItem)`` or ``Failure(GiveUp)``.
+
+**Routing** (`route`), after a stage ends for an item:
+
+| stage outcome | last stage? | destination  |
+|---------------|-------------|--------------|
+| completed     | no          | next stage   |
+| completed     | yes         | result       |
+| skipped       | no          | next stage   |
+| skipped       | yes         | result       |
+| failed        | either      | failure      |
+
+`plan_pipeline` compiles stages into a `PipelinePlan` once, so a runtime's hot path
+reads precomputed fields (``next_index``, capacities, task flags) instead of deciding
+again for every item.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final, TypeAlias
+
+from returns.result import Failure, Result, Success
+
+from antflow_core.errors import UnknownStageError
+from antflow_core.model.stage import (
+    Stage,
+    effective_queue_capacity,
+    is_async_callable,
+    task_name,
+    validate_stages,
+)
+
+__all__ = [
+    "ROUTING_TABLE",
+    "Destination",
+    "GiveUp",
+    "PipelinePlan",
+    "RequeueItem",
+    "RetryDecision",
+    "RetryTask",
+    "StageOutcome",
+    "StagePlan",
+    "decide_retry",
+    "is_retryable",
+    "plan_pipeline",
+    "resolve_stage",
+    "route",
+    "worker_name",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryTask:
+    """Call the same task again (``per_task``).
+
+    Attributes:
+        attempt: The number of the attempt to make next, from 2.
+        wait_seconds: How long to wait before it.
+    """
+
+    attempt: int
+    wait_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequeueItem:
+    """Put the item back at the start of the stage (``per_stage``).
+
+    Attributes:
+        attempt: The stage attempt the re-queued entry is for, from 2.
+        wait_seconds: How long to wait before re-queuing.
+    """
+
+    attempt: int
+    wait_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """Stop trying: the item fails the stage.
+
+    Attributes:
+        attempts: How many attempts were made.
+        reason: Why, in words (``"3 of 3 task attempts used"``).
+    """
+
+    attempts: int
+    reason: str
+
+
+RetryDecision: TypeAlias = Result[RetryTask | RequeueItem, GiveUp]
+"""``Success(RetryTask | RequeueItem)`` to try again, ``Failure(GiveUp)`` to stop."""
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Tell whether ``error`` may be retried: any `Exception` may, other BaseExceptions may not."""
+    return isinstance(error, Exception)
+
+
+def decide_retry(
+    stage: Stage, *, task_attempt: int, stage_attempt: int, error: BaseException
+) -> RetryDecision:
+    """Decide what follows a failed task call (the retry table in this module's docstring).
+
+    Args:
+        stage: The stage the call belongs to.
+        task_attempt: The number of the call that failed, from 1 (per task).
+        stage_attempt: The stage attempt the item is on, from 1.
+        error: What the call raised.
+    """
+    per_task = stage.retry == "per_task"
+    made = task_attempt if per_task else stage_attempt
+    if not is_retryable(error):
+        return Failure(GiveUp(made, f"{type(error).__name__} is not retryable"))
+    if per_task:
+        if task_attempt < stage.task_attempts:
+            return Success(RetryTask(task_attempt + 1, float(stage.task_wait_seconds)))
+        return Failure(GiveUp(made, f"{task_attempt} of {stage.task_attempts} task attempts used"))
+    if stage_attempt < stage.stage_attempts:
+        return Success(RequeueItem(stage_attempt + 1, float(stage.task_wait_seconds)))
+    return Failure(GiveUp(made, f"{stage_attempt} of {stage.stage_attempts} stage attempts used"))
+
+
+class StageOutcome(enum.Enum):
+    """How a stage ended for an item."""
+
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class Destination(enum.Enum):
+    """Where an item goes after a stage."""
+
+    NEXT_STAGE = "next_stage"
+    RESULT = "result"
+    FAILURE = "failure"
+
+
+ROUTING_TABLE: Final[Mapping[tuple[StageOutcome, bool], Destination]] = MappingProxyType(
+    {
+        # (outcome, is the last stage) -> destination
+        (StageOutcome.COMPLETED, False): Destination.NEXT_STAGE,
+        (StageOutcome.COMPLETED, True): Destination.RESULT,
+        (StageOutcome.SKIPPED, False): Destination.NEXT_STAGE,
+        (StageOutcome.SKIPPED, True): Destination.RESULT,
+        (StageOutcome.FAILED, False): Destination.FAILURE,
+        (StageOutcome.FAILED, True): Destination.FAILURE,
+    }
+)
+"""The routing table in this module's docstring, as data."""
+
+
+def route(outcome: StageOutcome, stage_index: int, stage_count: int) -> Destination:
+    """Return where an item goes when stage ``stage_index`` (of ``stage_count``) ends so."""
+    return ROUTING_TABLE[(outcome, stage_index == stage_count - 1)]
+
+
+def worker_name(stage_name: str, worker_id: int) -> str:
+    """Return the name of worker ``worker_id`` of a stage: ``"Fetch-W0"``."""
+    return f"{stage_name}-W{worker_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class StagePlan:
+    """A stage compiled for execution: everything a worker reads, decided once.
+
+    Attributes:
+        index: Position of the stage in the pipeline.
+        stage: The stage itself.
+        capacity: Its input queue's capacity; 0 means unbounded.
+        next_index: The stage completed or skipped items go to; None when results leave here.
+        task_names: Name of each task.
+        task_is_async: Whether each task is a coroutine function (others run in threads).
+        task_limits: The concurrency limit of each task, None where it has none.
+        worker_names: Name of each worker, index = worker id.
+    """
+
+    index: int
+    stage: Stage
+    capacity: int
+    next_index: int | None
+    task_names: tuple[str, ...]
+    task_is_async: tuple[bool, ...]
+    task_limits: tuple[int | None, ...]
+    worker_names: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The stage's name."""
+        return self.stage.name
+
+
+@dataclass(frozen=True, slots=True)
+class PipelinePlan:
+    """The compiled form of a pipeline's stages, in order."""
+
+    stages: tuple[StagePlan, ...]
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The stage names, in order."""
+        return tuple(p.name for p in self.stages)
+
+
+def plan_pipeline(stages: Iterable[Stage]) -> PipelinePlan:
+    """Validate ``stages`` and compile them into a `PipelinePlan`.
+
+    Raises:
+        StageValidationError: If the list is empty, holds a non-Stage or repeats a name.
+    """
+    checked = validate_stages(stages)
+    count = len(checked)
+    plans = []
+    for index, stage in enumerate(checked):
+        names = tuple(task_name(t) for t in stage.tasks)
+        limits = stage.task_concurrency_limits or {}
+        next_destination = route(StageOutcome.COMPLETED, index, count)
+        plans.append(
+            StagePlan(
+                index=index,
+                stage=stage,
+                capacity=effective_queue_capacity(stage),
+                next_index=index + 1 if next_destination is Destination.NEXT_STAGE else None,
+                task_names=names,
+                task_is_async=tuple(is_async_callable(t) for t in stage.tasks),
+                task_limits=tuple(limits.get(name) for name in names),
+                worker_names=tuple(worker_name(stage.name, i) for i in range(stage.workers)),
+            )
+        )
+    return PipelinePlan(tuple(plans))
+
+
+def resolve_stage(plan: PipelinePlan, name: str) -> Result[int, UnknownStageError]:
+    """Return the index of the stage called ``name``, or an error listing the valid names."""
+    for stage_plan in plan.stages:
+        if stage_plan.name == name:
+            return Success(stage_plan.index)
+    valid = ", ".join(repr(n) for n in plan.stage_names)
+    return Failure(UnknownStageError(f"no stage is named {name!r}; the stages are: {valid}"))

@@ -1,0 +1,158 @@
+"""The events a runtime emits while items move, for observers such as a status tracker.
+
+Three kinds, all frozen:
+
+* `StatusEvent`: an item changed status at a stage (`ItemStatus`).
+* `TaskEvent`: one task call started, completed, is being retried or failed for good
+  (`TaskEventType`).
+* `ItemFinished`: an item left the pipeline; its ``outcome`` is the `ItemOutcome`.
+
+The runtime builds them only when an observer is attached. Timestamps are seconds
+since the epoch, passed in by the runtime (the model reads no clock).
+
+Statuses of one item at one stage follow this table; anything else is a runtime bug:
+
+| from          | to                                        |
+|---------------|-------------------------------------------|
+| (fed / moved) | queued                                    |
+| queued        | in_progress                               |
+| in_progress   | completed, failed, skipped, retrying      |
+| retrying      | queued (per_stage), completed, failed, retrying (per_task) |
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from antflow_core.model.results import ItemOutcome
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "EMPTY_METADATA",
+    "ItemFinished",
+    "ItemStatus",
+    "StatusEvent",
+    "TaskEvent",
+    "TaskEventType",
+]
+
+
+class ItemStatus(enum.StrEnum):
+    """Where an item stands at a stage. Compares equal to its string value (``"failed"``)."""
+
+    QUEUED = "queued"
+    """Waiting in the stage's queue."""
+    IN_PROGRESS = "in_progress"
+    """A worker is running the stage's tasks on it."""
+    COMPLETED = "completed"
+    """It finished the stage."""
+    FAILED = "failed"
+    """The stage gave up on it; ``metadata["error"]`` says why."""
+    RETRYING = "retrying"
+    """A task failed and the item is being tried again."""
+    SKIPPED = "skipped"
+    """``skip_if`` returned true; the item moved on unchanged."""
+
+
+ALLOWED_TRANSITIONS: Final[Mapping[ItemStatus | None, frozenset[ItemStatus]]] = MappingProxyType(
+    {
+        None: frozenset({ItemStatus.QUEUED}),
+        ItemStatus.QUEUED: frozenset({ItemStatus.IN_PROGRESS}),
+        ItemStatus.IN_PROGRESS: frozenset(
+            {ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.RETRYING}
+        ),
+        ItemStatus.RETRYING: frozenset(
+            {ItemStatus.QUEUED, ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.RETRYING}
+        ),
+        ItemStatus.COMPLETED: frozenset(),
+        ItemStatus.FAILED: frozenset(),
+        ItemStatus.SKIPPED: frozenset(),
+    }
+)
+"""The status table above, per stage: the statuses that may follow each one (``None``: none yet)."""
+
+
+class TaskEventType(enum.StrEnum):
+    """What happened to one task call."""
+
+    START = "start"
+    COMPLETE = "complete"
+    RETRY = "retry"
+    FAIL = "fail"
+
+
+EMPTY_METADATA: Final[Mapping[str, Any]] = MappingProxyType({})
+"""The metadata of an event that has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """An item changed status at a stage.
+
+    Attributes:
+        item_id: The item's id.
+        stage: The stage's name.
+        status: The new status.
+        worker: The worker's name (``"Fetch-W3"``), or None while queued.
+        worker_id: The worker's index in its stage, 0 to workers - 1, or None while queued.
+        timestamp: Seconds since the epoch.
+        metadata: Details: ``error`` (message), ``error_type`` and ``attempt`` on
+            ``failed`` and ``retrying``; ``attempt`` when re-queued.
+    """
+
+    item_id: Any
+    stage: str
+    status: ItemStatus
+    worker: str | None
+    worker_id: int | None
+    timestamp: float
+    metadata: Mapping[str, Any] = field(default_factory=lambda: EMPTY_METADATA)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """One task call started, completed, is being retried, or failed for good.
+
+    Attributes:
+        item_id: The item's id.
+        stage: The stage's name.
+        task_name: The task's name (see `task_name`).
+        worker: The worker's name.
+        worker_id: The worker's index in its stage.
+        event_type: ``"start"``, ``"complete"``, ``"retry"`` or ``"fail"``.
+        attempt: The attempt number, from 1. On ``"retry"`` the attempt that failed; on
+            ``"fail"`` the number of attempts made.
+        timestamp: Seconds since the epoch.
+        error: The exception on ``"retry"`` and ``"fail"``, otherwise None.
+        duration: Seconds the call took; None on ``"start"``.
+    """
+
+    item_id: Any
+    stage: str
+    task_name: str
+    worker: str
+    worker_id: int
+    event_type: TaskEventType
+    attempt: int
+    timestamp: float
+    error: BaseException | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFinished:
+    """An item left the pipeline.
+
+    Attributes:
+        item_id: The item's id.
+        outcome: ``Success(PipelineResult)`` or ``Failure(FailedItem)``.
+        timestamp: Seconds since the epoch.
+    """
+
+    item_id: Any
+    outcome: ItemOutcome
+    timestamp: float

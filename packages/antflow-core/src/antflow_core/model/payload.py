@@ -1,0 +1,168 @@
+"""Payloads and queue entries: how an item is wrapped while it travels.
+
+An item fed to a pipeline becomes a `Payload`: its id (taken from the item or
+given by its position), its current value, and the sequence id that orders results
+and breaks ties between equal priorities. In a stage's queue the payload sits in a
+`QueueEntry` together with its priority and attempt number.
+
+Queues compare plain ``(priority, sequence_id)`` keys: the runtime stores
+``(priority, sequence_id, (payload, attempt))`` tuples, which is what
+`QueueEntry.to_heap_item` returns. An item is in one place at a time, so two entries
+of one queue never share a key and the payload itself is never compared.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeAlias, TypeVar
+
+__all__ = [
+    "HeapItem",
+    "Payload",
+    "QueueEntry",
+    "coerce_payload",
+    "prepare_payload",
+]
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True, slots=True)
+class Payload(Generic[T]):
+    """An item on its way through the pipeline.
+
+    Attributes:
+        id: The item's id: the ``"id"`` of a dict item, otherwise its position in
+            everything fed to the pipeline (its index, for a single run).
+        value: The item's current value: the input at the first stage, then each stage's output.
+        sequence_id: Position in feeding order; results are returned in this order and
+            items of equal priority are processed first-in, first-out by it.
+    """
+
+    id: Any
+    value: T
+    sequence_id: int
+
+    def with_value(self, value: U) -> Payload[U]:
+        """Return the same item carrying a new value (a stage's output)."""
+        new: Payload[U] = _new_payload(Payload)
+        _set_id(new, self.id)
+        _set_value(new, value)
+        _set_sequence(new, self.sequence_id)
+        return new
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the payload in the guide's dict form: ``{"id", "value", "_sequence_id"}``."""
+        return {"id": self.id, "value": self.value, "_sequence_id": self.sequence_id}
+
+
+# with_value runs once per item per stage and prepare_payload once per item: these skip
+# the frozen dataclass's generic __init__ (about half the cost), keeping it frozen.
+_new_payload = object.__new__
+_set_id = Payload.__dict__["id"].__set__
+_set_value = Payload.__dict__["value"].__set__
+_set_sequence = Payload.__dict__["sequence_id"].__set__
+
+
+def prepare_payload(item: object, sequence_id: int) -> Payload[Any]:
+    """Wrap a fed item into a `Payload`.
+
+    A mapping with an ``"id"`` key gives that id, otherwise the item's ``sequence_id`` is
+    its id. A mapping with a ``"value"`` key gives that value, otherwise the item itself is
+    the value.
+
+    Example:
+        ```python
+        prepare_payload({"id": "user_1", "value": {"name": "Alice"}}, 0)
+        # Payload(id='user_1', value={'name': 'Alice'}, sequence_id=0)
+        prepare_payload("http://a", 7)  # Payload(id=7, value='http://a', sequence_id=7)
+        ```
+    """
+    payload: Payload[Any] = _new_payload(Payload)
+    if isinstance(item, Mapping):
+        _set_id(payload, item.get("id", sequence_id))
+        _set_value(payload, item.get("value", item))
+    else:
+        _set_id(payload, sequence_id)
+        _set_value(payload, item)
+    _set_sequence(payload, sequence_id)
+    return payload
+
+
+def coerce_payload(prepared: object, sequence_id: int) -> Payload[Any]:
+    """Accept what a ``_prepare_payload`` override returns and give a `Payload`.
+
+    A `Payload` passes through. A mapping in the guide's form (``"id"``, ``"value"`` and
+    optionally ``"_sequence_id"``) is converted; a missing ``"_sequence_id"`` takes
+    ``sequence_id``.
+
+    Raises:
+        TypeError: If ``prepared`` is neither, with what the override must return.
+    """
+    if isinstance(prepared, Payload):
+        return prepared
+    if isinstance(prepared, Mapping) and "id" in prepared and "value" in prepared:
+        seq = prepared.get("_sequence_id", sequence_id)
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise TypeError(f"_prepare_payload returned a non-integer _sequence_id: {seq!r}")
+        return Payload(prepared["id"], prepared["value"], seq)
+    raise TypeError(
+        "_prepare_payload must return a Payload or a dict with 'id' and 'value' keys "
+        f"(and optionally '_sequence_id'), got {prepared!r}"
+    )
+
+
+HeapItem: TypeAlias = tuple[int, int, tuple[Payload[Any], int]]
+"""What a stage queue holds: ``(priority, sequence_id, (payload, attempt))``."""
+
+
+@functools.total_ordering
+@dataclass(frozen=True, slots=True, eq=False)
+class QueueEntry:
+    """An item waiting in a stage's queue, ordered by priority, then sequence id.
+
+    Attributes:
+        priority: Lower is served first; the default is 100.
+        sequence_id: Breaks ties between equal priorities, first-in first-out.
+        payload: The item.
+        attempt: The stage attempt this entry is for, from 1; a ``per_stage`` retry
+            re-queues the item with ``attempt + 1``.
+    """
+
+    priority: int
+    sequence_id: int
+    payload: Payload[Any]
+    attempt: int = 1
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        """The key queues order by: ``(priority, sequence_id)``."""
+        return (self.priority, self.sequence_id)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, QueueEntry):
+            return NotImplemented
+        return (self.sort_key, self.payload, self.attempt) == (
+            other.sort_key,
+            other.payload,
+            other.attempt,
+        )
+
+    def __lt__(self, other: QueueEntry) -> bool:
+        return self.sort_key < other.sort_key
+
+    def __hash__(self) -> int:
+        return hash((self.priority, self.sequence_id, self.attempt))
+
+    def to_heap_item(self) -> HeapItem:
+        """Return the plain tuple the runtime's heaps store."""
+        return (self.priority, self.sequence_id, (self.payload, self.attempt))
+
+    @classmethod
+    def from_heap_item(cls, item: HeapItem) -> QueueEntry:
+        """Rebuild an entry from a heap tuple, for inspecting a queue."""
+        priority, sequence_id, (payload, attempt) = item
+        return cls(priority, sequence_id, payload, attempt)

@@ -1,0 +1,70 @@
+"""Extension points: the Protocols other packages implement and the core calls.
+
+The core never imports the packages that implement these (rule 3 of the design):
+``antflow-tracker`` provides a `PipelineObserver`, ``antflow-rich`` provides
+`ProgressDisplay` factories, and anyone can write their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from typing import Protocol, runtime_checkable
+
+from antflow_core.model.events import ItemFinished, StatusEvent, TaskEvent
+from antflow_core.model.stats import DashboardSnapshot
+
+__all__ = ["DisplayFactory", "PipelineObserver", "ProgressDisplay"]
+
+
+@runtime_checkable
+class PipelineObserver(Protocol):
+    """Receives every event of a pipeline; pass one as ``Pipeline(status_tracker=...)``.
+
+    Each method is called by the worker that caused the event, in the order things
+    happened to the item. A method may return None, or an awaitable that the worker
+    awaits before it goes on (so an async callback finishes before the item moves).
+    Exceptions raised by a method are logged and otherwise ignored: an observer can
+    never fail an item or stop a worker.
+
+    With no observer attached the runtime builds no event objects at all.
+    """
+
+    def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
+        """An item changed status at a stage."""
+
+    def on_task_event(self, event: TaskEvent) -> Awaitable[None] | None:
+        """A task call started, completed, is being retried, or failed for good."""
+
+    def on_item_finished(self, event: ItemFinished) -> Awaitable[None] | None:
+        """An item left the pipeline as a result or a failure."""
+
+
+@runtime_checkable
+class ProgressDisplay(Protocol):
+    """Shows a running pipeline; pass one as ``run(items, progress=display)``.
+
+    The runtime calls `start` once, then `update` every `refresh_interval` seconds with a
+    fresh snapshot, then `finish` once with the final snapshot, also after an error or
+    cancellation. A display reads snapshots at its own pace and never slows the workers.
+    Exceptions it raises are logged and the display is dropped; the run goes on.
+    """
+
+    @property
+    def refresh_interval(self) -> float:
+        """Seconds between two `update` calls."""
+
+    def start(self, total: int | None, stage_names: Sequence[str]) -> None:
+        """The run begins; ``total`` is the number of items, or None when it is not known."""
+
+    def update(self, snapshot: DashboardSnapshot) -> None:
+        """Show the pipeline as it is now."""
+
+    def finish(self, snapshot: DashboardSnapshot) -> None:
+        """The run ended; show the final state and summary, and release the terminal."""
+
+
+class DisplayFactory(Protocol):
+    """Makes a `ProgressDisplay`; what the ``antflow.displays`` entry points name."""
+
+    def __call__(self, *, refresh_interval: float | None = None) -> ProgressDisplay:
+        """Return a new display; ``refresh_interval`` None keeps the display's default."""

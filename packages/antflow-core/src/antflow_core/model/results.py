@@ -1,0 +1,123 @@
+"""What an item ends as: a `PipelineResult` or a `FailedItem`, and its `returns` Result.
+
+Every item fed to a pipeline ends exactly once. It either leaves the last stage as a
+`PipelineResult`, or a stage gives up on it and it becomes a `FailedItem` carrying the
+error. `ItemOutcome` joins the two as ``Success(PipelineResult)`` or
+``Failure(FailedItem)``, so a caller can match on an outcome instead of catching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
+
+from returns.result import Failure, Result, Success
+
+from antflow_core.model.payload import Payload
+
+__all__ = [
+    "FailedItem",
+    "ItemOutcome",
+    "PipelineResult",
+    "failed_outcome",
+    "order_by_sequence",
+    "succeeded_outcome",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineResult(Generic[T]):
+    """An item that went through every stage.
+
+    Attributes:
+        id: The item's id (see `Payload.id`).
+        value: What the last stage returned for it (or its value, if it skipped that stage).
+        sequence_id: Its position in feeding order; ``run()`` returns results sorted by it.
+    """
+
+    id: Any
+    value: T
+    sequence_id: int
+
+    @classmethod
+    def from_payload(cls, payload: Payload[T]) -> PipelineResult[T]:
+        """Return the result of an item that left the last stage as ``payload``."""
+        result: PipelineResult[T] = _new(cls)
+        _set_id(result, payload.id)
+        _set_value(result, payload.value)
+        _set_sequence(result, payload.sequence_id)
+        return result
+
+
+# from_payload runs once per item: skip the frozen dataclass's generic __init__.
+_new = object.__new__
+_set_id = PipelineResult.__dict__["id"].__set__
+_set_value = PipelineResult.__dict__["value"].__set__
+_set_sequence = PipelineResult.__dict__["sequence_id"].__set__
+
+
+@dataclass(frozen=True, slots=True)
+class FailedItem:
+    """An item that a stage gave up on after all its attempts.
+
+    Attributes:
+        id: The item's id.
+        value: The value the failing stage received (the input to retry it with).
+        error: The exception of the last attempt.
+        stage: The name of the stage that gave up.
+        attempts: How many attempts were made: task attempts with ``per_task``, stage
+            attempts with ``per_stage``.
+        sequence_id: Its position in feeding order.
+    """
+
+    id: Any
+    value: Any
+    error: BaseException
+    stage: str
+    attempts: int
+    sequence_id: int
+
+    @property
+    def error_type(self) -> str:
+        """The class name of the error, e.g. ``"TimeoutError"``."""
+        return type(self.error).__name__
+
+    @property
+    def error_message(self) -> str:
+        """The error as text; the class name when the exception has no message."""
+        text = str(self.error)
+        return text or type(self.error).__name__
+
+
+ItemOutcome: TypeAlias = Result[PipelineResult[Any], FailedItem]
+"""How an item ended: ``Success(PipelineResult)`` or ``Failure(FailedItem)``."""
+
+
+def succeeded_outcome(result: PipelineResult[Any]) -> ItemOutcome:
+    """Wrap a result as an `ItemOutcome`."""
+    return Success(result)
+
+
+def failed_outcome(failed: FailedItem) -> ItemOutcome:
+    """Wrap a failure as an `ItemOutcome`."""
+    return Failure(failed)
+
+
+class _Sequenced(Protocol):
+    @property
+    def sequence_id(self) -> int: ...
+
+
+S = TypeVar("S", bound=_Sequenced)
+
+
+def order_by_sequence(items: Iterable[S]) -> list[S]:
+    """Return ``items`` sorted by feeding order (``sequence_id``): the order ``run()`` promises."""
+    return sorted(items, key=_sequence_key)
+
+
+def _sequence_key(item: _Sequenced) -> int:
+    return item.sequence_id

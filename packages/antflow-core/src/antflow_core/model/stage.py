@@ -1,0 +1,322 @@
+"""`Stage`: the configuration of one processing step, validated at construction.
+
+A stage is pure data: a name, a pool size, the tasks each item goes through in
+order, and the policies (retry, limits, callbacks, queue capacity) the runtime
+applies. Constructing one checks every field and raises
+[`StageValidationError`][antflow_core.errors.StageValidationError] that lists each problem and
+how to fix it, so a mistake surfaces where it was written, not minutes into a run.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final, Literal, TypeAlias
+
+from antflow_core.errors import StageValidationError
+
+__all__ = [
+    "DEFAULT_PRIORITY",
+    "RETRY_STRATEGIES",
+    "FailureCallback",
+    "RetryStrategy",
+    "SkipPredicate",
+    "Stage",
+    "SuccessCallback",
+    "TaskFunc",
+    "default_queue_capacity",
+    "effective_queue_capacity",
+    "is_async_callable",
+    "stage_problems",
+    "task_name",
+    "validate_stages",
+]
+
+TaskFunc: TypeAlias = Callable[..., Any]
+"""A task: an ``async def`` function (or any callable); plain functions run in a thread."""
+
+SuccessCallback: TypeAlias = Callable[..., Any]
+"""``on_success(payload)``: called with the item's `Payload` after the stage, sync or async."""
+
+FailureCallback: TypeAlias = Callable[..., Any]
+"""``on_failure(failed_item)``: called with the `FailedItem` when the stage gives up."""
+
+SkipPredicate: TypeAlias = Callable[[Any], Any]
+"""``skip_if(value) -> bool``: when true the item passes the stage untouched."""
+
+RetryStrategy: TypeAlias = Literal["per_task", "per_stage"]
+"""``"per_task"``: retry the failing task in place; ``"per_stage"``: restart the stage."""
+
+RETRY_STRATEGIES: Final[tuple[RetryStrategy, ...]] = ("per_task", "per_stage")
+"""The accepted values of `Stage.retry`."""
+
+DEFAULT_PRIORITY: Final = 100
+"""The priority of an item fed without one; lower numbers are processed first."""
+
+
+def default_queue_capacity(workers: int) -> int:
+    """Return the input-queue capacity a stage gets when it sets none: ``max(1, workers * 10)``."""
+    return max(1, workers * 10)
+
+
+def effective_queue_capacity(stage: Stage) -> int:
+    """Return the capacity of ``stage``'s input queue; ``0`` means unbounded."""
+    if stage.queue_capacity is None:
+        return default_queue_capacity(stage.workers)
+    return stage.queue_capacity
+
+
+def task_name(task: Callable[..., Any]) -> str:
+    """Return the name a task is known by in events and in ``task_concurrency_limits``.
+
+    A function or bound method gives its ``__name__``; a `functools.partial` the name of
+    the function it wraps; any other callable object the name of its class.
+    """
+    while isinstance(task, functools.partial):
+        task = task.func
+    name = getattr(task, "__name__", None)
+    if isinstance(name, str):
+        return name
+    return type(task).__name__
+
+
+def is_async_callable(task: Callable[..., Any]) -> bool:
+    """Tell whether calling ``task`` returns a coroutine (an ``async def`` function or method).
+
+    Sees through `functools.partial` and callable objects whose ``__call__`` is async.
+    Anything else is treated as a plain function, which the runtime runs in a thread.
+    """
+    while isinstance(task, functools.partial):
+        task = task.func
+    if inspect.iscoroutinefunction(task):
+        return True
+    call = getattr(type(task), "__call__", None)  # noqa: B004 - the class attribute, on purpose
+    return call is not None and not inspect.isroutine(task) and inspect.iscoroutinefunction(call)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of a pipeline: a pool of ``workers`` that run ``tasks`` in order on each item.
+
+    Args:
+        name: Unique name of the stage, used in events, stats and ``target_stage``.
+        workers: How many items the stage processes at once (at least 1).
+        tasks: The functions each item goes through, in order; each gets the previous one's
+            return value. ``async def`` functions run on the event loop, plain functions in
+            a worker thread.
+        retry: ``"per_task"`` retries a failing task in place up to ``task_attempts`` times;
+            ``"per_stage"`` re-queues the item at the first task up to ``stage_attempts`` times.
+        task_attempts: Attempts per task with ``retry="per_task"`` (1 means no retry).
+        stage_attempts: Attempts of the whole stage with ``retry="per_stage"``.
+        task_wait_seconds: Seconds to wait before each retry.
+        task_concurrency_limits: Maximum concurrent calls of named tasks, for example
+            ``{"upload": 2}`` with ``workers=50``; keys are task names (see `task_name`).
+        unpack_args: Call the first task with ``*value`` when the value is a tuple or
+            ``**value`` when it is a mapping.
+        on_success: Called with the item's `Payload` (the stage's output as ``value``) when the
+            item completes the stage; may be ``async``. Errors it raises are logged.
+        on_failure: Called with the `FailedItem` when the item fails the stage for good;
+            may be ``async``. Errors it raises are logged.
+        skip_if: Predicate on the item's value; when it returns true the item skips the stage
+            and moves on unchanged.
+        queue_capacity: Size of the stage's input queue. ``None`` gives
+            ``max(1, workers * 10)``; ``0`` means unbounded. A full queue blocks the stage
+            before it (or ``feed()``), which is how backpressure travels upstream.
+        task_timeout: Seconds one task call may take; a call that takes longer fails with
+            `TaskTimeoutError` and is retried like any other failure. ``None`` for no limit.
+
+    Raises:
+        StageValidationError: If any field is invalid; the message says what to change.
+
+    Example:
+        ```python
+        Stage("Upload", workers=2, tasks=[upload])
+        Stage(name="Fetch", workers=10, tasks=[fetch], retry="per_task", task_attempts=5)
+        ```
+    """
+
+    name: str
+    workers: int = 1
+    tasks: Sequence[TaskFunc] = field(default=())
+    retry: RetryStrategy = "per_task"
+    task_attempts: int = 3
+    stage_attempts: int = 3
+    task_wait_seconds: float = 1.0
+    task_concurrency_limits: Mapping[str, int] | None = None
+    unpack_args: bool = False
+    on_success: SuccessCallback | None = None
+    on_failure: FailureCallback | None = None
+    skip_if: SkipPredicate | None = None
+    queue_capacity: int | None = None
+    task_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        tasks = self.tasks
+        if isinstance(tasks, Iterable) and not isinstance(tasks, str | bytes | Mapping):
+            object.__setattr__(self, "tasks", tuple(tasks))
+        elif callable(tasks):
+            # Stage("S", tasks=fn): accepted with the same meaning as tasks=[fn].
+            object.__setattr__(self, "tasks", (tasks,))
+        limits = self.task_concurrency_limits
+        if isinstance(limits, Mapping):
+            object.__setattr__(self, "task_concurrency_limits", MappingProxyType(dict(limits)))
+        problems = stage_problems(self)
+        if problems:
+            raise StageValidationError(_format_problems(self, problems))
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        """The names of this stage's tasks, in order (see `task_name`)."""
+        return tuple(task_name(t) for t in self.tasks)
+
+    @property
+    def capacity(self) -> int:
+        """The capacity of this stage's input queue; ``0`` means unbounded."""
+        return effective_queue_capacity(self)
+
+
+def _format_problems(stage: Stage, problems: Sequence[str]) -> str:
+    label = f"Stage {stage.name!r}" if isinstance(stage.name, str) else "Stage"
+    if len(problems) == 1:
+        return f"{label}: {problems[0]}"
+    lines = "\n".join(f"  - {p}" for p in problems)
+    return f"{label} has {len(problems)} problems:\n{lines}"
+
+
+def stage_problems(stage: Stage) -> list[str]:
+    """Return every problem with ``stage``'s fields, each saying what to change; empty when valid.
+
+    `Stage` calls this at construction; a custom runtime may call it to validate
+    stages it receives from elsewhere.
+    """
+    problems: list[str] = []
+    if not isinstance(stage.name, str) or not stage.name.strip():
+        problems.append(f"name must be a non-empty string, got {stage.name!r}")
+    if not _is_int(stage.workers) or stage.workers < 1:
+        problems.append(f"workers must be an integer of at least 1, got {stage.workers!r}")
+    if not isinstance(stage.tasks, tuple):
+        problems.append(
+            f"tasks must be a list of functions, got {type(stage.tasks).__name__}: "
+            "pass tasks=[my_task]"
+        )
+    elif not stage.tasks:
+        problems.append("has no tasks: pass tasks=[my_task] with at least one function")
+    else:
+        for index, task in enumerate(stage.tasks):
+            if not callable(task):
+                problems.append(
+                    f"tasks[{index}] is {task!r} of type {type(task).__name__}, which is not "
+                    "callable: pass the function itself, e.g. tasks=[fetch], not tasks=[fetch()]"
+                )
+    if stage.retry not in RETRY_STRATEGIES:
+        problems.append(
+            f"unknown retry strategy {stage.retry!r}: use retry='per_task' or retry='per_stage'"
+        )
+    for attr in ("task_attempts", "stage_attempts"):
+        value = getattr(stage, attr)
+        if not _is_int(value) or value < 1:
+            problems.append(
+                f"{attr} must be an integer of at least 1 (1 means no retry), got {value!r}"
+            )
+    if not _is_number(stage.task_wait_seconds) or stage.task_wait_seconds < 0:
+        problems.append(
+            f"task_wait_seconds must be a number of seconds >= 0, got {stage.task_wait_seconds!r}"
+        )
+    if stage.queue_capacity is not None and (
+        not _is_int(stage.queue_capacity) or stage.queue_capacity < 0
+    ):
+        problems.append(
+            f"queue_capacity must be None (default: workers * 10), 0 (unbounded) or a positive "
+            f"integer, got {stage.queue_capacity!r}"
+        )
+    if stage.task_timeout is not None and (
+        not _is_number(stage.task_timeout) or stage.task_timeout <= 0
+    ):
+        problems.append(
+            f"task_timeout must be None (no limit) or a number of seconds > 0, "
+            f"got {stage.task_timeout!r}"
+        )
+    for attr in ("on_success", "on_failure", "skip_if"):
+        value = getattr(stage, attr)
+        if value is not None and not callable(value):
+            problems.append(f"{attr} must be a function or None, got {value!r}")
+    unpack: object = stage.unpack_args
+    if not isinstance(unpack, bool):
+        problems.append(f"unpack_args must be True or False, got {unpack!r}")
+    problems.extend(_limit_problems(stage))
+    return problems
+
+
+def _limit_problems(stage: Stage) -> list[str]:
+    limits: object = stage.task_concurrency_limits
+    if limits is None:
+        return []
+    if not isinstance(limits, Mapping):
+        return [
+            "task_concurrency_limits must be a dict of task name to limit, "
+            f"e.g. {{'upload': 2}}, got {limits!r}"
+        ]
+    known = (
+        [task_name(t) for t in stage.tasks if callable(t)] if isinstance(stage.tasks, tuple) else []
+    )
+    problems: list[str] = []
+    for name, limit in limits.items():
+        if name not in known:
+            listed = ", ".join(repr(k) for k in known) or "none"
+            problems.append(
+                f"task_concurrency_limits names {name!r}, which is not a task of this stage; "
+                f"its tasks are: {listed}"
+            )
+        if not _is_int(limit) or limit < 1:
+            problems.append(
+                f"task_concurrency_limits[{name!r}] must be an integer of at least 1, got {limit!r}"
+            )
+    return problems
+
+
+def validate_stages(stages: object) -> tuple[Stage, ...]:
+    """Check a pipeline's list of stages and return it as a tuple.
+
+    Raises:
+        StageValidationError: If the list is empty, holds something that is not a
+            `Stage`, or repeats a stage name.
+    """
+    if isinstance(stages, Stage):
+        raise StageValidationError(
+            "stages must be a list of Stage objects, got a single Stage: "
+            f"pass stages=[{stages.name!r} stage]"
+        )
+    if not isinstance(stages, Iterable) or isinstance(stages, str | bytes | Mapping):
+        raise StageValidationError(
+            f"stages must be a list of Stage objects, got {type(stages).__name__}"
+        )
+    result = tuple(stages)
+    if not result:
+        raise StageValidationError(
+            "a pipeline needs at least one stage: "
+            "pass stages=[Stage('Work', workers=1, tasks=[fn])]"
+        )
+    seen: set[str] = set()
+    for index, stage in enumerate(result):
+        if not isinstance(stage, Stage):
+            raise StageValidationError(
+                f"stages[{index}] is {stage!r} of type {type(stage).__name__}, not a Stage"
+            )
+        if stage.name in seen:
+            raise StageValidationError(
+                f"two stages are named {stage.name!r}: stage names must be unique, "
+                "rename one of them"
+            )
+        seen.add(stage.name)
+    return result

@@ -1,0 +1,287 @@
+"""Statistics and monitoring snapshots, and the arithmetic that builds them.
+
+A runtime keeps plain counters while it works; when asked, it passes them to
+`compute_pipeline_stats` and the other functions here, which derive everything
+else (items in flight, averages, error breakdowns). All results are frozen
+snapshots: reading one never races with the workers.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "DashboardSnapshot",
+    "ErrorSummary",
+    "FailureRecord",
+    "PipelineStats",
+    "StageCounts",
+    "StageStats",
+    "WorkerMetrics",
+    "WorkerState",
+    "WorkerStatus",
+    "compute_pipeline_stats",
+    "summarize_errors",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StageCounts:
+    """A runtime's raw counters for one stage, read at one moment.
+
+    Attributes:
+        pending: Entries waiting in the stage's queue.
+        in_progress: Items a worker holds right now.
+        completed: Items that completed the stage.
+        failed: Items the stage gave up on.
+        skipped: Items ``skip_if`` sent past the stage.
+        retried: Retries made (task retries plus re-queues).
+    """
+
+    pending: int = 0
+    in_progress: int = 0
+    completed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StageStats:
+    """Counts for one stage.
+
+    Attributes:
+        stage_name: The stage's name.
+        pending_items: Waiting in its queue.
+        in_progress_items: Being processed by a worker.
+        completed_items: Completed the stage.
+        failed_items: Failed the stage for good.
+        skipped_items: Skipped the stage through ``skip_if``.
+        retried_items: Retries made in the stage.
+    """
+
+    stage_name: str
+    pending_items: int
+    in_progress_items: int
+    completed_items: int
+    failed_items: int
+    skipped_items: int = 0
+    retried_items: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStats:
+    """Counts for the whole pipeline, as ``pipeline.get_stats()`` returns them.
+
+    Attributes:
+        items_processed: Items that left the last stage as results.
+        items_failed: Items that failed at some stage.
+        items_in_flight: Items fed that have not ended yet.
+        queue_sizes: Entries waiting in each stage's queue, by stage name.
+        stage_stats: `StageStats` by stage name, in stage order.
+        items_fed: Items fed so far.
+        items_unfinished: Items abandoned by ``shutdown()`` or cancellation before they ended.
+    """
+
+    items_processed: int
+    items_failed: int
+    items_in_flight: int
+    queue_sizes: Mapping[str, int]
+    stage_stats: Mapping[str, StageStats]
+    items_fed: int = 0
+    items_unfinished: int = 0
+
+
+def compute_pipeline_stats(
+    stage_names: Sequence[str],
+    counts: Sequence[StageCounts],
+    *,
+    fed: int,
+    processed: int,
+    failed: int,
+    unfinished: int = 0,
+) -> PipelineStats:
+    """Build `PipelineStats` from raw counters.
+
+    ``items_in_flight`` is ``fed - processed - failed - unfinished``: every fed item is
+    in exactly one of those states.
+
+    Raises:
+        ValueError: If the counters are inconsistent (more ended than fed, or a count per stage
+            that does not match the stage names).
+    """
+    if len(stage_names) != len(counts):
+        raise ValueError(f"{len(stage_names)} stage names but {len(counts)} stage counts")
+    in_flight = fed - processed - failed - unfinished
+    if in_flight < 0:
+        raise ValueError(
+            f"inconsistent counters: fed={fed} < processed={processed} + failed={failed} "
+            f"+ unfinished={unfinished}"
+        )
+    stage_stats = {
+        name: StageStats(
+            stage_name=name,
+            pending_items=c.pending,
+            in_progress_items=c.in_progress,
+            completed_items=c.completed,
+            failed_items=c.failed,
+            skipped_items=c.skipped,
+            retried_items=c.retried,
+        )
+        for name, c in zip(stage_names, counts, strict=True)
+    }
+    return PipelineStats(
+        items_processed=processed,
+        items_failed=failed,
+        items_in_flight=in_flight,
+        queue_sizes={name: c.pending for name, c in zip(stage_names, counts, strict=True)},
+        stage_stats=stage_stats,
+        items_fed=fed,
+        items_unfinished=unfinished,
+    )
+
+
+class WorkerStatus(enum.StrEnum):
+    """Whether a worker holds an item."""
+
+    IDLE = "idle"
+    BUSY = "busy"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerState:
+    """What one worker is doing at one moment.
+
+    Attributes:
+        worker: The worker's name (``"Fetch-W0"``).
+        stage: Its stage's name.
+        worker_id: Its index in the stage.
+        status: ``"idle"`` or ``"busy"``.
+        current_item_id: The id of the item it holds, None when idle.
+        current_task: The name of the task it is running, None when idle.
+        busy_since: When it took the current item (seconds since the epoch), None when idle.
+        task_status: What the running task last published with ``set_task_status()``.
+    """
+
+    worker: str
+    stage: str
+    worker_id: int
+    status: WorkerStatus
+    current_item_id: Any = None
+    current_task: str | None = None
+    busy_since: float | None = None
+    task_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerMetrics:
+    """What one worker has done so far.
+
+    Attributes:
+        worker: The worker's name.
+        stage: Its stage's name.
+        worker_id: Its index in the stage.
+        items_processed: Items it finished at its stage (completed or skipped).
+        items_failed: Items that failed the stage in its hands.
+        total_processing_time: Seconds spent holding items.
+        last_active: When it last finished an item (seconds since the epoch), None if never.
+    """
+
+    worker: str
+    stage: str
+    worker_id: int
+    items_processed: int
+    items_failed: int
+    total_processing_time: float
+    last_active: float | None
+
+    @property
+    def average_processing_time(self) -> float:
+        """Mean seconds per item handled (processed or failed); 0.0 before the first."""
+        handled = self.items_processed + self.items_failed
+        return self.total_processing_time / handled if handled else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    """One failed item, as error summaries list it.
+
+    Attributes:
+        item_id: The item's id.
+        error: The error message.
+        error_type: The error's class name.
+        stage: The stage that gave up.
+        attempts: Attempts made.
+        timestamp: When it failed (seconds since the epoch).
+    """
+
+    item_id: Any
+    error: str
+    error_type: str
+    stage: str
+    attempts: int
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSummary:
+    """Failures broken down.
+
+    Attributes:
+        total_failed: How many items failed.
+        errors_by_type: Count by error class name.
+        errors_by_stage: Count by stage name.
+        failed_items: The failures, oldest first (possibly only the latest ones; see
+            ``total_failed`` for the count).
+    """
+
+    total_failed: int
+    errors_by_type: Mapping[str, int] = field(default_factory=dict)
+    errors_by_stage: Mapping[str, int] = field(default_factory=dict)
+    failed_items: tuple[FailureRecord, ...] = ()
+
+
+def summarize_errors(records: Iterable[FailureRecord], *, limit: int | None = None) -> ErrorSummary:
+    """Count failures by type and by stage, keeping the latest ``limit`` records (all if None)."""
+    listed = list(records)
+    by_type = Counter(r.error_type for r in listed)
+    by_stage = Counter(r.stage for r in listed)
+    kept = listed if limit is None else listed[max(0, len(listed) - limit) :]
+    return ErrorSummary(
+        total_failed=len(listed),
+        errors_by_type=dict(by_type),
+        errors_by_stage=dict(by_stage),
+        failed_items=tuple(kept),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSnapshot:
+    """Everything a display shows, read at one moment.
+
+    Attributes:
+        timestamp: When it was taken (seconds since the epoch).
+        stats: The pipeline's counts.
+        worker_states: `WorkerState` by worker name.
+        worker_metrics: `WorkerMetrics` by worker name.
+        error_summary: Failures so far (the latest few records).
+        started_at: When the pipeline started (seconds since the epoch), None before.
+        stage_names: The stages, in order.
+    """
+
+    timestamp: float
+    stats: PipelineStats
+    worker_states: Mapping[str, WorkerState]
+    worker_metrics: Mapping[str, WorkerMetrics]
+    error_summary: ErrorSummary
+    started_at: float | None = None
+    stage_names: tuple[str, ...] = ()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the pipeline started; 0.0 before it did."""
+        return max(0.0, self.timestamp - self.started_at) if self.started_at is not None else 0.0

@@ -1,0 +1,29 @@
+"""The asyncio runtime of antflow: `Pipeline` executes what `antflow_core.model` decides.
+
+It waits, schedules and calls; every decision (retry, routing, ordering, capacity,
+stats) is a model function. See `antflow_core.runtime.pipeline` for the theory of
+operation.
+"""
+
+from antflow_core.runtime.display import DisplayDriver
+from antflow_core.runtime.extensions import (
+    DISPLAY_ENTRY_POINT_GROUP,
+    available_displays,
+    load_display_factory,
+    resolve_display,
+)
+from antflow_core.runtime.pipeline import Pipeline
+from antflow_core.runtime.queues import QueueClosed, StageQueue
+from antflow_core.runtime.workers import set_task_status
+
+__all__ = [
+    "DISPLAY_ENTRY_POINT_GROUP",
+    "DisplayDriver",
+    "Pipeline",
+    "QueueClosed",
+    "StageQueue",
+    "available_displays",
+    "load_display_factory",
+    "resolve_display",
+    "set_task_status",
+]

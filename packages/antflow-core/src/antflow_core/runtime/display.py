@@ -1,0 +1,75 @@
+"""`DisplayDriver`: feeds a `ProgressDisplay` with snapshots at its refresh interval."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from antflow_core.model import DashboardSnapshot, ProgressDisplay
+
+__all__ = ["DisplayDriver"]
+
+logger = logging.getLogger("antflow")
+
+
+class DisplayDriver:
+    """Runs one display for one run: ``start``, periodic ``update``, ``finish``.
+
+    The display reads a snapshot at its own interval instead of reacting to each event,
+    so it costs the workers nothing between refreshes. A display that raises is logged
+    and dropped; the pipeline goes on.
+    """
+
+    def __init__(
+        self,
+        display: ProgressDisplay,
+        snapshot: Callable[[], DashboardSnapshot],
+        total: int | None,
+        stage_names: Sequence[str],
+    ) -> None:
+        self._display: ProgressDisplay | None = display
+        self._snapshot = snapshot
+        self._total = total
+        self._stage_names = tuple(stage_names)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Call the display's ``start`` and begin refreshing it."""
+        display = self._display
+        if display is None:
+            return
+        try:
+            display.start(self._total, self._stage_names)
+            interval = float(display.refresh_interval)
+        except Exception:
+            logger.exception("antflow: the progress display failed to start; running without it")
+            self._display = None
+            return
+        self._task = asyncio.get_running_loop().create_task(
+            self._refresh(display, interval), name="antflow:display"
+        )
+
+    async def _refresh(self, display: ProgressDisplay, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                display.update(self._snapshot())
+            except Exception:
+                logger.exception("antflow: the progress display failed; running without it")
+                self._display = None
+                return
+
+    async def stop(self) -> None:
+        """Stop refreshing and call the display's ``finish`` with the final snapshot."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        display, self._display = self._display, None
+        if display is None:
+            return
+        try:
+            display.finish(self._snapshot())
+        except Exception:
+            logger.exception("antflow: the progress display failed to finish")

@@ -1,0 +1,114 @@
+"""Finding features that live in other antflow packages, without importing them.
+
+The core names no other package in its imports (rule 3 of the design). Displays are
+found through the ``antflow.displays`` entry-point group, which ``antflow-rich``
+fills; when nothing provides what was asked for, the error names the package to
+install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from importlib.metadata import entry_points
+from typing import Final, cast
+
+from antflow_core.errors import ExtensionNotInstalledError
+from antflow_core.model import DisplayFactory, ProgressDisplay
+
+__all__ = [
+    "DISPLAY_ENTRY_POINT_GROUP",
+    "available_displays",
+    "builders_missing_error",
+    "load_display_factory",
+    "resolve_display",
+]
+
+logger = logging.getLogger("antflow")
+
+DISPLAY_ENTRY_POINT_GROUP: Final = "antflow.displays"
+"""Entry-point group of display factories: ``progress``, ``compact``, ``detailed``, ``full``."""
+
+_RICH_HINT: Final = "pip install antflow-rich"
+
+
+def available_displays() -> list[str]:
+    """Return the names of the installed display factories."""
+    return sorted({ep.name for ep in entry_points(group=DISPLAY_ENTRY_POINT_GROUP)})
+
+
+def load_display_factory(name: str) -> DisplayFactory:
+    """Load the display factory registered under ``name``.
+
+    Raises:
+        ExtensionNotInstalledError: If no installed package provides it.
+    """
+    for ep in entry_points(group=DISPLAY_ENTRY_POINT_GROUP, name=name):
+        return cast(DisplayFactory, ep.load())
+    installed = available_displays()
+    if not installed:
+        raise ExtensionNotInstalledError(
+            f"progress displays come from the antflow-rich package, which is not installed: "
+            f"{_RICH_HINT} (or pass your own ProgressDisplay object)"
+        )
+    raise ValueError(
+        f"unknown dashboard {name!r}; the installed ones are: "
+        + ", ".join(repr(n) for n in installed)
+    )
+
+
+def resolve_display(
+    progress: bool | ProgressDisplay,
+    dashboard: str | ProgressDisplay | None,
+    refresh_interval: float | None,
+) -> ProgressDisplay | None:
+    """Turn ``run()``'s ``progress=`` and ``dashboard=`` arguments into a display, or None.
+
+    ``dashboard`` wins when both are given. A string names an installed dashboard
+    (``"compact"``, ``"detailed"``, ``"full"``); ``progress=True`` is the progress bar; an
+    object implementing `ProgressDisplay` is used as it is.
+
+    Raises:
+        ExtensionNotInstalledError: If a built-in display is asked for and antflow-rich
+            is not installed.
+        ValueError: If ``dashboard`` names no installed display.
+        TypeError: If an argument is neither a bool/str nor a `ProgressDisplay`.
+    """
+    if refresh_interval is not None and (
+        isinstance(refresh_interval, bool)
+        or not isinstance(refresh_interval, int | float)
+        or refresh_interval <= 0
+    ):
+        raise ValueError(
+            f"refresh_interval must be a number of seconds > 0, got {refresh_interval!r}"
+        )
+    if dashboard is not None:
+        if isinstance(dashboard, str):
+            return load_display_factory(dashboard)(refresh_interval=refresh_interval)
+        if isinstance(dashboard, ProgressDisplay):
+            return dashboard
+        raise TypeError(
+            "dashboard must be 'compact', 'detailed', 'full' or a ProgressDisplay object, "
+            f"got {dashboard!r}"
+        )
+    if progress is True:
+        return load_display_factory("progress")(refresh_interval=refresh_interval)
+    if progress is False or progress is None:
+        return None
+    if isinstance(progress, ProgressDisplay):
+        return progress
+    raise TypeError(f"progress must be True, False or a ProgressDisplay object, got {progress!r}")
+
+
+def builders_missing_error(feature: str) -> ExtensionNotInstalledError:
+    """Return the error for ``Pipeline.create()``/``Pipeline.quick()`` called on the core class."""
+    if importlib.util.find_spec("antflow_builders") is None:
+        return ExtensionNotInstalledError(
+            f"Pipeline.{feature}() comes from the antflow-builders package, which is not "
+            "installed: pip install antflow-builders (or pip install antflow for everything), "
+            "then import Pipeline from antflow"
+        )
+    return ExtensionNotInstalledError(
+        f"Pipeline.{feature}() is not available on antflow_core.Pipeline: "
+        "import Pipeline from antflow (or from antflow_builders) instead"
+    )

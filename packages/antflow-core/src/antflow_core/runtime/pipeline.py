@@ -1,0 +1,1521 @@
+"""`Pipeline`: the asyncio runtime that executes the model.
+
+Theory of operation
+-------------------
+Each stage owns a `StageQueue` and ``workers`` worker tasks. A worker takes the
+smallest ``(priority, sequence_id, (payload, attempt))`` entry, runs the stage's tasks,
+and hands the item on: into the next stage's queue (waiting while it is full, which
+is how backpressure reaches ``feed()``), out as a result, or out as a failure. What
+happens on a failure and where an item goes are decided by `antflow_core.model`;
+this module waits, schedules and calls.
+
+Ownership: at any moment an item is in exactly one place: a feeder about to put it,
+a queue, or a worker's record (``WorkerRecord.payload``). A worker clears its record
+only after the item is safely elsewhere, so ``shutdown()`` can list every item that
+had not finished by draining the queues and reading the records.
+
+Completion is event driven: the pipeline counts items in flight and sets an event
+when the count falls to zero with no feed running; ``join()`` waits on it. Nothing
+polls. Every task the pipeline starts (workers, the display refresher, the stream
+feeder) is owned by it and cancelled and awaited by ``join()``, ``shutdown()`` or the
+method that started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sized,
+)
+from enum import Enum
+from typing import Any, Final, NoReturn
+
+from returns.result import Failure, Success
+from tenacity import AsyncRetrying, RetryCallState
+
+from antflow_core.errors import FeedError, PipelineCrashedError, PipelineStateError
+from antflow_core.model import (
+    DEFAULT_PRIORITY,
+    DashboardSnapshot,
+    ErrorSummary,
+    FailedItem,
+    FailureRecord,
+    GiveUp,
+    ItemFinished,
+    ItemOutcome,
+    ItemStatus,
+    Payload,
+    PipelineObserver,
+    PipelinePlan,
+    PipelineResult,
+    PipelineStats,
+    ProgressDisplay,
+    RequeueItem,
+    RetryTask,
+    Stage,
+    StageCounts,
+    StagePlan,
+    StatusEvent,
+    TaskEvent,
+    TaskEventType,
+    WorkerMetrics,
+    WorkerState,
+    coerce_payload,
+    compute_pipeline_stats,
+    decide_retry,
+    failed_outcome,
+    is_retryable,
+    order_by_sequence,
+    plan_pipeline,
+    prepare_payload,
+    resolve_stage,
+    succeeded_outcome,
+    summarize_errors,
+)
+from antflow_core.runtime.display import DisplayDriver
+from antflow_core.runtime.extensions import builders_missing_error, resolve_display
+from antflow_core.runtime.invoke import TaskSpec, invoke
+from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
+from antflow_core.runtime.workers import WorkerRecord, current_worker
+
+__all__ = ["Pipeline"]
+
+logger = logging.getLogger("antflow")
+
+_QueueItem = tuple[int, int, tuple[Payload[Any], int]]
+_StreamItem = tuple[int, "PipelineResult[Any] | FailedItem"]
+
+_RECENT_ERRORS: Final = 20
+
+
+class _State(Enum):
+    NEW = "new"  # constructed, never started
+    RUNNING = "running"  # workers are up
+    IDLE = "idle"  # joined: workers stopped, may start again
+    CLOSED = "closed"  # shut down for good
+
+
+class _TaskFailed(Exception):
+    """Internal: a task of the stage failed for good (after its per-task retries)."""
+
+    def __init__(self, error: BaseException, task: str, attempts: int, duration: float) -> None:
+        super().__init__(error)
+        self.error = error
+        self.task = task
+        self.attempts = attempts
+        self.duration = duration
+
+
+class _StageRuntime:
+    """The mutable runtime side of one stage: its queue, tasks, workers and counters."""
+
+    __slots__ = (
+        "failed",
+        "index",
+        "name",
+        "next",
+        "on_failure",
+        "on_success",
+        "per_task",
+        "plan",
+        "queue",
+        "records",
+        "retried",
+        "skip_if",
+        "skipped",
+        "specs",
+        "stage",
+    )
+
+    def __init__(self, plan: StagePlan, queue: StageQueue[_QueueItem]) -> None:
+        stage = plan.stage
+        self.plan = plan
+        self.stage = stage
+        self.name = stage.name
+        self.index = plan.index
+        self.queue = queue
+        self.next: _StageRuntime | None = None
+        self.per_task = stage.retry == "per_task"
+        self.skip_if = stage.skip_if
+        self.on_success = stage.on_success
+        self.on_failure = stage.on_failure
+        self.specs = tuple(
+            TaskSpec(
+                fn,
+                name=plan.task_names[i],
+                stage=stage.name,
+                is_async=plan.task_is_async[i],
+                unpack=stage.unpack_args and i == 0,
+                limit=plan.task_limits[i],
+                timeout=stage.task_timeout,
+            )
+            for i, fn in enumerate(stage.tasks)
+        )
+        self.records = tuple(
+            WorkerRecord(name, stage.name, worker_id)
+            for worker_id, name in enumerate(plan.worker_names)
+        )
+        self.failed = 0
+        self.skipped = 0
+        self.retried = 0
+
+    def counts(self) -> StageCounts:
+        return StageCounts(
+            pending=self.queue.qsize(),
+            # Derived from the worker records, so the hot path updates one counter, not three.
+            in_progress=sum(1 for r in self.records if r.payload is not None),
+            completed=sum(r.items_processed for r in self.records) - self.skipped,
+            failed=self.failed,
+            skipped=self.skipped,
+            retried=self.retried,
+        )
+
+
+def _is_own_cancellation(exc: BaseException) -> bool:
+    """Tell a cancellation of the running task from a CancelledError raised by user code."""
+    if not isinstance(exc, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+def _error_metadata(error: BaseException, attempt: int) -> dict[str, Any]:
+    return {
+        "error": str(error) or type(error).__name__,
+        "error_type": type(error).__name__,
+        "exception": error,
+        "attempt": attempt,
+    }
+
+
+class Pipeline:
+    """A multi-stage asyncio pipeline: items flow through stages, each a pool of workers.
+
+    Args:
+        stages: The stages, in order. At least one; names must be unique.
+        collect_results: Keep results in memory for ``run()`` and `results`. Set it to
+            False when you consume results some other way (``stream()``, ``on_success``,
+            a tracker) to keep memory flat over millions of items.
+        status_tracker: An observer of every status and task event, such as
+            ``antflow.StatusTracker``; anything implementing `PipelineObserver` works.
+
+    Raises:
+        StageValidationError: If ``stages`` is empty, holds something that is not a
+            `Stage`, or repeats a stage name.
+
+    Example:
+        ```python
+        pipeline = Pipeline(stages=[Stage("Fetch", workers=5, tasks=[fetch]),
+                                    Stage("Process", workers=2, tasks=[process])])
+        results = await pipeline.run(urls)
+        ```
+    """
+
+    def __init__(
+        self,
+        stages: Iterable[Stage],
+        collect_results: bool = True,
+        status_tracker: PipelineObserver | None = None,
+    ) -> None:
+        self._plan: PipelinePlan = plan_pipeline(stages)
+        if status_tracker is not None and not isinstance(status_tracker, PipelineObserver):
+            raise TypeError(
+                "status_tracker must implement on_status_event, on_task_event and "
+                f"on_item_finished (e.g. antflow.StatusTracker), got {status_tracker!r}"
+            )
+        self.collect_results = bool(collect_results)
+        self.status_tracker = status_tracker
+        self._observer: PipelineObserver | None = status_tracker
+        self._queues: list[StageQueue[_QueueItem]] = [
+            StageQueue(maxsize=p.capacity) for p in self._plan.stages
+        ]
+        self._stages = [
+            _StageRuntime(p, q) for p, q in zip(self._plan.stages, self._queues, strict=True)
+        ]
+        for current, following in zip(self._stages, self._stages[1:], strict=False):
+            current.next = following
+        self._msg_counter = 0
+        self._state = _State.NEW
+        self._workers: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._in_flight = 0
+        self._active_feeds = 0
+        self._fed = 0
+        self._processed = 0
+        self._failed = 0
+        self._results: list[PipelineResult[Any]] = []
+        self._results_sorted = True
+        self._failures: list[FailedItem] = []
+        self._failure_records: list[FailureRecord] = []
+        self._unfinished: list[Payload[Any]] = []
+        # Ended items on their way to a stream() consumer, keyed by arrival (FIFO).
+        self._stream_out: StageQueue[_StreamItem] | None = None
+        self._stream_arrivals = 0
+        self._crash: BaseException | None = None
+        self._driver: DisplayDriver | None = None
+        self._started_at: float | None = None
+
+    # ------------------------------------------------------------------ introspection
+
+    def __repr__(self) -> str:
+        names = ", ".join(self._plan.stage_names)
+        return f"<Pipeline [{names}] {self._state.value}>"
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        """The stages, in order."""
+        return tuple(p.stage for p in self._plan.stages)
+
+    @property
+    def plan(self) -> PipelinePlan:
+        """The compiled plan the workers follow."""
+        return self._plan
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the workers are up (between ``start()`` and ``join()``/``shutdown()``)."""
+        return self._state is _State.RUNNING
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``shutdown()`` was called (the pipeline cannot be used again)."""
+        return self._state is _State.CLOSED
+
+    @property
+    def results(self) -> list[PipelineResult[Any]]:
+        """The results collected so far, in input order (empty with ``collect_results=False``)."""
+        if not self._results_sorted:
+            self._results = order_by_sequence(self._results)
+            self._results_sorted = True
+        return list(self._results)
+
+    @property
+    def failures(self) -> list[FailedItem]:
+        """Every item that failed, in input order, with its error, stage and attempts."""
+        return order_by_sequence(self._failures)
+
+    @property
+    def outcomes(self) -> list[ItemOutcome]:
+        """Every ended item as a `returns` Result, in input order.
+
+        ``Success(PipelineResult)`` for results (only those collected) and
+        ``Failure(FailedItem)`` for failures.
+        """
+        ended: list[PipelineResult[Any] | FailedItem] = [*self._results, *self._failures]
+        return [
+            succeeded_outcome(x) if isinstance(x, PipelineResult) else failed_outcome(x)
+            for x in order_by_sequence(ended)
+        ]
+
+    @property
+    def unfinished_items(self) -> list[Payload[Any]]:
+        """Items that had not ended when the pipeline was shut down or cancelled, in input order.
+
+        Feed their ``value`` (or ``to_dict()``) to a new pipeline to resume.
+        """
+        return order_by_sequence(self._unfinished)
+
+    def get_worker_names(self) -> dict[str, list[str]]:
+        """Return the names of each stage's workers: ``{"Fetch": ["Fetch-W0", ...]}``.
+
+        A worker's id (its index in that list, 0 to workers - 1) is the ``worker_id`` of
+        the events it emits.
+        """
+        return {p.name: list(p.worker_names) for p in self._plan.stages}
+
+    def get_stats(self) -> PipelineStats:
+        """Return the pipeline's counts now: items processed, failed, in flight, and per stage."""
+        return compute_pipeline_stats(
+            self._plan.stage_names,
+            [s.counts() for s in self._stages],
+            fed=self._fed,
+            processed=self._processed,
+            failed=self._failed,
+            unfinished=len(self._unfinished),
+        )
+
+    def get_worker_states(self) -> dict[str, WorkerState]:
+        """Return what each worker is doing now, by worker name (idle or busy, item, task)."""
+        now_wall, now_mono = time.time(), time.monotonic()
+        return {r.name: r.state(now_wall, now_mono) for s in self._stages for r in s.records}
+
+    def get_worker_metrics(self) -> dict[str, WorkerMetrics]:
+        """Return what each worker has done so far, by worker name."""
+        now_wall, now_mono = time.time(), time.monotonic()
+        return {r.name: r.metrics(now_wall, now_mono) for s in self._stages for r in s.records}
+
+    def get_error_summary(self, limit: int | None = None) -> ErrorSummary:
+        """Return failures counted by error type and by stage, with the failed items.
+
+        Args:
+            limit: Keep only the latest ``limit`` failed items in ``failed_items``
+                (``total_failed`` still counts all).
+        """
+        return summarize_errors(self._failure_records, limit=limit)
+
+    def get_dashboard_snapshot(self) -> DashboardSnapshot:
+        """Return worker states, worker metrics, stats and recent errors, read at one moment."""
+        return DashboardSnapshot(
+            timestamp=time.time(),
+            stats=self.get_stats(),
+            worker_states=self.get_worker_states(),
+            worker_metrics=self.get_worker_metrics(),
+            error_summary=self.get_error_summary(limit=_RECENT_ERRORS),
+            started_at=self._started_at,
+            stage_names=self._plan.stage_names,
+        )
+
+    # ------------------------------------------------------------- builder entry points
+
+    @classmethod
+    def create(cls, *args: Any, **kwargs: Any) -> Any:
+        """Start a fluent builder; provided by antflow-builders (``from antflow import Pipeline``).
+
+        Raises:
+            ExtensionNotInstalledError: Always, on the core class; the message says what to
+                install or import.
+        """
+        raise builders_missing_error("create")
+
+    @classmethod
+    def quick(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run items through tasks in one call; provided by antflow-builders.
+
+        Raises:
+            ExtensionNotInstalledError: Always, on the core class; the message says what to
+                install or import.
+        """
+        raise builders_missing_error("quick")
+
+    # ----------------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Pipeline:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            await self.join()
+        await self.shutdown()
+
+    async def start(
+        self,
+        *,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+        total: int | None = None,
+    ) -> None:
+        """Start the workers; then ``feed()`` items and ``join()``.
+
+        Calling it while running does nothing; after ``join()`` it starts the workers again.
+
+        Args:
+            progress: True for a live progress bar (needs antflow-rich), or your own
+                `ProgressDisplay`.
+            dashboard: ``"compact"``, ``"detailed"`` or ``"full"`` (needs antflow-rich), or your
+                own `ProgressDisplay`.
+            refresh_interval: Seconds between display refreshes (the display's default if None).
+            total: How many items you will feed, if known, for the display's ETA.
+
+        Raises:
+            PipelineStateError: After ``shutdown()``.
+            ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
+        """
+        self._require_open("start")
+        display = resolve_display(progress, dashboard, refresh_interval)
+        if self._state is _State.RUNNING:
+            if display is not None and self._driver is None:
+                self._start_display(display, total)
+            return
+        self._crash = None
+        self._started_at = time.time()
+        loop = asyncio.get_running_loop()
+        for stage in self._stages:
+            for record in stage.records:
+                self._workers.append(
+                    loop.create_task(self._worker(stage, record), name=f"antflow:{record.name}")
+                )
+        self._state = _State.RUNNING
+        if display is not None:
+            self._start_display(display, total)
+
+    def _start_display(self, display: ProgressDisplay, total: int | None) -> None:
+        driver = DisplayDriver(display, self.get_dashboard_snapshot, total, self._plan.stage_names)
+        self._driver = driver
+        driver.start()
+
+    async def _stop_display(self) -> None:
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            await driver.stop()
+
+    async def join(self) -> None:
+        """Wait until every fed item has ended, then stop the workers.
+
+        Results are then in `results`, failures in `failures`. If the task awaiting
+        ``join()`` is cancelled, the pipeline shuts down: workers stop, no new task call
+        starts, and `unfinished_items` lists what had not ended.
+
+        Raises:
+            PipelineCrashedError: If a worker died of an internal error.
+        """
+        if self._state is not _State.RUNNING:
+            return
+        try:
+            await self._wait_idle()
+        except BaseException:
+            await self._abort()
+            raise
+        if self._crash is not None:
+            await self._abort()
+            self._raise_crash()
+        await self._stop_workers()
+        if self._state is _State.RUNNING:
+            self._state = _State.IDLE
+        await self._stop_display()
+
+    async def shutdown(self) -> None:
+        """Stop the workers now and close the pipeline for good.
+
+        Items that had not ended are listed in `unfinished_items` (and counted in
+        ``get_stats().items_unfinished``); a ``feed()`` blocked on a full queue raises
+        `PipelineStateError`. Calling it again, or before ``start()``, does nothing more.
+        """
+        if self._state is _State.CLOSED:
+            return
+        await self._abort()
+
+    async def _abort(self) -> None:
+        """Close everything: queues, workers, display; record what had not ended."""
+        self._state = _State.CLOSED
+        for queue in self._queues:
+            queue.close()
+        if self._stream_out is not None:
+            self._stream_out.close()
+        await self._stop_workers()
+        for stage in self._stages:
+            self._unfinished.extend(payload for _, _, (payload, _) in stage.queue.drain())
+            for record in stage.records:
+                if record.payload is not None:
+                    self._unfinished.append(record.payload)
+                    record.payload = None
+                record.current_task = None
+        self._in_flight = 0
+        self._idle.set()
+        await self._stop_display()
+
+    async def _stop_workers(self) -> None:
+        workers, self._workers = self._workers, []
+        for task in workers:
+            task.cancel()
+        if workers:
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _wait_idle(self) -> None:
+        while (self._in_flight or self._active_feeds) and self._crash is None:
+            self._idle.clear()
+            await self._idle.wait()
+
+    def _raise_crash(self) -> NoReturn:
+        crash = self._crash
+        raise PipelineCrashedError(
+            f"a worker died of an internal error ({type(crash).__name__}: {crash}); "
+            "the pipeline was shut down, see unfinished_items"
+        ) from crash
+
+    def _require_open(self, what: str) -> None:
+        if self._state is _State.CLOSED:
+            raise PipelineStateError(
+                f"{what}() after shutdown(): a pipeline cannot be used once shut down; "
+                "create a new Pipeline"
+            )
+
+    def _require_running(self, what: str) -> None:
+        self._require_open(what)
+        if self._state is not _State.RUNNING:
+            raise PipelineStateError(
+                f"{what}() needs running workers: call `await pipeline.start()` first "
+                "(or use `await pipeline.run(items)`, which starts and joins for you)"
+            )
+
+    # ------------------------------------------------------------------------ feeding
+
+    def _prepare_payload(self, item: Any) -> Payload[Any] | dict[str, Any]:
+        """Wrap a fed item; override to change how ids are given.
+
+        The default takes ``"id"``/``"value"`` from dict items and otherwise uses the
+        item's position (``self._msg_counter``) as its id. An override may return a
+        `Payload` or the guide's dict form ``{"id", "value", "_sequence_id"}``.
+        """
+        return prepare_payload(item, self._msg_counter)
+
+    def _target_index(self, target_stage: str | None) -> int:
+        if target_stage is None:
+            return 0
+        if not isinstance(target_stage, str):
+            raise TypeError(f"target_stage must be a stage name, got {target_stage!r}")
+        found = resolve_stage(self._plan, target_stage)
+        if isinstance(found, Failure):
+            raise found.failure()
+        return found.unwrap()
+
+    @staticmethod
+    def _check_priority(priority: object) -> None:
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise TypeError(
+                f"priority must be an integer (lower runs first; default 100), got {priority!r}"
+            )
+
+    @staticmethod
+    def _check_items(items: object, *, allow_async: bool) -> None:
+        if isinstance(items, str | bytes):
+            raise TypeError(
+                f"items is a {type(items).__name__}, which would be fed one character at a "
+                "time: pass a list, e.g. [text]"
+            )
+        if isinstance(items, Iterable):
+            return
+        if isinstance(items, AsyncIterable):
+            if allow_async:
+                return
+            raise TypeError("items is an async iterable: use `await pipeline.feed_async(items)`")
+        raise TypeError(
+            f"items must be an iterable of items (a list, range, generator...), got "
+            f"{type(items).__name__}"
+        )
+
+    async def feed(
+        self,
+        items: Iterable[Any],
+        *,
+        target_stage: str | None = None,
+        priority: int = DEFAULT_PRIORITY,
+    ) -> None:
+        """Put items into the pipeline, waiting while the target stage's queue is full.
+
+        Args:
+            items: The items; dicts with ``"id"``/``"value"`` keys give their own ids.
+            target_stage: The stage to enter at (default: the first), e.g. to resume
+                items from a checkpoint; earlier stages are skipped.
+            priority: Lower is processed first (default 100); kept across stages and retries.
+
+        Raises:
+            PipelineStateError: Before ``start()`` or after ``shutdown()``.
+            UnknownStageError: If ``target_stage`` names no stage.
+            FeedError: If the iterable raised; the items read before it were fed.
+        """
+        self._require_running("feed")
+        self._check_items(items, allow_async=False)
+        self._check_priority(priority)
+        index = self._target_index(target_stage)
+        await self._feed_sync(iter(items), index, priority)
+
+    async def feed_async(
+        self,
+        items: AsyncIterable[Any],
+        *,
+        target_stage: str | None = None,
+        priority: int = DEFAULT_PRIORITY,
+    ) -> None:
+        """Like `feed`, for an async iterable (an ``async def`` generator, a stream).
+
+        Raises:
+            PipelineStateError: Before ``start()`` or after ``shutdown()``.
+            UnknownStageError: If ``target_stage`` names no stage.
+            FeedError: If the iterable raised; the items read before it were fed.
+        """
+        self._require_running("feed_async")
+        if not isinstance(items, AsyncIterable):
+            raise TypeError(
+                f"feed_async() takes an async iterable, got {type(items).__name__}: "
+                "use feed() for lists and other iterables"
+            )
+        self._check_priority(priority)
+        index = self._target_index(target_stage)
+        await self._feed_async(items.__aiter__(), index, priority)
+
+    async def _feed_any(self, items: Iterable[Any] | AsyncIterable[Any], priority: int) -> None:
+        if isinstance(items, Iterable):
+            await self._feed_sync(iter(items), 0, priority)
+        else:
+            await self._feed_async(items.__aiter__(), 0, priority)
+
+    async def _feed_sync(self, iterator: Iterator[Any], index: int, priority: int) -> None:
+        stage = self._stages[index]
+        queue = stage.queue
+        self._begin_feed()
+        count = 0
+        try:
+            while True:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+                except Exception as exc:
+                    raise self._feed_error(exc, count) from exc
+                entry = self._admit(item, priority)
+                if self._observer is not None or not queue.try_put(entry):
+                    await self._enqueue(stage, entry)
+                self._fed += 1
+                self._in_flight += 1
+                count += 1
+        except QueueClosed:
+            raise self._closed_while_feeding(count) from None
+        finally:
+            self._end_feed()
+
+    async def _feed_async(self, iterator: AsyncIterator[Any], index: int, priority: int) -> None:
+        stage = self._stages[index]
+        queue = stage.queue
+        self._begin_feed()
+        count = 0
+        try:
+            while True:
+                try:
+                    item = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    raise self._feed_error(exc, count) from exc
+                entry = self._admit(item, priority)
+                if self._observer is not None or not queue.try_put(entry):
+                    await self._enqueue(stage, entry)
+                self._fed += 1
+                self._in_flight += 1
+                count += 1
+        except QueueClosed:
+            raise self._closed_while_feeding(count) from None
+        finally:
+            self._end_feed()
+
+    def _admit(self, item: Any, priority: int) -> _QueueItem:
+        """Wrap a fed item into its first queue entry and advance the sequence counter."""
+        seq = self._msg_counter
+        prepared = self._prepare_payload(item)
+        payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
+        self._msg_counter = seq + 1
+        return (priority, payload.sequence_id, (payload, 1))
+
+    async def _enqueue(self, stage: _StageRuntime, entry: _QueueItem) -> None:
+        """The slow path of feeding one entry: tell the observer, wait for room."""
+        observer = self._observer
+        if observer is not None:
+            payload = entry[2][0]
+            await self._notify(
+                observer.on_status_event,
+                StatusEvent(payload.id, stage.name, ItemStatus.QUEUED, None, None, time.time()),
+            )
+        await stage.queue.put(entry)
+
+    @staticmethod
+    def _closed_while_feeding(count: int) -> PipelineStateError:
+        return PipelineStateError(
+            f"the pipeline was shut down while feeding; {count} items of this feed had "
+            "been fed (see unfinished_items for those that had not ended)"
+        )
+
+    @staticmethod
+    def _feed_error(exc: Exception, count: int) -> FeedError:
+        return FeedError(
+            f"the items iterable raised {type(exc).__name__}: {exc} after {count} items; "
+            f"those {count} items were fed and will still end as results or failures",
+            fed_count=count,
+        )
+
+    def _begin_feed(self) -> None:
+        self._active_feeds += 1
+        self._idle.clear()
+
+    def _end_feed(self) -> None:
+        self._active_feeds -= 1
+        if not self._active_feeds and not self._in_flight:
+            self._idle.set()
+
+    # ------------------------------------------------------------------------ running
+
+    async def run(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+    ) -> list[PipelineResult[Any]]:
+        """Feed ``items``, wait for all of them, and return the results in input order.
+
+        Items that fail are not in the list; find them in `failures` (or with a tracker).
+
+        Args:
+            items: An iterable or async iterable of items.
+            priority: Priority of these items (lower first; default 100).
+            progress: True for a live progress bar (needs antflow-rich), or a `ProgressDisplay`.
+            dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
+            refresh_interval: Seconds between display refreshes.
+
+        Raises:
+            FeedError: If the iterable raised midway; the items before it were still
+                processed and are in `results` / `failures`.
+            PipelineStateError: After ``shutdown()``.
+            ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
+        """
+        self._require_open("run")
+        self._check_items(items, allow_async=True)
+        self._check_priority(priority)
+        total = len(items) if isinstance(items, Sized) else None
+        first_seq = self._msg_counter
+        await self.start(
+            progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
+        )
+        feed_error: FeedError | None = None
+        try:
+            try:
+                await self._feed_any(items, priority)
+            except FeedError as exc:
+                feed_error = exc
+            await self.join()
+        except BaseException:
+            if self._state is not _State.CLOSED:
+                await self._abort()
+            raise
+        if feed_error is not None:
+            raise feed_error
+        if first_seq == 0:
+            return self.results
+        return [r for r in self.results if r.sequence_id >= first_seq]
+
+    async def stream(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+    ) -> AsyncIterator[PipelineResult[Any]]:
+        """Feed ``items`` and yield each result as soon as it is ready (completion order).
+
+        Results are not kept (whatever ``collect_results`` says), so memory stays flat
+        however many items flow. Failures are not yielded; find them in `failures`, or
+        use `stream_outcomes`. Breaking out of the loop stops the pipeline; items that had
+        not ended are in `unfinished_items`.
+
+        Raises:
+            FeedError: After the last result, if the iterable raised midway.
+        """
+        async with contextlib.aclosing(
+            self._stream(items, priority, progress, dashboard, refresh_interval)
+        ) as ended:
+            async for item in ended:
+                if type(item) is PipelineResult:
+                    yield item
+
+    async def stream_outcomes(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+    ) -> AsyncIterator[ItemOutcome]:
+        """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
+        async with contextlib.aclosing(
+            self._stream(items, priority, progress, dashboard, refresh_interval)
+        ) as ended:
+            async for item in ended:
+                if isinstance(item, PipelineResult):
+                    yield succeeded_outcome(item)
+                else:
+                    yield failed_outcome(item)
+
+    async def _stream(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        priority: int,
+        progress: bool | ProgressDisplay,
+        dashboard: str | ProgressDisplay | None,
+        refresh_interval: float | None,
+    ) -> AsyncGenerator[PipelineResult[Any] | FailedItem, None]:
+        self._require_open("stream")
+        self._check_items(items, allow_async=True)
+        self._check_priority(priority)
+        if self._stream_out is not None:
+            raise PipelineStateError("stream() is already running on this pipeline")
+        total = len(items) if isinstance(items, Sized) else None
+        last = self._plan.stages[-1]
+        out: StageQueue[_StreamItem] = StageQueue(maxsize=max(1, last.stage.workers * 10))
+        await self.start(
+            progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
+        )
+        self._stream_out = out
+        loop = asyncio.get_running_loop()
+        feeder = loop.create_task(self._feed_any(items, priority), name="antflow:stream-feeder")
+        closer = loop.create_task(self._close_when_done(feeder, out), name="antflow:stream-closer")
+        try:
+            while True:
+                try:
+                    _, ended = await out.get()
+                except QueueClosed:
+                    break
+                yield ended
+        except BaseException:
+            # The consumer broke out (GeneratorExit), was cancelled, or threw in an error.
+            feeder.cancel()
+            closer.cancel()
+            await asyncio.gather(feeder, closer, return_exceptions=True)
+            self._stream_out = None
+            if self._state is not _State.CLOSED:
+                await self._abort()
+            raise
+        self._stream_out = None
+        feed_error = await closer
+        if self._crash is not None:
+            await self._abort()
+            self._raise_crash()
+        await self.join()
+        if feed_error is not None:
+            raise feed_error
+
+    async def _close_when_done(
+        self, feeder: asyncio.Task[None], out: StageQueue[_StreamItem]
+    ) -> Exception | None:
+        error: Exception | None = None
+        try:
+            await feeder
+        except Exception as exc:
+            error = exc
+        await self._wait_idle()
+        out.close()
+        return error
+
+    # ------------------------------------------------------------------------ workers
+
+    async def _worker(self, stage: _StageRuntime, record: WorkerRecord) -> None:
+        """One worker: take an entry, run the stage on it, hand it on; until cancelled.
+
+        The loop inlines the common case (no observer, no ``skip_if``, no ``on_success``,
+        every task succeeding) so a hop costs little more than a hand-written one; any
+        failure, and every other case, goes through the general methods below.
+        """
+        current_worker.set(record)
+        queue = stage.queue
+        try_get = queue.try_get
+        get = queue.get
+        specs = stage.specs
+        single = specs[0] if len(specs) == 1 and specs[0].simple else None
+        if len(specs) == 1:
+            record.current_task = specs[0].name
+        lean = self._observer is None and stage.skip_if is None and stage.on_success is None
+        following = stage.next
+        monotonic = time.monotonic
+        ended = 0.0
+        try:
+            while True:
+                entry = try_get()
+                if entry is EMPTY:
+                    entry = await get()
+                    started = monotonic()
+                else:
+                    # Taken without waiting, right after the previous item: no new clock read.
+                    started = ended or monotonic()
+                priority, seq, (payload, attempt) = entry  # type: ignore[misc]
+                record.payload = payload
+                record.task_status = None
+                record.busy_since = started
+                if not lean:
+                    await self._process(stage, record, priority, seq, payload, attempt)
+                else:
+                    value = payload.value
+                    index = 0
+                    try:
+                        if single is not None:
+                            value = await single.fn(value)
+                        else:
+                            for spec in specs:
+                                record.current_task = spec.name
+                                if spec.simple:
+                                    value = await spec.fn(value)
+                                else:
+                                    value = await invoke(spec, value)
+                                index += 1
+                    except BaseException as exc:
+                        if _is_own_cancellation(exc):
+                            raise
+                        await self._recover(
+                            stage, record, priority, seq, payload, attempt, index, value, exc
+                        )
+                    else:
+                        record.items_processed += 1
+                        result = payload.with_value(value)
+                        if following is None:
+                            await self._finish(record, result)
+                        else:
+                            item = (priority, seq, (result, 1))
+                            if not following.queue.try_put(item):
+                                await following.queue.put(item)
+                            record.payload = None
+                record.last_active = ended = monotonic()
+                record.total_time += ended - started
+        except asyncio.CancelledError:
+            raise
+        except QueueClosed:
+            return
+        except BaseException as exc:  # a bug: never an item's fault, those are handled
+            logger.critical("antflow: worker %s crashed", record.name, exc_info=exc)
+            self._crash = exc
+            self._idle.set()
+
+    async def _process(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        attempt: int,
+    ) -> None:
+        """The general path for one item at one stage: events, skip, tasks, hand-off."""
+        observer = self._observer
+        if observer is not None:
+            await self._notify(
+                observer.on_status_event,
+                StatusEvent(
+                    payload.id,
+                    stage.name,
+                    ItemStatus.IN_PROGRESS,
+                    record.name,
+                    record.worker_id,
+                    time.time(),
+                    {"attempt": attempt},
+                ),
+            )
+        if stage.skip_if is not None:
+            try:
+                skip = stage.skip_if(payload.value)
+                if isinstance(skip, Awaitable):
+                    skip = await skip
+            except BaseException as exc:
+                if _is_own_cancellation(exc):
+                    raise
+                await self._fail_item(stage, record, payload, exc, attempt, None)
+                return
+            if skip:
+                stage.skipped += 1
+                record.items_processed += 1
+                if observer is not None:
+                    await self._emit_status(observer, payload, stage, ItemStatus.SKIPPED, record)
+                await self._forward(stage, record, priority, seq, payload)
+                return
+        try:
+            if observer is None:
+                value = await self._run_tasks(stage, record, payload, attempt, 0, payload.value)
+            else:
+                value = await self._run_tasks_observed(stage, record, payload, attempt, observer)
+        except _TaskFailed as failure:
+            await self._stage_failed(stage, record, priority, seq, payload, attempt, failure)
+            return
+        await self._complete(stage, record, priority, seq, payload, value)
+
+    async def _recover(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        attempt: int,
+        index: int,
+        value: Any,
+        error: BaseException,
+    ) -> None:
+        """Continue an item whose task ``index`` failed on ``value`` in the worker's fast path."""
+        try:
+            value = await self._retry_task(
+                stage, record, stage.specs[index], value, payload, attempt, error
+            )
+            value = await self._run_tasks(stage, record, payload, attempt, index + 1, value)
+        except _TaskFailed as failure:
+            await self._stage_failed(stage, record, priority, seq, payload, attempt, failure)
+            return
+        await self._complete(stage, record, priority, seq, payload, value)
+
+    async def _complete(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        value: Any,
+    ) -> None:
+        """The item completed the stage with output ``value``: count, call back, hand on."""
+        record.items_processed += 1
+        result = payload.with_value(value)
+        if stage.on_success is not None:
+            await self._callback(stage.on_success, result, "on_success", stage.name)
+        observer = self._observer
+        if observer is not None:
+            await self._emit_status(observer, result, stage, ItemStatus.COMPLETED, record)
+        await self._forward(stage, record, priority, seq, result)
+
+    async def _run_tasks(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        payload: Payload[Any],
+        attempt: int,
+        start: int,
+        value: Any,
+    ) -> Any:
+        """Run the stage's tasks from ``start`` on ``value`` (no observer attached)."""
+        specs = stage.specs
+        for index in range(start, len(specs)):
+            spec = specs[index]
+            record.current_task = spec.name
+            try:
+                if spec.simple:
+                    value = await spec.fn(value)
+                else:
+                    value = await invoke(spec, value)
+                continue
+            except BaseException as exc:
+                if _is_own_cancellation(exc):
+                    raise
+                first_error = exc
+            value = await self._retry_task(
+                stage, record, spec, value, payload, attempt, first_error
+            )
+        return value
+
+    async def _run_tasks_observed(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        payload: Payload[Any],
+        attempt: int,
+        observer: PipelineObserver,
+    ) -> Any:
+        value = payload.value
+        for spec in stage.specs:
+            record.current_task = spec.name
+            await self._emit_task(observer, payload, stage, spec, record, TaskEventType.START, 1)
+            started = time.perf_counter()
+            try:
+                output = await invoke(spec, value)
+            except BaseException as exc:
+                if _is_own_cancellation(exc):
+                    raise
+                value = await self._retry_task(
+                    stage, record, spec, value, payload, attempt, exc, time.perf_counter() - started
+                )
+                continue
+            await self._emit_task(
+                observer,
+                payload,
+                stage,
+                spec,
+                record,
+                TaskEventType.COMPLETE,
+                1,
+                duration=time.perf_counter() - started,
+            )
+            value = output
+        return value
+
+    async def _retry_task(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        spec: TaskSpec,
+        value: Any,
+        payload: Payload[Any],
+        stage_attempt: int,
+        first_error: BaseException,
+        first_duration: float = 0.0,
+    ) -> Any:
+        """Handle a failed first call: per-task retries through tenacity, or give up.
+
+        The model decides (``decide_retry``); tenacity executes: its ``stop`` and ``wait``
+        ask the model, and the first, already failed, attempt is replayed into it so that
+        tenacity owns the whole sequence of waits.
+        """
+        if not stage.per_task:
+            raise _TaskFailed(first_error, spec.name, 1, first_duration)
+        decision = decide_retry(
+            stage.stage, task_attempt=1, stage_attempt=stage_attempt, error=first_error
+        )
+        if isinstance(decision, Failure):
+            raise _TaskFailed(first_error, spec.name, 1, first_duration)
+        started = time.perf_counter()
+        observer = self._observer
+        attempts = 1
+        replayed = False
+
+        def stop(state: RetryCallState) -> bool:
+            error = _outcome_error(state)
+            verdict = decide_retry(
+                stage.stage,
+                task_attempt=state.attempt_number,
+                stage_attempt=stage_attempt,
+                error=error,
+            )
+            return isinstance(verdict, Failure)
+
+        def wait(state: RetryCallState) -> float:
+            verdict = decide_retry(
+                stage.stage,
+                task_attempt=state.attempt_number,
+                stage_attempt=stage_attempt,
+                error=_outcome_error(state),
+            )
+            chosen = verdict.value_or(None)
+            return chosen.wait_seconds if isinstance(chosen, RetryTask | RequeueItem) else 0.0
+
+        async def before_sleep(state: RetryCallState) -> None:
+            stage.retried += 1
+            if observer is not None:
+                error = _outcome_error(state)
+                await self._emit_task(
+                    observer,
+                    payload,
+                    stage,
+                    spec,
+                    record,
+                    TaskEventType.RETRY,
+                    state.attempt_number,
+                    error=error,
+                )
+                await self._notify(
+                    observer.on_status_event,
+                    StatusEvent(
+                        payload.id,
+                        stage.name,
+                        ItemStatus.RETRYING,
+                        record.name,
+                        record.worker_id,
+                        time.time(),
+                        {**_error_metadata(error, state.attempt_number), "task": spec.name},
+                    ),
+                )
+
+        async def attempt_call() -> Any:
+            nonlocal attempts, replayed
+            if not replayed:
+                # Tenacity's first attempt is the call that already failed.
+                replayed = True
+                raise first_error
+            attempts += 1
+            if observer is not None:
+                await self._emit_task(
+                    observer, payload, stage, spec, record, TaskEventType.START, attempts
+                )
+            call_started = time.perf_counter()
+            output = await invoke(spec, value)
+            if observer is not None:
+                await self._emit_task(
+                    observer,
+                    payload,
+                    stage,
+                    spec,
+                    record,
+                    TaskEventType.COMPLETE,
+                    attempts,
+                    duration=time.perf_counter() - call_started,
+                )
+            return output
+
+        retrying = AsyncRetrying(
+            stop=stop,
+            wait=wait,
+            retry=_retry_if_retryable,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return await retrying(attempt_call)
+        except BaseException as exc:
+            if _is_own_cancellation(exc):
+                raise
+            raise _TaskFailed(exc, spec.name, attempts, time.perf_counter() - started) from None
+
+    async def _stage_failed(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        stage_attempt: int,
+        failure: _TaskFailed,
+    ) -> None:
+        error = failure.error
+        observer = self._observer
+        attempts = failure.attempts
+        if not stage.per_task:
+            decision = decide_retry(
+                stage.stage, task_attempt=1, stage_attempt=stage_attempt, error=error
+            )
+            if isinstance(decision, Success):
+                requeue = decision.unwrap()
+                stage.retried += 1
+                if observer is not None:
+                    await self._emit_task_failure(
+                        observer,
+                        payload,
+                        stage,
+                        record,
+                        failure,
+                        TaskEventType.RETRY,
+                        stage_attempt,
+                    )
+                    await self._notify(
+                        observer.on_status_event,
+                        StatusEvent(
+                            payload.id,
+                            stage.name,
+                            ItemStatus.RETRYING,
+                            record.name,
+                            record.worker_id,
+                            time.time(),
+                            {**_error_metadata(error, stage_attempt), "task": failure.task},
+                        ),
+                    )
+                if requeue.wait_seconds > 0:
+                    await asyncio.sleep(requeue.wait_seconds)
+                if observer is not None:
+                    await self._notify(
+                        observer.on_status_event,
+                        StatusEvent(
+                            payload.id,
+                            stage.name,
+                            ItemStatus.QUEUED,
+                            None,
+                            None,
+                            time.time(),
+                            {"attempt": requeue.attempt},
+                        ),
+                    )
+                stage.queue.force_put((priority, seq, (payload, requeue.attempt)))
+                record.payload = None
+                return
+            gave_up: GiveUp = decision.failure()
+            attempts = gave_up.attempts
+        await self._fail_item(stage, record, payload, error, attempts, failure)
+
+    async def _fail_item(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        payload: Payload[Any],
+        error: BaseException,
+        attempts: int,
+        failure: _TaskFailed | None,
+    ) -> None:
+        failed = FailedItem(
+            payload.id, payload.value, error, stage.name, attempts, payload.sequence_id
+        )
+        if self._stream_out is not None:
+            await self._to_stream(self._stream_out, failed)
+        now = time.time()
+        stage.failed += 1
+        record.items_failed += 1
+        self._failed += 1
+        self._failures.append(failed)
+        self._failure_records.append(
+            FailureRecord(
+                payload.id, failed.error_message, failed.error_type, stage.name, attempts, now
+            )
+        )
+        record.payload = None
+        if stage.on_failure is not None:
+            await self._callback(stage.on_failure, failed, "on_failure", stage.name)
+        observer = self._observer
+        if observer is not None:
+            if failure is not None:
+                await self._emit_task_failure(
+                    observer, payload, stage, record, failure, TaskEventType.FAIL, attempts
+                )
+            await self._notify(
+                observer.on_status_event,
+                StatusEvent(
+                    payload.id,
+                    stage.name,
+                    ItemStatus.FAILED,
+                    record.name,
+                    record.worker_id,
+                    now,
+                    _error_metadata(error, attempts),
+                ),
+            )
+            await self._notify(
+                observer.on_item_finished, ItemFinished(payload.id, failed_outcome(failed), now)
+            )
+        self._end_item()
+
+    async def _forward(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+    ) -> None:
+        following = stage.next
+        if following is None:
+            await self._finish(record, payload)
+            return
+        observer = self._observer
+        if observer is not None:
+            await self._notify(
+                observer.on_status_event,
+                StatusEvent(payload.id, following.name, ItemStatus.QUEUED, None, None, time.time()),
+            )
+        item = (priority, seq, (payload, 1))
+        if not following.queue.try_put(item):
+            await following.queue.put(item)
+        record.payload = None
+
+    async def _finish(self, record: WorkerRecord, payload: Payload[Any]) -> None:
+        result = PipelineResult.from_payload(payload)
+        stream_out = self._stream_out
+        if stream_out is not None:
+            await self._to_stream(stream_out, result)
+        elif self.collect_results:
+            results = self._results
+            if results and results[-1].sequence_id > result.sequence_id:
+                self._results_sorted = False
+            results.append(result)
+        self._processed += 1
+        record.payload = None
+        observer = self._observer
+        if observer is not None:
+            await self._notify(
+                observer.on_item_finished,
+                ItemFinished(payload.id, succeeded_outcome(result), time.time()),
+            )
+        self._end_item()
+
+    async def _to_stream(
+        self, out: StageQueue[_StreamItem], ended: PipelineResult[Any] | FailedItem
+    ) -> None:
+        arrival = self._stream_arrivals
+        self._stream_arrivals = arrival + 1
+        await out.put((arrival, ended))
+
+    def _end_item(self) -> None:
+        self._in_flight -= 1
+        if not self._in_flight and not self._active_feeds:
+            self._idle.set()
+
+    # ------------------------------------------------------------- events and callbacks
+
+    async def _notify(self, method: Callable[[Any], Awaitable[None] | None], event: Any) -> None:
+        try:
+            pending = method(event)
+            if pending is not None:
+                await pending
+        except Exception:
+            logger.exception("antflow: the status tracker raised on %r; ignored", event)
+
+    async def _emit_status(
+        self,
+        observer: PipelineObserver,
+        payload: Payload[Any],
+        stage: _StageRuntime,
+        status: ItemStatus,
+        record: WorkerRecord,
+    ) -> None:
+        await self._notify(
+            observer.on_status_event,
+            StatusEvent(payload.id, stage.name, status, record.name, record.worker_id, time.time()),
+        )
+
+    async def _emit_task(
+        self,
+        observer: PipelineObserver,
+        payload: Payload[Any],
+        stage: _StageRuntime,
+        spec: TaskSpec,
+        record: WorkerRecord,
+        kind: TaskEventType,
+        attempt: int,
+        *,
+        error: BaseException | None = None,
+        duration: float | None = None,
+    ) -> None:
+        await self._notify(
+            observer.on_task_event,
+            TaskEvent(
+                payload.id,
+                stage.name,
+                spec.name,
+                record.name,
+                record.worker_id,
+                kind,
+                attempt,
+                time.time(),
+                error,
+                duration,
+            ),
+        )
+
+    async def _emit_task_failure(
+        self,
+        observer: PipelineObserver,
+        payload: Payload[Any],
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        failure: _TaskFailed,
+        kind: TaskEventType,
+        attempt: int,
+    ) -> None:
+        await self._notify(
+            observer.on_task_event,
+            TaskEvent(
+                payload.id,
+                stage.name,
+                failure.task,
+                record.name,
+                record.worker_id,
+                kind,
+                attempt,
+                time.time(),
+                failure.error,
+                failure.duration,
+            ),
+        )
+
+    @staticmethod
+    async def _callback(callback: Callable[[Any], Any], arg: Any, what: str, stage: str) -> None:
+        try:
+            pending = callback(arg)
+            if isinstance(pending, Awaitable):
+                await pending
+        except Exception:
+            logger.exception("antflow: %s callback of stage %r raised; ignored", what, stage)
+
+
+def _outcome_error(state: RetryCallState) -> BaseException:
+    outcome = state.outcome
+    error = outcome.exception() if outcome is not None else None
+    if error is None:  # pragma: no cover - tenacity only consults us after a failure
+        raise RuntimeError("tenacity consulted the retry policy without a failed attempt")
+    return error
+
+
+def _retry_if_retryable(state: RetryCallState) -> bool:
+    outcome = state.outcome
+    return outcome is not None and outcome.failed and is_retryable(_outcome_error(state))
