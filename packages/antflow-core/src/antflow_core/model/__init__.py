@@ -58,7 +58,12 @@ from antflow_core.model.payload import (
     coerce_payload,
     prepare_payload,
 )
-from antflow_core.model.protocols import DisplayFactory, PipelineObserver, ProgressDisplay
+from antflow_core.model.protocols import (
+    DisplayFactory,
+    PipelineObserver,
+    ProgressDisplay,
+    StatusRecorder,
+)
 from antflow_core.model.results import (
     FailedItem,
     ItemOutcome,
@@ -134,6 +139,7 @@ __all__ = [
     "StageStats",
     "StageValidationError",
     "StatusEvent",
+    "StatusRecorder",
     "SuccessCallback",
     "TaskEvent",
     "TaskEventType",

@@ -89,7 +89,7 @@ EMPTY_METADATA: Final[Mapping[str, Any]] = MappingProxyType({})
 """The metadata of an event that has none."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class StatusEvent:
     """An item changed status at a stage.
 
@@ -112,8 +112,28 @@ class StatusEvent:
     timestamp: float
     metadata: Mapping[str, Any] = field(default_factory=lambda: EMPTY_METADATA)
 
+    # Events are built several times per item per stage while observed, so __init__ is
+    # written by hand: slot setters cost about half of the frozen dataclass's __init__.
+    def __init__(
+        self,
+        item_id: Any,
+        stage: str,
+        status: ItemStatus,
+        worker: str | None,
+        worker_id: int | None,
+        timestamp: float,
+        metadata: Mapping[str, Any] = EMPTY_METADATA,
+    ) -> None:
+        _se_item_id(self, item_id)
+        _se_stage(self, stage)
+        _se_status(self, status)
+        _se_worker(self, worker)
+        _se_worker_id(self, worker_id)
+        _se_timestamp(self, timestamp)
+        _se_metadata(self, metadata)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class TaskEvent:
     """One task call started, completed, is being retried, or failed for good.
 
@@ -142,6 +162,30 @@ class TaskEvent:
     error: BaseException | None = None
     duration: float | None = None
 
+    def __init__(
+        self,
+        item_id: Any,
+        stage: str,
+        task_name: str,
+        worker: str,
+        worker_id: int,
+        event_type: TaskEventType,
+        attempt: int,
+        timestamp: float,
+        error: BaseException | None = None,
+        duration: float | None = None,
+    ) -> None:
+        _te_item_id(self, item_id)
+        _te_stage(self, stage)
+        _te_task_name(self, task_name)
+        _te_worker(self, worker)
+        _te_worker_id(self, worker_id)
+        _te_event_type(self, event_type)
+        _te_attempt(self, attempt)
+        _te_timestamp(self, timestamp)
+        _te_error(self, error)
+        _te_duration(self, duration)
+
 
 @dataclass(frozen=True, slots=True)
 class ItemFinished:
@@ -156,3 +200,38 @@ class ItemFinished:
     item_id: Any
     outcome: ItemOutcome
     timestamp: float
+
+
+def _setters(cls: type, *names: str) -> tuple[Any, ...]:
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+(_se_item_id, _se_stage, _se_status, _se_worker, _se_worker_id, _se_timestamp, _se_metadata) = (
+    _setters(
+        StatusEvent, "item_id", "stage", "status", "worker", "worker_id", "timestamp", "metadata"
+    )
+)
+(
+    _te_item_id,
+    _te_stage,
+    _te_task_name,
+    _te_worker,
+    _te_worker_id,
+    _te_event_type,
+    _te_attempt,
+    _te_timestamp,
+    _te_error,
+    _te_duration,
+) = _setters(
+    TaskEvent,
+    "item_id",
+    "stage",
+    "task_name",
+    "worker",
+    "worker_id",
+    "event_type",
+    "attempt",
+    "timestamp",
+    "error",
+    "duration",
+)

@@ -7,13 +7,13 @@ The core never imports the packages that implement these (rule 3 of the design):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
-from antflow_core.model.events import ItemFinished, StatusEvent, TaskEvent
+from antflow_core.model.events import ItemFinished, ItemStatus, StatusEvent, TaskEvent
 from antflow_core.model.stats import DashboardSnapshot
 
-__all__ = ["DisplayFactory", "PipelineObserver", "ProgressDisplay"]
+__all__ = ["DisplayFactory", "PipelineObserver", "ProgressDisplay", "StatusRecorder"]
 
 
 @runtime_checkable
@@ -26,7 +26,14 @@ class PipelineObserver(Protocol):
     Exceptions raised by a method are logged and otherwise ignored: an observer can
     never fail an item or stop a worker.
 
-    With no observer attached the runtime builds no event objects at all.
+    With no observer attached the runtime builds no event objects at all. Two optional
+    members let an observer say what it does not need, so none of it is built:
+
+    * ``observes_task_events: bool``: when present and False, `on_task_event` is never
+      called and no `TaskEvent` is built.
+    * ``record_status(...)`` (see `StatusRecorder`): when present, the runtime passes each
+      status change as plain fields to it instead of building a `StatusEvent` for
+      `on_status_event`; the observer builds the event itself when it needs one.
     """
 
     def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
@@ -37,6 +44,29 @@ class PipelineObserver(Protocol):
 
     def on_item_finished(self, event: ItemFinished) -> Awaitable[None] | None:
         """An item left the pipeline as a result or a failure."""
+
+
+class StatusRecorder(Protocol):
+    """The fast form of `PipelineObserver.on_status_event`: a status change as plain fields.
+
+    An observer that keeps many status changes and looks at few of them (a tracker
+    with no per-event callback) implements this to spare the runtime building a
+    `StatusEvent` per change; it calls ``StatusEvent(*fields)`` itself when it needs one.
+    The arguments are the fields of `StatusEvent`, in order.
+    """
+
+    def __call__(
+        self,
+        item_id: Any,
+        stage: str,
+        status: ItemStatus,
+        worker: str | None,
+        worker_id: int | None,
+        timestamp: float,
+        metadata: Mapping[str, Any],
+        /,
+    ) -> Awaitable[None] | None:
+        """Record one status change."""
 
 
 @runtime_checkable

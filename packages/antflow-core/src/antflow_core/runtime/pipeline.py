@@ -35,17 +35,19 @@ from collections.abc import (
     Callable,
     Iterable,
     Iterator,
+    Mapping,
     Sized,
 )
 from enum import Enum
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, cast
 
-from returns.result import Failure, Success
+from returns.result import Failure
 from tenacity import AsyncRetrying, RetryCallState
 
 from antflow_core.errors import FeedError, PipelineCrashedError, PipelineStateError
 from antflow_core.model import (
     DEFAULT_PRIORITY,
+    EMPTY_METADATA,
     DashboardSnapshot,
     ErrorSummary,
     FailedItem,
@@ -66,6 +68,7 @@ from antflow_core.model import (
     StageCounts,
     StagePlan,
     StatusEvent,
+    StatusRecorder,
     TaskEvent,
     TaskEventType,
     WorkerMetrics,
@@ -236,6 +239,17 @@ class Pipeline:
         self.collect_results = bool(collect_results)
         self.status_tracker = status_tracker
         self._observer: PipelineObserver | None = status_tracker
+        # Status events go through record_status when the observer has it, and task
+        # events are built only for an observer that wants them (see PipelineObserver).
+        recorder = getattr(status_tracker, "record_status", None)
+        self._record_status: StatusRecorder | None = (
+            cast("StatusRecorder", recorder) if callable(recorder) else None
+        )
+        self._on_task: Callable[[TaskEvent], Awaitable[None] | None] | None = (
+            status_tracker.on_task_event
+            if status_tracker is not None and getattr(status_tracker, "observes_task_events", True)
+            else None
+        )
         self._queues: list[StageQueue[_QueueItem]] = [
             StageQueue(maxsize=p.capacity) for p in self._plan.stages
         ]
@@ -710,13 +724,10 @@ class Pipeline:
 
     async def _enqueue(self, stage: _StageRuntime, entry: _QueueItem) -> None:
         """The slow path of feeding one entry: tell the observer, wait for room."""
-        observer = self._observer
-        if observer is not None:
-            payload = entry[2][0]
-            await self._notify(
-                observer.on_status_event,
-                StatusEvent(payload.id, stage.name, ItemStatus.QUEUED, None, None, time.time()),
-            )
+        if self._observer is not None:
+            pending = self._status(entry[2][0].id, stage.name, ItemStatus.QUEUED, None)
+            if pending is not None:
+                await self._settle(pending)
         await stage.queue.put(entry)
 
     @staticmethod
@@ -919,6 +930,12 @@ class Pipeline:
         if len(specs) == 1:
             record.current_task = specs[0].name
         lean = self._observer is None and stage.skip_if is None and stage.on_success is None
+        # Observed, but one plain async task and no task events wanted: a shorter path.
+        observed_single = (
+            single
+            if self._observer is not None and self._on_task is None and stage.skip_if is None
+            else None
+        )
         following = stage.next
         monotonic = time.monotonic
         ended = 0.0
@@ -936,7 +953,12 @@ class Pipeline:
                 record.task_status = None
                 record.busy_since = started
                 if not lean:
-                    await self._process(stage, record, priority, seq, payload, attempt)
+                    if observed_single is None:
+                        await self._process(stage, record, priority, seq, payload, attempt)
+                    else:
+                        await self._process_observed_single(
+                            stage, record, observed_single, priority, seq, payload, attempt
+                        )
                 else:
                     value = payload.value
                     index = 0
@@ -988,20 +1010,13 @@ class Pipeline:
         attempt: int,
     ) -> None:
         """The general path for one item at one stage: events, skip, tasks, hand-off."""
-        observer = self._observer
-        if observer is not None:
-            await self._notify(
-                observer.on_status_event,
-                StatusEvent(
-                    payload.id,
-                    stage.name,
-                    ItemStatus.IN_PROGRESS,
-                    record.name,
-                    record.worker_id,
-                    time.time(),
-                    {"attempt": attempt},
-                ),
+        observing = self._observer is not None
+        if observing:
+            pending = self._status(
+                payload.id, stage.name, ItemStatus.IN_PROGRESS, record, {"attempt": attempt}
             )
+            if pending is not None:
+                await self._settle(pending)
         if stage.skip_if is not None:
             try:
                 skip = stage.skip_if(payload.value)
@@ -1015,19 +1030,61 @@ class Pipeline:
             if skip:
                 stage.skipped += 1
                 record.items_processed += 1
-                if observer is not None:
-                    await self._emit_status(observer, payload, stage, ItemStatus.SKIPPED, record)
+                if observing:
+                    pending = self._status(payload.id, stage.name, ItemStatus.SKIPPED, record)
+                    if pending is not None:
+                        await self._settle(pending)
                 await self._forward(stage, record, priority, seq, payload)
                 return
         try:
-            if observer is None:
-                value = await self._run_tasks(stage, record, payload, attempt, 0, payload.value)
-            else:
-                value = await self._run_tasks_observed(stage, record, payload, attempt, observer)
+            value = await self._run_tasks(stage, record, payload, attempt, 0, payload.value)
         except _TaskFailed as failure:
             await self._stage_failed(stage, record, priority, seq, payload, attempt, failure)
             return
         await self._complete(stage, record, priority, seq, payload, value)
+
+    async def _process_observed_single(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        spec: TaskSpec,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        attempt: int,
+    ) -> None:
+        """`_process` for an observed stage of one plain async task, in one coroutine."""
+        pending = self._status(
+            payload.id, stage.name, ItemStatus.IN_PROGRESS, record, {"attempt": attempt}
+        )
+        if pending is not None:
+            await self._settle(pending)
+        value = payload.value
+        try:
+            value = await spec.fn(value)
+        except BaseException as exc:
+            if _is_own_cancellation(exc):
+                raise
+            await self._recover(stage, record, priority, seq, payload, attempt, 0, value, exc)
+            return
+        record.items_processed += 1
+        result = payload.with_value(value)
+        if stage.on_success is not None:
+            await self._callback(stage.on_success, result, "on_success", stage.name)
+        pending = self._status(result.id, stage.name, ItemStatus.COMPLETED, record)
+        if pending is not None:
+            await self._settle(pending)
+        following = stage.next
+        if following is None:
+            await self._finish(record, result)
+            return
+        pending = self._status(result.id, following.name, ItemStatus.QUEUED, None)
+        if pending is not None:
+            await self._settle(pending)
+        item = (priority, seq, (result, 1))
+        if not following.queue.try_put(item):
+            await following.queue.put(item)
+        record.payload = None
 
     async def _recover(
         self,
@@ -1044,13 +1101,194 @@ class Pipeline:
         """Continue an item whose task ``index`` failed on ``value`` in the worker's fast path."""
         try:
             value = await self._retry_task(
-                stage, record, stage.specs[index], value, payload, attempt, error
+                stage, record, stage.specs[index], value, payload, attempt, error, 0.0
             )
             value = await self._run_tasks(stage, record, payload, attempt, index + 1, value)
         except _TaskFailed as failure:
             await self._stage_failed(stage, record, priority, seq, payload, attempt, failure)
             return
         await self._complete(stage, record, priority, seq, payload, value)
+
+    async def _run_tasks(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        payload: Payload[Any],
+        attempt: int,
+        start: int,
+        value: Any,
+    ) -> Any:
+        """Run the stage's tasks from index ``start`` on ``value``; return the last output.
+
+        Raises:
+            _TaskFailed: When a task fails for good (after its per-task retries).
+        """
+        specs = stage.specs
+        on_task = self._on_task
+        started = 0.0
+        for index in range(start, len(specs)):
+            spec = specs[index]
+            record.current_task = spec.name
+            if on_task is not None:
+                pending = self._task_event(
+                    on_task, payload.id, stage.name, spec.name, record, TaskEventType.START, 1
+                )
+                if pending is not None:
+                    await self._settle(pending)
+                started = time.perf_counter()
+            try:
+                value = await (spec.fn(value) if spec.simple else invoke(spec, value))
+            except BaseException as exc:
+                if _is_own_cancellation(exc):
+                    raise
+                took = time.perf_counter() - started if on_task is not None else 0.0
+                value = await self._retry_task(
+                    stage, record, spec, value, payload, attempt, exc, took
+                )
+                continue
+            if on_task is not None:
+                pending = self._task_event(
+                    on_task,
+                    payload.id,
+                    stage.name,
+                    spec.name,
+                    record,
+                    TaskEventType.COMPLETE,
+                    1,
+                    duration=time.perf_counter() - started,
+                )
+                if pending is not None:
+                    await self._settle(pending)
+        return value
+
+    async def _retry_task(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        spec: TaskSpec,
+        value: Any,
+        payload: Payload[Any],
+        stage_attempt: int,
+        first_error: BaseException,
+        first_duration: float,
+    ) -> Any:
+        """Handle a failed first call: per-task retries through tenacity, or give up.
+
+        The model decides (`decide_retry`); tenacity executes: its ``stop`` and ``wait``
+        ask the model, and the first, already failed, call is replayed into it as attempt 1
+        so that tenacity owns the whole sequence of waits.
+
+        Raises:
+            _TaskFailed: When the task fails for good.
+        """
+        if not stage.per_task:
+            raise _TaskFailed(first_error, spec.name, 1, first_duration)
+        decision = decide_retry(
+            stage.stage, task_attempt=1, stage_attempt=stage_attempt, error=first_error
+        )
+        if isinstance(decision, Failure):
+            raise _TaskFailed(first_error, spec.name, 1, first_duration)
+        on_task = self._on_task
+        observing = self._observer is not None
+        attempts = 1
+        replayed = False
+        last_duration = first_duration
+
+        def verdict(state: RetryCallState) -> Any:
+            return decide_retry(
+                stage.stage,
+                task_attempt=state.attempt_number,
+                stage_attempt=stage_attempt,
+                error=_outcome_error(state),
+            )
+
+        def stop(state: RetryCallState) -> bool:
+            return isinstance(verdict(state), Failure)
+
+        def wait(state: RetryCallState) -> float:
+            chosen = verdict(state).value_or(None)
+            return chosen.wait_seconds if isinstance(chosen, RetryTask | RequeueItem) else 0.0
+
+        async def before_sleep(state: RetryCallState) -> None:
+            stage.retried += 1
+            error = _outcome_error(state)
+            if on_task is not None:
+                pending = self._task_event(
+                    on_task,
+                    payload.id,
+                    stage.name,
+                    spec.name,
+                    record,
+                    TaskEventType.RETRY,
+                    state.attempt_number,
+                    error=error,
+                    duration=last_duration,
+                )
+                if pending is not None:
+                    await self._settle(pending)
+            if observing:
+                pending = self._status(
+                    payload.id,
+                    stage.name,
+                    ItemStatus.RETRYING,
+                    record,
+                    {**_error_metadata(error, state.attempt_number), "task": spec.name},
+                )
+                if pending is not None:
+                    await self._settle(pending)
+
+        async def attempt_call() -> Any:
+            nonlocal attempts, replayed, last_duration
+            if not replayed:
+                # Tenacity's first attempt is the call that already failed.
+                replayed = True
+                raise first_error
+            attempts += 1
+            if on_task is not None:
+                pending = self._task_event(
+                    on_task,
+                    payload.id,
+                    stage.name,
+                    spec.name,
+                    record,
+                    TaskEventType.START,
+                    attempts,
+                )
+                if pending is not None:
+                    await self._settle(pending)
+            call_started = time.perf_counter()
+            try:
+                output = await invoke(spec, value)
+            finally:
+                last_duration = time.perf_counter() - call_started
+            if on_task is not None:
+                pending = self._task_event(
+                    on_task,
+                    payload.id,
+                    stage.name,
+                    spec.name,
+                    record,
+                    TaskEventType.COMPLETE,
+                    attempts,
+                    duration=last_duration,
+                )
+                if pending is not None:
+                    await self._settle(pending)
+            return output
+
+        retrying = AsyncRetrying(
+            stop=stop,
+            wait=wait,
+            retry=_retry_if_retryable,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return await retrying(attempt_call)
+        except BaseException as exc:
+            if _is_own_cancellation(exc):
+                raise
+            raise _TaskFailed(exc, spec.name, attempts, last_duration) from None
 
     async def _complete(
         self,
@@ -1066,190 +1304,11 @@ class Pipeline:
         result = payload.with_value(value)
         if stage.on_success is not None:
             await self._callback(stage.on_success, result, "on_success", stage.name)
-        observer = self._observer
-        if observer is not None:
-            await self._emit_status(observer, result, stage, ItemStatus.COMPLETED, record)
+        if self._observer is not None:
+            pending = self._status(result.id, stage.name, ItemStatus.COMPLETED, record)
+            if pending is not None:
+                await self._settle(pending)
         await self._forward(stage, record, priority, seq, result)
-
-    async def _run_tasks(
-        self,
-        stage: _StageRuntime,
-        record: WorkerRecord,
-        payload: Payload[Any],
-        attempt: int,
-        start: int,
-        value: Any,
-    ) -> Any:
-        """Run the stage's tasks from ``start`` on ``value`` (no observer attached)."""
-        specs = stage.specs
-        for index in range(start, len(specs)):
-            spec = specs[index]
-            record.current_task = spec.name
-            try:
-                if spec.simple:
-                    value = await spec.fn(value)
-                else:
-                    value = await invoke(spec, value)
-                continue
-            except BaseException as exc:
-                if _is_own_cancellation(exc):
-                    raise
-                first_error = exc
-            value = await self._retry_task(
-                stage, record, spec, value, payload, attempt, first_error
-            )
-        return value
-
-    async def _run_tasks_observed(
-        self,
-        stage: _StageRuntime,
-        record: WorkerRecord,
-        payload: Payload[Any],
-        attempt: int,
-        observer: PipelineObserver,
-    ) -> Any:
-        value = payload.value
-        for spec in stage.specs:
-            record.current_task = spec.name
-            await self._emit_task(observer, payload, stage, spec, record, TaskEventType.START, 1)
-            started = time.perf_counter()
-            try:
-                output = await invoke(spec, value)
-            except BaseException as exc:
-                if _is_own_cancellation(exc):
-                    raise
-                value = await self._retry_task(
-                    stage, record, spec, value, payload, attempt, exc, time.perf_counter() - started
-                )
-                continue
-            await self._emit_task(
-                observer,
-                payload,
-                stage,
-                spec,
-                record,
-                TaskEventType.COMPLETE,
-                1,
-                duration=time.perf_counter() - started,
-            )
-            value = output
-        return value
-
-    async def _retry_task(
-        self,
-        stage: _StageRuntime,
-        record: WorkerRecord,
-        spec: TaskSpec,
-        value: Any,
-        payload: Payload[Any],
-        stage_attempt: int,
-        first_error: BaseException,
-        first_duration: float = 0.0,
-    ) -> Any:
-        """Handle a failed first call: per-task retries through tenacity, or give up.
-
-        The model decides (``decide_retry``); tenacity executes: its ``stop`` and ``wait``
-        ask the model, and the first, already failed, attempt is replayed into it so that
-        tenacity owns the whole sequence of waits.
-        """
-        if not stage.per_task:
-            raise _TaskFailed(first_error, spec.name, 1, first_duration)
-        decision = decide_retry(
-            stage.stage, task_attempt=1, stage_attempt=stage_attempt, error=first_error
-        )
-        if isinstance(decision, Failure):
-            raise _TaskFailed(first_error, spec.name, 1, first_duration)
-        started = time.perf_counter()
-        observer = self._observer
-        attempts = 1
-        replayed = False
-
-        def stop(state: RetryCallState) -> bool:
-            error = _outcome_error(state)
-            verdict = decide_retry(
-                stage.stage,
-                task_attempt=state.attempt_number,
-                stage_attempt=stage_attempt,
-                error=error,
-            )
-            return isinstance(verdict, Failure)
-
-        def wait(state: RetryCallState) -> float:
-            verdict = decide_retry(
-                stage.stage,
-                task_attempt=state.attempt_number,
-                stage_attempt=stage_attempt,
-                error=_outcome_error(state),
-            )
-            chosen = verdict.value_or(None)
-            return chosen.wait_seconds if isinstance(chosen, RetryTask | RequeueItem) else 0.0
-
-        async def before_sleep(state: RetryCallState) -> None:
-            stage.retried += 1
-            if observer is not None:
-                error = _outcome_error(state)
-                await self._emit_task(
-                    observer,
-                    payload,
-                    stage,
-                    spec,
-                    record,
-                    TaskEventType.RETRY,
-                    state.attempt_number,
-                    error=error,
-                )
-                await self._notify(
-                    observer.on_status_event,
-                    StatusEvent(
-                        payload.id,
-                        stage.name,
-                        ItemStatus.RETRYING,
-                        record.name,
-                        record.worker_id,
-                        time.time(),
-                        {**_error_metadata(error, state.attempt_number), "task": spec.name},
-                    ),
-                )
-
-        async def attempt_call() -> Any:
-            nonlocal attempts, replayed
-            if not replayed:
-                # Tenacity's first attempt is the call that already failed.
-                replayed = True
-                raise first_error
-            attempts += 1
-            if observer is not None:
-                await self._emit_task(
-                    observer, payload, stage, spec, record, TaskEventType.START, attempts
-                )
-            call_started = time.perf_counter()
-            output = await invoke(spec, value)
-            if observer is not None:
-                await self._emit_task(
-                    observer,
-                    payload,
-                    stage,
-                    spec,
-                    record,
-                    TaskEventType.COMPLETE,
-                    attempts,
-                    duration=time.perf_counter() - call_started,
-                )
-            return output
-
-        retrying = AsyncRetrying(
-            stop=stop,
-            wait=wait,
-            retry=_retry_if_retryable,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        try:
-            return await retrying(attempt_call)
-        except BaseException as exc:
-            if _is_own_cancellation(exc):
-                raise
-            raise _TaskFailed(exc, spec.name, attempts, time.perf_counter() - started) from None
 
     async def _stage_failed(
         self,
@@ -1261,59 +1320,73 @@ class Pipeline:
         stage_attempt: int,
         failure: _TaskFailed,
     ) -> None:
+        """A task failed for good: re-queue the item (``per_stage``) or fail it."""
         error = failure.error
-        observer = self._observer
         attempts = failure.attempts
         if not stage.per_task:
             decision = decide_retry(
                 stage.stage, task_attempt=1, stage_attempt=stage_attempt, error=error
             )
-            if isinstance(decision, Success):
+            if isinstance(decision, Failure):
+                gave_up: GiveUp = decision.failure()
+                attempts = gave_up.attempts
+            else:
                 requeue = decision.unwrap()
-                stage.retried += 1
-                if observer is not None:
-                    await self._emit_task_failure(
-                        observer,
-                        payload,
-                        stage,
-                        record,
-                        failure,
-                        TaskEventType.RETRY,
-                        stage_attempt,
-                    )
-                    await self._notify(
-                        observer.on_status_event,
-                        StatusEvent(
-                            payload.id,
-                            stage.name,
-                            ItemStatus.RETRYING,
-                            record.name,
-                            record.worker_id,
-                            time.time(),
-                            {**_error_metadata(error, stage_attempt), "task": failure.task},
-                        ),
-                    )
-                if requeue.wait_seconds > 0:
-                    await asyncio.sleep(requeue.wait_seconds)
-                if observer is not None:
-                    await self._notify(
-                        observer.on_status_event,
-                        StatusEvent(
-                            payload.id,
-                            stage.name,
-                            ItemStatus.QUEUED,
-                            None,
-                            None,
-                            time.time(),
-                            {"attempt": requeue.attempt},
-                        ),
-                    )
-                stage.queue.force_put((priority, seq, (payload, requeue.attempt)))
-                record.payload = None
+                await self._requeue(
+                    stage, record, priority, seq, payload, stage_attempt, failure, requeue
+                )
                 return
-            gave_up: GiveUp = decision.failure()
-            attempts = gave_up.attempts
         await self._fail_item(stage, record, payload, error, attempts, failure)
+
+    async def _requeue(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        stage_attempt: int,
+        failure: _TaskFailed,
+        requeue: RetryTask | RequeueItem,
+    ) -> None:
+        """``per_stage`` retry: wait, then put the item back at the start of its stage."""
+        stage.retried += 1
+        if self._on_task is not None:
+            pending = self._task_event(
+                self._on_task,
+                payload.id,
+                stage.name,
+                failure.task,
+                record,
+                TaskEventType.RETRY,
+                stage_attempt,
+                error=failure.error,
+                duration=failure.duration,
+            )
+            if pending is not None:
+                await self._settle(pending)
+        if self._observer is not None:
+            pending = self._status(
+                payload.id,
+                stage.name,
+                ItemStatus.RETRYING,
+                record,
+                {**_error_metadata(failure.error, stage_attempt), "task": failure.task},
+            )
+            if pending is not None:
+                await self._settle(pending)
+        if requeue.wait_seconds > 0:
+            await asyncio.sleep(requeue.wait_seconds)
+        if self._observer is not None:
+            pending = self._status(
+                payload.id, stage.name, ItemStatus.QUEUED, None, {"attempt": requeue.attempt}
+            )
+            if pending is not None:
+                await self._settle(pending)
+        # Into its own stage's queue: never wait for room there, or a full stage whose
+        # workers all re-queue would wait on itself forever.
+        stage.queue.force_put((priority, seq, (payload, requeue.attempt)))
+        record.payload = None
 
     async def _fail_item(
         self,
@@ -1324,6 +1397,7 @@ class Pipeline:
         attempts: int,
         failure: _TaskFailed | None,
     ) -> None:
+        """The item ends here as a `FailedItem`."""
         failed = FailedItem(
             payload.id, payload.value, error, stage.name, attempts, payload.sequence_id
         )
@@ -1342,27 +1416,29 @@ class Pipeline:
         record.payload = None
         if stage.on_failure is not None:
             await self._callback(stage.on_failure, failed, "on_failure", stage.name)
-        observer = self._observer
-        if observer is not None:
-            if failure is not None:
-                await self._emit_task_failure(
-                    observer, payload, stage, record, failure, TaskEventType.FAIL, attempts
-                )
-            await self._notify(
-                observer.on_status_event,
-                StatusEvent(
-                    payload.id,
-                    stage.name,
-                    ItemStatus.FAILED,
-                    record.name,
-                    record.worker_id,
-                    now,
-                    _error_metadata(error, attempts),
-                ),
+        if failure is not None and self._on_task is not None:
+            pending = self._task_event(
+                self._on_task,
+                payload.id,
+                stage.name,
+                failure.task,
+                record,
+                TaskEventType.FAIL,
+                attempts,
+                error=error,
+                duration=failure.duration,
             )
-            await self._notify(
-                observer.on_item_finished, ItemFinished(payload.id, failed_outcome(failed), now)
+            if pending is not None:
+                await self._settle(pending)
+        if self._observer is not None:
+            pending = self._status(
+                payload.id, stage.name, ItemStatus.FAILED, record, _error_metadata(error, attempts)
             )
+            if pending is not None:
+                await self._settle(pending)
+            pending = self._item_finished(payload.id, failed_outcome(failed))
+            if pending is not None:
+                await self._settle(pending)
         self._end_item()
 
     async def _forward(
@@ -1373,22 +1449,22 @@ class Pipeline:
         seq: int,
         payload: Payload[Any],
     ) -> None:
+        """Hand the item to the next stage (waiting for room), or finish it."""
         following = stage.next
         if following is None:
             await self._finish(record, payload)
             return
-        observer = self._observer
-        if observer is not None:
-            await self._notify(
-                observer.on_status_event,
-                StatusEvent(payload.id, following.name, ItemStatus.QUEUED, None, None, time.time()),
-            )
+        if self._observer is not None:
+            pending = self._status(payload.id, following.name, ItemStatus.QUEUED, None)
+            if pending is not None:
+                await self._settle(pending)
         item = (priority, seq, (payload, 1))
         if not following.queue.try_put(item):
             await following.queue.put(item)
         record.payload = None
 
     async def _finish(self, record: WorkerRecord, payload: Payload[Any]) -> None:
+        """The item left the last stage: it ends as a `PipelineResult`."""
         result = PipelineResult.from_payload(payload)
         stream_out = self._stream_out
         if stream_out is not None:
@@ -1400,12 +1476,10 @@ class Pipeline:
             results.append(result)
         self._processed += 1
         record.payload = None
-        observer = self._observer
-        if observer is not None:
-            await self._notify(
-                observer.on_item_finished,
-                ItemFinished(payload.id, succeeded_outcome(result), time.time()),
-            )
+        if self._observer is not None:
+            pending = self._item_finished(payload.id, succeeded_outcome(result))
+            if pending is not None:
+                await self._settle(pending)
         self._end_item()
 
     async def _to_stream(
@@ -1421,82 +1495,85 @@ class Pipeline:
             self._idle.set()
 
     # ------------------------------------------------------------- events and callbacks
+    #
+    # Emitting is synchronous: the observer's method is called right away and whatever it
+    # returns, if not None, is awaited by the caller through _settle. A sync observer so
+    # costs one call per event and no coroutine.
 
-    async def _notify(self, method: Callable[[Any], Awaitable[None] | None], event: Any) -> None:
-        try:
-            pending = method(event)
-            if pending is not None:
-                await pending
-        except Exception:
-            logger.exception("antflow: the status tracker raised on %r; ignored", event)
-
-    async def _emit_status(
+    def _status(
         self,
-        observer: PipelineObserver,
-        payload: Payload[Any],
-        stage: _StageRuntime,
+        item_id: Any,
+        stage: str,
         status: ItemStatus,
-        record: WorkerRecord,
-    ) -> None:
-        await self._notify(
-            observer.on_status_event,
-            StatusEvent(payload.id, stage.name, status, record.name, record.worker_id, time.time()),
-        )
+        record: WorkerRecord | None,
+        metadata: Mapping[str, Any] = EMPTY_METADATA,
+    ) -> Awaitable[None] | None:
+        worker, worker_id = (None, None) if record is None else (record.name, record.worker_id)
+        recorder = self._record_status
+        try:
+            if recorder is not None:
+                return recorder(item_id, stage, status, worker, worker_id, time.time(), metadata)
+            observer = self._observer
+            assert observer is not None
+            return observer.on_status_event(
+                StatusEvent(item_id, stage, status, worker, worker_id, time.time(), metadata)
+            )
+        except Exception:
+            logger.exception(
+                "antflow: the status tracker raised on %s of item %r at %r; ignored",
+                status,
+                item_id,
+                stage,
+            )
+            return None
 
-    async def _emit_task(
+    def _task_event(
         self,
-        observer: PipelineObserver,
-        payload: Payload[Any],
-        stage: _StageRuntime,
-        spec: TaskSpec,
+        on_task: Callable[[TaskEvent], Awaitable[None] | None],
+        item_id: Any,
+        stage: str,
+        task: str,
         record: WorkerRecord,
         kind: TaskEventType,
         attempt: int,
         *,
         error: BaseException | None = None,
         duration: float | None = None,
-    ) -> None:
-        await self._notify(
-            observer.on_task_event,
-            TaskEvent(
-                payload.id,
-                stage.name,
-                spec.name,
-                record.name,
-                record.worker_id,
-                kind,
-                attempt,
-                time.time(),
-                error,
-                duration,
-            ),
+    ) -> Awaitable[None] | None:
+        event = TaskEvent(
+            item_id,
+            stage,
+            task,
+            record.name,
+            record.worker_id,
+            kind,
+            attempt,
+            time.time(),
+            error,
+            duration,
         )
+        try:
+            return on_task(event)
+        except Exception:
+            logger.exception("antflow: the status tracker raised on %r; ignored", event)
+            return None
 
-    async def _emit_task_failure(
-        self,
-        observer: PipelineObserver,
-        payload: Payload[Any],
-        stage: _StageRuntime,
-        record: WorkerRecord,
-        failure: _TaskFailed,
-        kind: TaskEventType,
-        attempt: int,
-    ) -> None:
-        await self._notify(
-            observer.on_task_event,
-            TaskEvent(
-                payload.id,
-                stage.name,
-                failure.task,
-                record.name,
-                record.worker_id,
-                kind,
-                attempt,
-                time.time(),
-                failure.error,
-                failure.duration,
-            ),
-        )
+    def _item_finished(self, item_id: Any, outcome: ItemOutcome) -> Awaitable[None] | None:
+        observer = self._observer
+        assert observer is not None
+        event = ItemFinished(item_id, outcome, time.time())
+        try:
+            return observer.on_item_finished(event)
+        except Exception:
+            logger.exception("antflow: the status tracker raised on %r; ignored", event)
+            return None
+
+    @staticmethod
+    async def _settle(pending: Awaitable[None]) -> None:
+        try:
+            await pending
+        except Exception:
+            logger.exception("antflow: the status tracker's coroutine raised; ignored")
 
     @staticmethod
     async def _callback(callback: Callable[[Any], Any], arg: Any, what: str, stage: str) -> None:
