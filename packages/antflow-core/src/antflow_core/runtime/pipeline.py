@@ -277,6 +277,8 @@ class Pipeline:
         self._stream_out: StageQueue[_StreamItem] | None = None
         self._stream_arrivals = 0
         self._crash: BaseException | None = None
+        self._closed = asyncio.Event()  # set once shutdown has completed
+        self._helpers: list[asyncio.Task[Any]] = []  # a stream's feeder and closer
         self._driver: DisplayDriver | None = None
         self._started_at: float | None = None
 
@@ -508,6 +510,7 @@ class Pipeline:
         `PipelineStateError`. Calling it again, or before ``start()``, does nothing more.
         """
         if self._state is _State.CLOSED:
+            await self._closed.wait()  # another caller is closing it: wait until done
             return
         await self._abort()
 
@@ -518,6 +521,10 @@ class Pipeline:
             queue.close()
         if self._stream_out is not None:
             self._stream_out.close()
+        helpers, self._helpers = self._helpers, []
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
         await self._stop_workers()
         for stage in self._stages:
             self._unfinished.extend(payload for _, _, (payload, _) in stage.queue.drain())
@@ -529,6 +536,7 @@ class Pipeline:
         self._in_flight = 0
         self._idle.set()
         await self._stop_display()
+        self._closed.set()
 
     async def _stop_workers(self) -> None:
         workers, self._workers = self._workers, []
@@ -815,7 +823,7 @@ class Pipeline:
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
-    ) -> AsyncIterator[PipelineResult[Any]]:
+    ) -> AsyncGenerator[PipelineResult[Any], None]:
         """Feed ``items`` and yield each result as soon as it is ready (completion order).
 
         Results are not kept (whatever ``collect_results`` says), so memory stays flat
@@ -841,7 +849,7 @@ class Pipeline:
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
-    ) -> AsyncIterator[ItemOutcome]:
+    ) -> AsyncGenerator[ItemOutcome, None]:
         """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
         async with contextlib.aclosing(
             self._stream(items, priority, progress, dashboard, refresh_interval)
@@ -875,6 +883,7 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         feeder = loop.create_task(self._feed_any(items, priority), name="antflow:stream-feeder")
         closer = loop.create_task(self._close_when_done(feeder, out), name="antflow:stream-closer")
+        self._helpers = [feeder, closer]
         try:
             while True:
                 try:
@@ -883,15 +892,13 @@ class Pipeline:
                     break
                 yield ended
         except BaseException:
-            # The consumer broke out (GeneratorExit), was cancelled, or threw in an error.
-            feeder.cancel()
-            closer.cancel()
-            await asyncio.gather(feeder, closer, return_exceptions=True)
+            # The consumer broke out (GeneratorExit), was cancelled, or threw in an error:
+            # stop everything, the feeder and closer included.
+            await self.shutdown()
             self._stream_out = None
-            if self._state is not _State.CLOSED:
-                await self._abort()
             raise
         self._stream_out = None
+        self._helpers = []
         feed_error = await closer
         if self._crash is not None:
             await self._abort()

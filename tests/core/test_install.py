@@ -1,0 +1,73 @@
+"""`pip install antflow-core` alone, in an empty virtualenv, gives a working Pipeline."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio
+    import importlib.util
+
+    from antflow_core import ExtensionNotInstalledError, Pipeline, Stage
+
+    async def double(x):
+        await asyncio.sleep(0)
+        if x == 3:
+            raise ValueError("three")
+        return x * 2
+
+    async def main():
+        pipeline = Pipeline(stages=[Stage("Double", workers=2, tasks=[double],
+                                          task_attempts=2, task_wait_seconds=0)])
+        results = await pipeline.run(range(5))
+        print("results", [r.value for r in results])
+        print("failed", [f.id for f in pipeline.failures])
+        try:
+            await Pipeline(stages=[Stage("S", tasks=[double])]).run([1], progress=True)
+        except ExtensionNotInstalledError as error:
+            print("progress:", error)
+        try:
+            Pipeline.create()
+        except ExtensionNotInstalledError as error:
+            print("create:", error)
+
+    for name in ("rich", "antflow", "antflow_tracker", "antflow_builders", "antflow_rich"):
+        print(name, "installed" if importlib.util.find_spec(name) else "absent")
+    asyncio.run(main())
+    """
+)
+
+
+def test_the_core_installs_and_runs_alone(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    venv.EnvBuilder(with_pip=True).create(env)
+    python = env / "bin" / "python"
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(ROOT / "packages" / "antflow-core"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [str(python), "-c", SCRIPT], check=True, capture_output=True, text=True, cwd=tmp_path
+    ).stdout
+    assert "results [0, 2, 4, 8]" in out
+    assert "failed [3]" in out
+    for name in ("rich", "antflow", "antflow_tracker", "antflow_builders", "antflow_rich"):
+        assert f"{name} absent" in out
+    assert "progress: progress displays come from the antflow-rich package" in out
+    assert "pip install antflow-rich" in out
+    assert "create: Pipeline.create() comes from the antflow-builders package" in out
