@@ -403,10 +403,19 @@ def build(scenario: dict[str, Any]) -> list[Stage]:
             stage_attempts=spec["stage_attempts"],
             task_wait_seconds=0,
             queue_capacity=spec["capacity"],
-            skip_if=lambda v, skip=spec["skip"]: v[0] in skip,
+            skip_if=skipper(spec["skip"]),
         )
         for i, spec in enumerate(scenario["stages"])
     ]
+
+
+def skipper(skip: frozenset[int]) -> Callable[[tuple[int, int]], bool]:
+    """``skip_if`` for a stage that skips the items in ``skip``."""
+
+    def skip_if(value: tuple[int, int]) -> bool:
+        return value[0] in skip
+
+    return skip_if
 
 
 def batches_of(scenario: dict[str, Any]) -> list[tuple[list[tuple[int, int]], int, str]]:
