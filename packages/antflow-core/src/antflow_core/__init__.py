@@ -24,6 +24,7 @@ from antflow_core.errors import (
     PipelineCrashedError,
     PipelineStateError,
     StageValidationError,
+    TaskReturnedCoroutineError,
     TaskTimeoutError,
     UnknownStageError,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "StatusEvent",
     "TaskEvent",
     "TaskEventType",
+    "TaskReturnedCoroutineError",
     "TaskTimeoutError",
     "UnknownStageError",
     "WorkerMetrics",

@@ -15,6 +15,7 @@ __all__ = [
     "PipelineCrashedError",
     "PipelineStateError",
     "StageValidationError",
+    "TaskReturnedCoroutineError",
     "TaskTimeoutError",
     "UnknownStageError",
 ]
@@ -70,6 +71,14 @@ class TaskTimeoutError(AntflowError, TimeoutError):
     """A task call took longer than its stage's ``task_timeout``.
 
     It counts as a failed attempt and is retried like any other failure.
+    """
+
+
+class TaskReturnedCoroutineError(AntflowError, TypeError):
+    """An ``async`` task returned a coroutine instead of a value: an ``await`` is missing.
+
+    It fails the attempt like any other error (and is retried like one); the coroutine is
+    closed so Python does not warn that it was never awaited.
     """
 
 

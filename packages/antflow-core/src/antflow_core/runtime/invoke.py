@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from types import CoroutineType
+from typing import Any, NoReturn
 
-from antflow_core.errors import TaskTimeoutError
+from antflow_core.errors import TaskReturnedCoroutineError, TaskTimeoutError
 
-__all__ = ["TaskSpec", "invoke"]
+__all__ = ["TaskSpec", "invoke", "returned_coroutine"]
 
 
 class TaskSpec:
@@ -74,9 +75,22 @@ async def _call(spec: TaskSpec, value: Any) -> Any:
     else:
         args, kwargs = (value,), {}
     if spec.is_async:
-        return await spec.fn(*args, **kwargs)
+        result = await spec.fn(*args, **kwargs)
+        if type(result) is CoroutineType:
+            returned_coroutine(spec, result)
+        return result
     result = await asyncio.to_thread(spec.fn, *args, **kwargs)
     if inspect.isawaitable(result):
         # A plain function that returns a coroutine (e.g. a lambda around an async call).
         result = await result
     return result
+
+
+def returned_coroutine(spec: TaskSpec, result: CoroutineType[Any, Any, Any]) -> NoReturn:
+    """Reject the coroutine an async task returned instead of its value (a missing ``await``)."""
+    name = getattr(result, "__qualname__", "a coroutine")
+    result.close()  # never awaited: close it so Python does not warn about it later
+    raise TaskReturnedCoroutineError(
+        f"task {spec.name!r} of stage {spec.stage!r} returned the coroutine {name}() instead "
+        "of a value: add `await` where that coroutine is created inside the task"
+    )

@@ -39,6 +39,7 @@ from collections.abc import (
     Sized,
 )
 from enum import Enum
+from types import CoroutineType
 from typing import Any, Final, NoReturn, cast
 
 from returns.result import Failure
@@ -87,7 +88,7 @@ from antflow_core.model import (
 )
 from antflow_core.runtime.display import DisplayDriver
 from antflow_core.runtime.extensions import builders_missing_error, resolve_display
-from antflow_core.runtime.invoke import TaskSpec, invoke
+from antflow_core.runtime.invoke import TaskSpec, invoke, returned_coroutine
 from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
 from antflow_core.runtime.workers import WorkerRecord, current_worker
 
@@ -99,6 +100,9 @@ _QueueItem = tuple[int, int, tuple[Payload[Any], int]]
 _StreamItem = tuple[int, "PipelineResult[Any] | FailedItem"]
 
 _RECENT_ERRORS: Final = 20
+
+DEFAULT_CALLBACK_TIMEOUT: Final = 60.0
+"""Seconds an async callback may run before the pipeline abandons it (``callback_timeout``)."""
 
 
 class _State(Enum):
@@ -211,6 +215,11 @@ class Pipeline:
             a tracker) to keep memory flat over millions of items.
         status_tracker: An observer of every status and task event, such as
             ``antflow.StatusTracker``; anything implementing `PipelineObserver` works.
+        callback_timeout: Seconds an ``async`` callback (a stage's ``on_success`` /
+            ``on_failure``, or a coroutine returned by the status tracker) may take before
+            it is abandoned with a logged error, so a callback that hangs cannot stall a
+            worker. ``None`` waits forever. A plain (sync) callback runs on the event loop
+            and cannot be interrupted: keep it short.
 
     Raises:
         StageValidationError: If ``stages`` is empty, holds something that is not a
@@ -229,8 +238,20 @@ class Pipeline:
         stages: Iterable[Stage],
         collect_results: bool = True,
         status_tracker: PipelineObserver | None = None,
+        *,
+        callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
     ) -> None:
         self._plan: PipelinePlan = plan_pipeline(stages)
+        if callback_timeout is not None and (
+            isinstance(callback_timeout, bool)
+            or not isinstance(callback_timeout, int | float)
+            or callback_timeout <= 0
+        ):
+            raise ValueError(
+                "callback_timeout must be None (no limit) or a number of seconds > 0, "
+                f"got {callback_timeout!r}"
+            )
+        self.callback_timeout = callback_timeout
         if status_tracker is not None and not isinstance(status_tracker, PipelineObserver):
             raise TypeError(
                 "status_tracker must implement on_status_event, on_task_event and "
@@ -947,7 +968,7 @@ class Pipeline:
         monotonic = time.monotonic
         ended = 0.0
         try:
-            while True:
+            while self._state is not _State.CLOSED:
                 entry = try_get()
                 if entry is EMPTY:
                     entry = await get()
@@ -972,11 +993,15 @@ class Pipeline:
                     try:
                         if single is not None:
                             value = await single.fn(value)
+                            if type(value) is CoroutineType:
+                                returned_coroutine(single, value)
                         else:
                             for spec in specs:
                                 record.current_task = spec.name
                                 if spec.simple:
                                     value = await spec.fn(value)
+                                    if type(value) is CoroutineType:
+                                        returned_coroutine(spec, value)
                                 else:
                                     value = await invoke(spec, value)
                                 index += 1
@@ -1069,6 +1094,8 @@ class Pipeline:
         value = payload.value
         try:
             value = await spec.fn(value)
+            if type(value) is CoroutineType:
+                returned_coroutine(spec, value)
         except BaseException as exc:
             if _is_own_cancellation(exc):
                 raise
@@ -1145,6 +1172,8 @@ class Pipeline:
                 started = time.perf_counter()
             try:
                 value = await (spec.fn(value) if spec.simple else invoke(spec, value))
+                if type(value) is CoroutineType:
+                    returned_coroutine(spec, value)
             except BaseException as exc:
                 if _is_own_cancellation(exc):
                     raise
@@ -1575,21 +1604,43 @@ class Pipeline:
             logger.exception("antflow: the status tracker raised on %r; ignored", event)
             return None
 
-    @staticmethod
-    async def _settle(pending: Awaitable[None]) -> None:
+    async def _settle(self, pending: Awaitable[None]) -> None:
+        """Await what the observer returned, within ``callback_timeout``; log its errors."""
+        scope = asyncio.timeout(self.callback_timeout)
         try:
-            await pending
-        except Exception:
-            logger.exception("antflow: the status tracker's coroutine raised; ignored")
+            async with scope:
+                await pending
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and scope.expired():
+                logger.error(
+                    "antflow: the status tracker's callback took longer than "
+                    "callback_timeout=%ss; abandoned",
+                    self.callback_timeout,
+                )
+            else:
+                logger.exception("antflow: the status tracker's coroutine raised; ignored")
 
-    @staticmethod
-    async def _callback(callback: Callable[[Any], Any], arg: Any, what: str, stage: str) -> None:
+    async def _callback(
+        self, callback: Callable[[Any], Any], arg: Any, what: str, stage: str
+    ) -> None:
+        """Call a stage callback (sync or async) within ``callback_timeout``; log its errors."""
+        scope = asyncio.timeout(self.callback_timeout)
         try:
             pending = callback(arg)
             if isinstance(pending, Awaitable):
-                await pending
-        except Exception:
-            logger.exception("antflow: %s callback of stage %r raised; ignored", what, stage)
+                async with scope:
+                    await pending
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and scope.expired():
+                logger.error(
+                    "antflow: %s callback of stage %r took longer than callback_timeout=%ss; "
+                    "abandoned",
+                    what,
+                    stage,
+                    self.callback_timeout,
+                )
+            else:
+                logger.exception("antflow: %s callback of stage %r raised; ignored", what, stage)
 
 
 def _outcome_error(state: RetryCallState) -> BaseException:
