@@ -297,6 +297,7 @@ class Pipeline:
         # Ended items on their way to a stream() consumer, keyed by arrival (FIFO).
         self._stream_out: StageQueue[_StreamItem] | None = None
         self._stream_arrivals = 0
+        self._stream_failures = False  # whether failures go to the stream too
         self._crash: BaseException | None = None
         self._closed = asyncio.Event()  # set once shutdown has completed
         self._helpers: list[asyncio.Task[Any]] = []  # a stream's feeder and closer
@@ -836,7 +837,7 @@ class Pipeline:
             return self.results
         return [r for r in self.results if r.sequence_id >= first_seq]
 
-    async def stream(
+    def stream(
         self,
         items: Iterable[Any] | AsyncIterable[Any],
         *,
@@ -850,17 +851,16 @@ class Pipeline:
         Results are not kept (whatever ``collect_results`` says), so memory stays flat
         however many items flow. Failures are not yielded; find them in `failures`, or
         use `stream_outcomes`. Breaking out of the loop stops the pipeline; items that had
-        not ended are in `unfinished_items`.
+        not ended are in `unfinished_items`. For a stop at a known point, iterate inside
+        ``async with contextlib.aclosing(pipeline.stream(items)) as results:``.
 
         Raises:
             FeedError: After the last result, if the iterable raised midway.
+            PipelineStateError: At the call, after ``shutdown()`` or while another stream runs.
         """
-        async with contextlib.aclosing(
-            self._stream(items, priority, progress, dashboard, refresh_interval)
-        ) as ended:
-            async for item in ended:
-                if type(item) is PipelineResult:
-                    yield item
+        self._check_stream(items, priority)
+        ended = self._stream(items, priority, progress, dashboard, refresh_interval, False)
+        return cast("AsyncGenerator[PipelineResult[Any], None]", ended)
 
     async def stream_outcomes(
         self,
@@ -872,8 +872,9 @@ class Pipeline:
         refresh_interval: float | None = None,
     ) -> AsyncGenerator[ItemOutcome, None]:
         """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
+        self._check_stream(items, priority)
         async with contextlib.aclosing(
-            self._stream(items, priority, progress, dashboard, refresh_interval)
+            self._stream(items, priority, progress, dashboard, refresh_interval, True)
         ) as ended:
             async for item in ended:
                 if isinstance(item, PipelineResult):
@@ -888,12 +889,9 @@ class Pipeline:
         progress: bool | ProgressDisplay,
         dashboard: str | ProgressDisplay | None,
         refresh_interval: float | None,
+        failures: bool,
     ) -> AsyncGenerator[PipelineResult[Any] | FailedItem, None]:
-        self._require_open("stream")
-        self._check_items(items, allow_async=True)
-        self._check_priority(priority)
-        if self._stream_out is not None:
-            raise PipelineStateError("stream() is already running on this pipeline")
+        self._check_stream(items, priority)
         total = len(items) if isinstance(items, Sized) else None
         last = self._plan.stages[-1]
         out: StageQueue[_StreamItem] = StageQueue(maxsize=max(1, last.stage.workers * 10))
@@ -901,17 +899,21 @@ class Pipeline:
             progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
         )
         self._stream_out = out
+        self._stream_failures = failures
         loop = asyncio.get_running_loop()
         feeder = loop.create_task(self._feed_any(items, priority), name="antflow:stream-feeder")
         closer = loop.create_task(self._close_when_done(feeder, out), name="antflow:stream-closer")
         self._helpers = [feeder, closer]
+        try_get = out.try_get
         try:
             while True:
-                try:
-                    _, ended = await out.get()
-                except QueueClosed:
-                    break
-                yield ended
+                entry = try_get()
+                if entry is EMPTY:
+                    try:
+                        entry = await out.get()
+                    except QueueClosed:
+                        break
+                yield entry[1]  # type: ignore[index]
         except BaseException:
             # The consumer broke out (GeneratorExit), was cancelled, or threw in an error:
             # stop everything, the feeder and closer included.
@@ -927,6 +929,13 @@ class Pipeline:
         await self.join()
         if feed_error is not None:
             raise feed_error
+
+    def _check_stream(self, items: object, priority: object) -> None:
+        self._require_open("stream")
+        self._check_items(items, allow_async=True)
+        self._check_priority(priority)
+        if self._stream_out is not None:
+            raise PipelineStateError("stream() is already running on this pipeline")
 
     async def _close_when_done(
         self, feeder: asyncio.Task[None], out: StageQueue[_StreamItem]
@@ -1437,8 +1446,12 @@ class Pipeline:
         failed = FailedItem(
             payload.id, payload.value, error, stage.name, attempts, payload.sequence_id
         )
-        if self._stream_out is not None:
-            await self._to_stream(self._stream_out, failed)
+        stream_out = self._stream_out
+        if stream_out is not None and self._stream_failures:
+            entry = (self._stream_arrivals, failed)
+            self._stream_arrivals += 1
+            if not stream_out.try_put(entry):
+                await stream_out.put(entry)
         now = time.time()
         stage.failed += 1
         record.items_failed += 1
@@ -1504,7 +1517,10 @@ class Pipeline:
         result = PipelineResult.from_payload(payload)
         stream_out = self._stream_out
         if stream_out is not None:
-            await self._to_stream(stream_out, result)
+            entry = (self._stream_arrivals, result)
+            self._stream_arrivals += 1
+            if not stream_out.try_put(entry):
+                await stream_out.put(entry)
         elif self.collect_results:
             results = self._results
             if results and results[-1].sequence_id > result.sequence_id:
@@ -1517,13 +1533,6 @@ class Pipeline:
             if pending is not None:
                 await self._settle(pending)
         self._end_item()
-
-    async def _to_stream(
-        self, out: StageQueue[_StreamItem], ended: PipelineResult[Any] | FailedItem
-    ) -> None:
-        arrival = self._stream_arrivals
-        self._stream_arrivals = arrival + 1
-        await out.put((arrival, ended))
 
     def _end_item(self) -> None:
         self._in_flight -= 1
