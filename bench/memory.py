@@ -1,0 +1,105 @@
+"""Memory: peak RSS of stream() with collect_results=False stays flat in the item count.
+
+Each size runs in a fresh subprocess: it imports antflow, builds the pipeline, reads
+its RSS (the baseline), streams N items through 3 stages of 10 workers, and reports the
+peak RSS. Flat means the 1,000,000-item peak is within 64 MiB of the baseline and about
+equal to the 100,000-item peak.
+
+    python bench/memory.py [--sizes 100000 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import textwrap
+
+from benchlib import Row, print_table
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, gc, json, resource, sys
+    from antflow_core import Pipeline, Stage
+
+    async def noop(x):
+        return x
+
+    def rss_mib():
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    async def main(n):
+        pipeline = Pipeline(
+            [Stage(f"S{i}", workers=10, tasks=[noop]) for i in range(3)],
+            collect_results=False,
+        )
+        gc.collect()
+        baseline = rss_mib()
+        count = 0
+        async for _ in pipeline.stream(range(n)):
+            count += 1
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"items": count, "baseline": baseline, "peak": peak}
+
+    print(json.dumps(asyncio.run(main(int(sys.argv[1])))))
+    """
+)
+
+
+def peak_for(items: int) -> dict[str, float]:
+    """Run one size in a fresh interpreter and return its baseline and peak RSS in MiB."""
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(items)], check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, float] = json.loads(out)
+    if result["items"] != items:
+        raise RuntimeError(f"streamed {result['items']} of {items} items")
+    return result
+
+
+def measure(sizes: list[int]) -> list[Row]:
+    """Peak RSS over the baseline for each size, as table rows."""
+    rows = []
+    runs = {n: peak_for(n) for n in sizes}
+    for n, run in runs.items():
+        growth = run["peak"] - run["baseline"]
+        met = growth <= 64 if n >= 1_000_000 else None
+        rows.append(
+            Row(
+                "memory (stream, no results kept)",
+                f"{n:,} items: peak - baseline",
+                f"{growth:.1f} MiB (baseline {run['baseline']:.1f} MiB)",
+                "<= 64 MiB at 1,000,000" if n >= 1_000_000 else "",
+                met,
+            )
+        )
+    if len(sizes) >= 2:
+        small, large = runs[min(sizes)], runs[max(sizes)]
+        extra = (large["peak"] - large["baseline"]) - (small["peak"] - small["baseline"])
+        rows.append(
+            Row(
+                "memory (stream, no results kept)",
+                f"growth from {min(sizes):,} to {max(sizes):,} items",
+                f"{extra:+.1f} MiB",
+                "flat (< 16 MiB)",
+                extra < 16,
+            )
+        )
+    return rows
+
+
+def main() -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    args = parser.parse_args()
+    print_table(measure(args.sizes))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Run the whole benchmark suite and print one table (``python3 dev.py bench``).
+
+    python bench/run_all.py            # full sizes (a few minutes on 2 cores)
+    python bench/run_all.py --smoke    # tiny sizes: checks every benchmark runs (CI)
+
+Every figure is a ratio or a count measured in one run against a baseline on this
+machine; docs/performance.md records a run with the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import latency
+import memory
+import retries
+import scaling
+import throughput
+from benchlib import Row, print_table
+
+
+def main() -> None:
+    """Run every benchmark at full or smoke size and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
+    args = parser.parse_args()
+    smoke = args.smoke
+    started = time.perf_counter()
+    rows: list[Row] = []
+    rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 3)
+    if importlib.util.find_spec("uvloop") is not None:
+        rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 3, "uvloop")
+    rows += memory.measure([2_000, 20_000] if smoke else [100_000, 1_000_000])
+    rows += retries.measure(500 if smoke else 10_000, 1 if smoke else 3)
+    rows += scaling.measure(1_000 if smoke else 50_000, 1 if smoke else 2)
+    rows += latency.measure(4, 50 if smoke else 1_000)
+    print(
+        f"antflow benchmarks on {platform.machine()} / Python {platform.python_version()}"
+        f" / {platform.system()}{' (smoke sizes)' if smoke else ''}"
+    )
+    print_table(rows)
+    print(f"\n{time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
