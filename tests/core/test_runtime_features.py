@@ -1080,3 +1080,24 @@ def test_builder_entry_points_name_the_package_to_install() -> None:
 
 def _unused(_: Awaitable[Any]) -> None:  # keeps the Awaitable import honest for mypy
     return None
+
+
+async def test_snapshots_describe_the_current_run_of_a_restarted_pipeline() -> None:
+    async def odd_fails(x: int) -> int:
+        if x % 2:
+            raise ValueError("odd")
+        return x
+
+    pipeline = Pipeline(stages=[Stage("S", workers=2, tasks=[odd_fails], task_attempts=1)])
+    await pipeline.run(range(4))
+    await pipeline.start()
+    snapshot = pipeline.get_dashboard_snapshot()
+    assert snapshot.run_baseline is not None
+    assert (snapshot.run_baseline.items_processed, snapshot.run_baseline.items_failed) == (2, 2)
+    assert snapshot.error_summary.total_failed == 0  # this run has no failure yet
+    await pipeline.feed([5, 6, 7])
+    await pipeline.join()
+    final = pipeline.get_dashboard_snapshot()
+    assert final.stats.items_failed - final.run_baseline.items_failed == 2  # type: ignore[union-attr]
+    assert final.error_summary.total_failed == 2
+    assert pipeline.get_error_summary().total_failed == 4

@@ -127,9 +127,11 @@ SCRIPT = textwrap.dedent(
     try:
         asyncio.run(pipeline.run(range(100)))
     except KeyboardInterrupt:
-        unfinished = pipeline.unfinished_items
-        print(f"interrupted: {len(unfinished)} unfinished, first {unfinished[0].id}, "
-              f"last {unfinished[-1].id}; started {started}", flush=True)
+        ids = [p.id for p in pipeline.unfinished_items]
+        stats = pipeline.get_stats()
+        print(f"interrupted: fed {stats.items_fed}, unfinished {len(ids)}, "
+              f"in_order {ids == list(range(stats.items_fed))}, started {started}, "
+              f"ended {stats.items_processed + stats.items_failed}", flush=True)
     """
 )
 
@@ -155,5 +157,12 @@ def test_ctrl_c_in_a_script_stops_the_pipeline_and_reports_unfinished_items(
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, err
-    # three items were held by workers and the rest were queued (capacity 30) or not fed
-    assert out.strip().startswith("interrupted: 33 unfinished, first 0, last 32; started 3")
+    # Every item fed (3 held by workers, up to 30 queued) is reported unfinished, none
+    # ended, and no task call started after the interrupt.
+    fields = dict(
+        part.split(" ", 1) for part in out.strip().removeprefix("interrupted: ").split(", ")
+    )
+    assert 3 <= int(fields["fed"]) <= 33
+    assert fields["unfinished"] == fields["fed"]
+    assert fields["in_order"] == "True"
+    assert (fields["started"], fields["ended"]) == ("3", "0")

@@ -268,9 +268,12 @@ class DashboardSnapshot:
         stats: The pipeline's counts.
         worker_states: `WorkerState` by worker name.
         worker_metrics: `WorkerMetrics` by worker name.
-        error_summary: Failures so far (the latest few records).
-        started_at: When the pipeline started (seconds since the epoch), None before.
+        error_summary: Failures of the current run (counts, and the latest few records).
+        started_at: When the current run started (seconds since the epoch), None before.
         stage_names: The stages, in order.
+        run_baseline: The counts when the current run started (a pipeline that is started
+            again after ``join()`` keeps counting), so per-run progress is ``stats`` minus
+            these; None before the first start.
     """
 
     timestamp: float
@@ -280,6 +283,7 @@ class DashboardSnapshot:
     error_summary: ErrorSummary
     started_at: float | None = None
     stage_names: tuple[str, ...] = ()
+    run_baseline: PipelineStats | None = None
 
     @property
     def elapsed(self) -> float:

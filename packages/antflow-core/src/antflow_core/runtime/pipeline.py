@@ -303,6 +303,8 @@ class Pipeline:
         self._helpers: list[asyncio.Task[Any]] = []  # a stream's feeder and closer
         self._driver: DisplayDriver | None = None
         self._started_at: float | None = None
+        self._run_baseline: PipelineStats | None = None
+        self._run_first_failure = 0
 
     # ------------------------------------------------------------------ introspection
 
@@ -403,15 +405,22 @@ class Pipeline:
         return summarize_errors(self._failure_records, limit=limit)
 
     def get_dashboard_snapshot(self) -> DashboardSnapshot:
-        """Return worker states, worker metrics, stats and recent errors, read at one moment."""
+        """Return worker states, worker metrics, stats and recent errors, read at one moment.
+
+        Its ``error_summary`` counts the failures of the current run (since the last
+        ``start()``) and lists the latest of them; ``get_error_summary()`` covers all runs.
+        """
         return DashboardSnapshot(
             timestamp=time.time(),
             stats=self.get_stats(),
             worker_states=self.get_worker_states(),
             worker_metrics=self.get_worker_metrics(),
-            error_summary=self.get_error_summary(limit=_RECENT_ERRORS),
+            error_summary=summarize_errors(
+                self._failure_records[self._run_first_failure :], limit=_RECENT_ERRORS
+            ),
             started_at=self._started_at,
             stage_names=self._plan.stage_names,
+            run_baseline=self._run_baseline,
         )
 
     # ------------------------------------------------------------- builder entry points
@@ -479,6 +488,8 @@ class Pipeline:
             return
         self._crash = None
         self._started_at = time.time()
+        self._run_baseline = self.get_stats()
+        self._run_first_failure = len(self._failure_records)
         loop = asyncio.get_running_loop()
         for stage in self._stages:
             for record in stage.records:
