@@ -1,0 +1,932 @@
+"""`Pipeline` with ``create()`` and ``quick()``: the class ``from antflow import Pipeline`` gives.
+
+How the two entry points reach ``antflow.Pipeline`` without the core importing this
+package: ``antflow_core.Pipeline`` declares ``create`` and ``quick`` as classmethods that
+raise `ExtensionNotInstalledError` naming this package. This module subclasses it and
+overrides both with typed implementations, and the ``antflow`` umbrella exports this
+subclass as ``Pipeline``. Everything else is the core's, unchanged: a manually built
+``Pipeline(stages=[...])`` from ``antflow`` behaves exactly as ``antflow_core.Pipeline``.
+
+The subclass is also generic, ``Pipeline[InT, OutT]``, for type checkers only: a
+pipeline from a builder's ``build()`` knows its input and output types, so its
+``run()``, ``stream()`` and ``results`` are typed. Both parameters default to ``Any``,
+which is what a manually built pipeline gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Generic, Self, overload
+
+from antflow_core import (
+    FailedItem,
+    PipelineResult,
+    ProgressDisplay,
+    Stage,
+    StageValidationError,
+)
+from antflow_core.model import TaskFunc
+from antflow_core.runtime import Pipeline as _CorePipeline
+
+from antflow_builders._types import _T0, _T1, _T2, _T3, _T4, InT, Items, OutT
+from antflow_builders.builder import EmptyPipelineBuilder
+
+__all__ = ["QUICK_STAGE_NAME", "Pipeline"]
+
+QUICK_STAGE_NAME = "Quick"
+"""The name of the one stage of ``Pipeline.quick()`` unless ``name=`` says otherwise."""
+
+
+class Pipeline(_CorePipeline, Generic[InT, OutT]):
+    """The antflow `Pipeline`, plus the fluent builder and the one-liner.
+
+    Construct it with stages exactly as `antflow_core.Pipeline`, or let
+    `create` and `quick` build it::
+
+        results = await (
+            Pipeline.create()
+            .add("Fetch", fetch, workers=10)
+            .add("Process", process, workers=5)
+            .run(items)
+        )
+        results = await Pipeline.quick(items, process, workers=5)
+
+    For type checkers it is ``Pipeline[InT, OutT]``: what the first task takes and what
+    the last task returns. A pipeline built with stages is ``Pipeline[Any, Any]``; one
+    from a builder's ``build()`` carries the builder's types.
+    """
+
+    @classmethod
+    def create(cls) -> EmptyPipelineBuilder:
+        """Start a fluent builder: ``Pipeline.create().add(name, task, ...)...run(items)``.
+
+        Returns:
+            A builder with no stage; each ``add()`` returns a new builder with one more
+            stage, ``build()`` a pipeline of this class, ``run()`` the results.
+        """
+        return EmptyPipelineBuilder(cls)
+
+    # BEGIN GENERATED Pipeline.quick overloads (tools/generate_overloads.py)
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: Callable[[_T0], Awaitable[_T1]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: Callable[[_T0], _T1],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[Callable[[_T0], Awaitable[_T1]]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[Callable[[_T0], _T1]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[Callable[[_T0], Awaitable[_T1]], Callable[[_T1], Awaitable[_T2]]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[Callable[[_T0], Awaitable[_T1]], Callable[[_T1], _T2]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[Callable[[_T0], _T1], Callable[[_T1], Awaitable[_T2]]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[Callable[[_T0], _T1], Callable[[_T1], _T2]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], Awaitable[_T3]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], _T3],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], _T2],
+            Callable[[_T2], Awaitable[_T3]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], _T2],
+            Callable[[_T2], _T3],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], Awaitable[_T3]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], _T3],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], _T2],
+            Callable[[_T2], Awaitable[_T3]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[Callable[[_T0], _T1], Callable[[_T1], _T2], Callable[[_T2], _T3]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], Awaitable[_T3]],
+            Callable[[_T3], Awaitable[_T4]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], Awaitable[_T3]],
+            Callable[[_T3], _T4],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], _T3],
+            Callable[[_T3], Awaitable[_T4]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], _T3],
+            Callable[[_T3], _T4],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], _T2],
+            Callable[[_T2], Awaitable[_T3]],
+            Callable[[_T3], Awaitable[_T4]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], _T2],
+            Callable[[_T2], Awaitable[_T3]],
+            Callable[[_T3], _T4],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], _T2],
+            Callable[[_T2], _T3],
+            Callable[[_T3], Awaitable[_T4]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], Awaitable[_T1]],
+            Callable[[_T1], _T2],
+            Callable[[_T2], _T3],
+            Callable[[_T3], _T4],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], Awaitable[_T3]],
+            Callable[[_T3], Awaitable[_T4]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], Awaitable[_T3]],
+            Callable[[_T3], _T4],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], _T3],
+            Callable[[_T3], Awaitable[_T4]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], Awaitable[_T2]],
+            Callable[[_T2], _T3],
+            Callable[[_T3], _T4],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], _T2],
+            Callable[[_T2], Awaitable[_T3]],
+            Callable[[_T3], Awaitable[_T4]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], _T2],
+            Callable[[_T2], Awaitable[_T3]],
+            Callable[[_T3], _T4],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], _T2],
+            Callable[[_T2], _T3],
+            Callable[[_T3], Awaitable[_T4]],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[_T0],
+        task_or_tasks: tuple[
+            Callable[[_T0], _T1],
+            Callable[[_T1], _T2],
+            Callable[[_T2], _T3],
+            Callable[[_T3], _T4],
+        ],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+
+    @overload
+    @classmethod
+    def quick(
+        cls,
+        items: Items[Any],
+        task_or_tasks: list[Callable[..., Any]],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = ...,
+        task_wait_seconds: float = ...,
+        task_timeout: float | None = ...,
+        on_failure: Callable[[FailedItem], object] | None = ...,
+        dashboard: str | ProgressDisplay | None = ...,
+        refresh_interval: float | None = ...,
+    ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]: ...
+
+    # END GENERATED Pipeline.quick overloads
+
+    @classmethod
+    def quick(
+        cls,
+        items: Items[Any],
+        task_or_tasks: TaskFunc | tuple[TaskFunc, ...] | list[TaskFunc],
+        /,
+        workers: int = 5,
+        retries: int = 3,
+        progress: bool | ProgressDisplay = False,
+        *,
+        name: str = QUICK_STAGE_NAME,
+        task_wait_seconds: float = 1.0,
+        task_timeout: float | None = None,
+        on_failure: Callable[[FailedItem], object] | None = None,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+    ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]:
+        """Run ``items`` through one stage of ``task_or_tasks`` and return the results.
+
+        One task gives a stage of that task; a list (or tuple) gives one stage running
+        those tasks in order on each item, as ``Stage(tasks=[...])`` does. The stage is
+        validated by this call; awaiting what it returns runs the pipeline::
+
+            results = await Pipeline.quick(items, process, workers=5, progress=True)
+            results = await Pipeline.quick(items, [fetch, process], workers=10)
+
+        Args:
+            items: Values for the first task, or `KeyedItem` dicts, in an iterable or an
+                async iterable.
+            task_or_tasks: A function, or a list or tuple of functions run in order. A tuple
+                of up to 4 is type-checked task to task; a list is not (its results are
+                ``Any``).
+            workers: How many items are processed at once (default 5).
+            retries: How many times a failing task is retried after its first attempt
+                (default 3: up to 4 calls). ``retries=r`` is the stage option
+                ``task_attempts=r + 1``; 0 means no retry.
+            progress: True for a live progress bar (needs antflow-rich), or your own
+                `ProgressDisplay`.
+            name: The stage's name (default ``"Quick"``).
+            task_wait_seconds: Seconds to wait before each retry (default 1.0).
+            task_timeout: Seconds one task call may take (default: no limit).
+            on_failure: Called with the `FailedItem` of each item that fails for good;
+                those items are not in the returned list.
+            dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
+            refresh_interval: Seconds between display refreshes.
+
+        Returns:
+            An awaitable of the results, in input order.
+
+        Raises:
+            StageValidationError: At the call, if there is no task, a task is not
+                callable, ``workers`` < 1 or ``retries`` < 0; the message says what to
+                change.
+        """
+        tasks = _quick_tasks(task_or_tasks)
+        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+            raise StageValidationError(
+                "Pipeline.quick(): retries must be an integer of at least 0 "
+                f"(the retries after the first attempt; 0 means no retry), got {retries!r}"
+            )
+        stage = Stage(
+            name,
+            workers=workers,
+            tasks=tasks,
+            task_attempts=retries + 1,
+            task_wait_seconds=task_wait_seconds,
+            task_timeout=task_timeout,
+            on_failure=on_failure,
+        )
+        pipeline = cls(stages=[stage])
+        return pipeline.run(
+            items, progress=progress, dashboard=dashboard, refresh_interval=refresh_interval
+        )
+
+    if TYPE_CHECKING:
+        # Typing only: the core's methods, with this pipeline's value types.
+
+        async def __aenter__(self) -> Self: ...
+
+        async def run(
+            self,
+            items: Items[InT],
+            *,
+            priority: int = ...,
+            progress: bool | ProgressDisplay = ...,
+            dashboard: str | ProgressDisplay | None = ...,
+            refresh_interval: float | None = ...,
+        ) -> list[PipelineResult[OutT]]:
+            """`antflow_core.Pipeline.run`, its results typed as the last task's output."""
+            ...
+
+        def stream(
+            self,
+            items: Items[InT],
+            *,
+            priority: int = ...,
+            progress: bool | ProgressDisplay = ...,
+            dashboard: str | ProgressDisplay | None = ...,
+            refresh_interval: float | None = ...,
+        ) -> AsyncGenerator[PipelineResult[OutT], None]:
+            """`antflow_core.Pipeline.stream`, its results typed as the last task's output."""
+            ...
+
+        @property
+        def results(self) -> list[PipelineResult[OutT]]:
+            """`antflow_core.Pipeline.results`, typed as the last task's output."""
+            ...
+
+
+def _quick_tasks(task_or_tasks: object) -> tuple[Callable[..., Any], ...]:
+    """The tasks of ``Pipeline.quick()``: one function, or a list or tuple of them."""
+    if isinstance(task_or_tasks, list | tuple):
+        if not task_or_tasks:
+            raise StageValidationError(
+                f"Pipeline.quick() needs at least one task, got an empty "
+                f"{type(task_or_tasks).__name__}: pass a function or a non-empty list, e.g. "
+                "Pipeline.quick(items, process) or Pipeline.quick(items, [fetch, process])"
+            )
+        return tuple(task_or_tasks)
+    if callable(task_or_tasks):
+        return (task_or_tasks,)
+    raise StageValidationError(
+        f"Pipeline.quick() takes a function or a list of functions, got {task_or_tasks!r} of "
+        f"type {type(task_or_tasks).__name__}: pass the function itself, e.g. "
+        "Pipeline.quick(items, process), not Pipeline.quick(items, process())"
+    )
