@@ -1,0 +1,72 @@
+"""antflow-rich: live progress bars and dashboards for antflow pipelines, drawn with rich.
+
+Installing this package is all it takes: ``run(items, progress=True)`` and
+``run(items, dashboard="compact" | "detailed" | "full")`` find these displays through
+the ``antflow.displays`` entry points. Import from here to configure one yourself::
+
+    from antflow_rich import FullDashboard
+
+    await pipeline.run(items, dashboard=FullDashboard(refresh_interval=1.0))
+
+A custom display is any object implementing `ProgressDisplay` (re-exported here from
+``antflow_core``): a ``refresh_interval`` property and ``start``, ``update`` and
+``finish`` methods. Subclass `RichDisplay` to get the terminal handling for free and
+write only ``render``.
+"""
+
+from __future__ import annotations
+
+from antflow_core.model import DashboardSnapshot, ProgressDisplay
+
+from antflow_rich.displays import (
+    CompactDashboard,
+    DetailedDashboard,
+    FullDashboard,
+    ProgressBarDisplay,
+    RichDisplay,
+    blank_snapshot,
+)
+from antflow_rich.render import (
+    PlainTable,
+    compact_panel,
+    errors_panel,
+    progress_row,
+    stage_table,
+    worker_table,
+)
+from antflow_rich.view import (
+    ProgressView,
+    format_count,
+    format_duration,
+    format_error_types,
+    format_rate,
+    progress_line,
+    summary_line,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CompactDashboard",
+    "DashboardSnapshot",
+    "DetailedDashboard",
+    "FullDashboard",
+    "PlainTable",
+    "ProgressBarDisplay",
+    "ProgressDisplay",
+    "ProgressView",
+    "RichDisplay",
+    "__version__",
+    "blank_snapshot",
+    "compact_panel",
+    "errors_panel",
+    "format_count",
+    "format_duration",
+    "format_error_types",
+    "format_rate",
+    "progress_line",
+    "progress_row",
+    "stage_table",
+    "summary_line",
+    "worker_table",
+]
