@@ -1054,6 +1054,21 @@ async def _agen() -> AsyncIterator[int]:
     yield 1
 
 
+async def test_bad_pipeline_and_display_arguments_say_what_to_pass() -> None:
+    with pytest.raises(TypeError, match="collect_results must be True or False, got 'no'"):
+        Pipeline(stages=[Stage("S", tasks=[identity])], collect_results="no")  # type: ignore[arg-type]
+    pipeline = Pipeline(stages=[Stage("S", tasks=[identity])])
+    with pytest.raises(ValueError, match="total must be None or a number of items >= 0"):
+        await pipeline.start(total=-1)
+    with pytest.raises(ValueError, match="refresh_interval must be a number of seconds > 0"):
+        await pipeline.run([1], refresh_interval=0)
+    with pytest.raises(TypeError, match="progress must be True, False or a ProgressDisplay"):
+        await pipeline.run([1], progress="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="dashboard must be 'compact', 'detailed', 'full' or"):
+        await pipeline.run([1], dashboard=3)  # type: ignore[arg-type]
+    assert not pipeline.is_running
+
+
 def test_pipeline_validation_happens_at_construction() -> None:
     from antflow_core import StageValidationError
 

@@ -257,7 +257,9 @@ class Pipeline:
                 "status_tracker must implement on_status_event, on_task_event and "
                 f"on_item_finished (e.g. antflow.StatusTracker), got {status_tracker!r}"
             )
-        self.collect_results = bool(collect_results)
+        if not isinstance(collect_results, bool):
+            raise TypeError(f"collect_results must be True or False, got {collect_results!r}")
+        self.collect_results = collect_results
         self.status_tracker = status_tracker
         self._observer: PipelineObserver | None = status_tracker
         # Status events go through record_status when the observer has it, and task
@@ -481,6 +483,10 @@ class Pipeline:
             ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
         """
         self._require_open("start")
+        if total is not None and (
+            not isinstance(total, int) or isinstance(total, bool) or total < 0
+        ):
+            raise ValueError(f"total must be None or a number of items >= 0, got {total!r}")
         display = resolve_display(progress, dashboard, refresh_interval)
         if self._state is _State.RUNNING:
             if display is not None and self._driver is None:
