@@ -67,6 +67,10 @@ _set_value = Payload.__dict__["value"].__set__
 _set_sequence = Payload.__dict__["sequence_id"].__set__
 
 
+# Types that are never mappings, tested before the (slower) isinstance check on the ABC.
+_NOT_MAPPINGS: frozenset[type] = frozenset({int, str, float, bytes, tuple, list, type(None)})
+
+
 def prepare_payload(item: object, sequence_id: int) -> Payload[Any]:
     """Wrap a fed item into a `Payload`.
 
@@ -82,7 +86,7 @@ def prepare_payload(item: object, sequence_id: int) -> Payload[Any]:
         ```
     """
     payload: Payload[Any] = _new_payload(Payload)
-    if isinstance(item, Mapping):
+    if type(item) is dict or (type(item) not in _NOT_MAPPINGS and isinstance(item, Mapping)):
         _set_id(payload, item.get("id", sequence_id))
         _set_value(payload, item.get("value", item))
     else:

@@ -45,9 +45,14 @@ class PipelineResult(Generic[T]):
     @classmethod
     def from_payload(cls, payload: Payload[T]) -> PipelineResult[T]:
         """Return the result of an item that left the last stage as ``payload``."""
+        return cls.of(payload, payload.value)
+
+    @classmethod
+    def of(cls, payload: Payload[Any], value: T) -> PipelineResult[T]:
+        """Return the result of ``payload``'s item whose last stage returned ``value``."""
         result: PipelineResult[T] = _new(cls)
         _set_id(result, payload.id)
-        _set_value(result, payload.value)
+        _set_value(result, value)
         _set_sequence(result, payload.sequence_id)
         return result
 

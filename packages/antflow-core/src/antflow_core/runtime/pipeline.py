@@ -282,6 +282,8 @@ class Pipeline:
         for current, following in zip(self._stages, self._stages[1:], strict=False):
             current.next = following
         self._msg_counter = 0
+        # Whether _prepare_payload is ours (not overridden): then feeding calls the model directly.
+        self._own_prepare = type(self)._prepare_payload is Pipeline._prepare_payload
         self._state = _State.NEW
         self._workers: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
@@ -764,8 +766,11 @@ class Pipeline:
     def _admit(self, item: Any, priority: int) -> _QueueItem:
         """Wrap a fed item into its first queue entry and advance the sequence counter."""
         seq = self._msg_counter
-        prepared = self._prepare_payload(item)
-        payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
+        if self._own_prepare:
+            payload = prepare_payload(item, seq)
+        else:
+            prepared = self._prepare_payload(item)
+            payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
         self._msg_counter = seq + 1
         return (priority, payload.sequence_id, (payload, 1))
 
@@ -994,6 +999,9 @@ class Pipeline:
         monotonic = time.monotonic
         ended = 0.0
         try:
+            if lean and single is not None:
+                await self._lean_loop(stage, record, single)
+                return
             while self._state is not _State.CLOSED:
                 entry = try_get()
                 if entry is EMPTY:
@@ -1004,7 +1012,6 @@ class Pipeline:
                     started = ended or monotonic()
                 priority, seq, (payload, attempt) = entry  # type: ignore[misc]
                 record.payload = payload
-                record.task_status = None
                 record.busy_since = started
                 if not lean:
                     if observed_single is None:
@@ -1039,11 +1046,12 @@ class Pipeline:
                         )
                     else:
                         record.items_processed += 1
-                        result = payload.with_value(value)
                         if following is None:
-                            await self._finish(record, result)
+                            result = PipelineResult.of(payload, value)
+                            if not self._finish_now(record, result):
+                                await self._finish(record, result)
                         else:
-                            item = (priority, seq, (result, 1))
+                            item = (priority, seq, (payload.with_value(value), 1))
                             if not following.queue.try_put(item):
                                 await following.queue.put(item)
                             record.payload = None
@@ -1057,6 +1065,56 @@ class Pipeline:
             logger.critical("antflow: worker %s crashed", record.name, exc_info=exc)
             self._crash = exc
             self._idle.set()
+
+    async def _lean_loop(self, stage: _StageRuntime, record: WorkerRecord, spec: TaskSpec) -> None:
+        """`_worker`'s loop for the commonest stage: one plain async task, nothing observed.
+
+        The same steps as the general loop with every choice made before the loop; this
+        is the hop that `bench/throughput.py` measures against a hand-written pipeline.
+        """
+        queue = stage.queue
+        try_get = queue.try_get
+        get = queue.get
+        fn = spec.fn
+        following = stage.next
+        hand_on = following.queue.try_put if following is not None else None
+        monotonic = time.monotonic
+        coroutine_type = CoroutineType
+        empty = EMPTY
+        closed = _State.CLOSED
+        ended = 0.0
+        while self._state is not closed:
+            entry = try_get()
+            if entry is empty:
+                entry = await get()
+                started = monotonic()
+            else:
+                started = ended or monotonic()
+            priority, seq, (payload, attempt) = entry  # type: ignore[misc]
+            record.payload = payload
+            record.busy_since = started
+            value = payload.value
+            try:
+                value = await fn(value)
+                if type(value) is coroutine_type:
+                    returned_coroutine(spec, value)
+            except BaseException as exc:
+                if _is_own_cancellation(exc):
+                    raise
+                await self._recover(stage, record, priority, seq, payload, attempt, 0, value, exc)
+            else:
+                record.items_processed += 1
+                if hand_on is None:
+                    result = PipelineResult.of(payload, value)
+                    if not self._finish_now(record, result):
+                        await self._finish(record, result)
+                else:
+                    item = (priority, seq, (payload.with_value(value), 1))
+                    if not hand_on(item):
+                        await following.queue.put(item)  # type: ignore[union-attr]
+                    record.payload = None
+            record.last_active = ended = monotonic()
+            record.total_time += ended - started
 
     async def _process(
         self,
@@ -1136,7 +1194,7 @@ class Pipeline:
             await self._settle(pending)
         following = stage.next
         if following is None:
-            await self._finish(record, result)
+            await self._finish(record, PipelineResult.of(payload, value))
             return
         pending = self._status(result.id, following.name, ItemStatus.QUEUED, None)
         if pending is not None:
@@ -1518,7 +1576,7 @@ class Pipeline:
         """Hand the item to the next stage (waiting for room), or finish it."""
         following = stage.next
         if following is None:
-            await self._finish(record, payload)
+            await self._finish(record, PipelineResult.from_payload(payload))
             return
         if self._observer is not None:
             pending = self._status(payload.id, following.name, ItemStatus.QUEUED, None)
@@ -1529,24 +1587,47 @@ class Pipeline:
             await following.queue.put(item)
         record.payload = None
 
-    async def _finish(self, record: WorkerRecord, payload: Payload[Any]) -> None:
-        """The item left the last stage: it ends as a `PipelineResult`."""
-        result = PipelineResult.from_payload(payload)
+    def _deliver(self, result: PipelineResult[Any]) -> bool:
+        """Hand a result to its consumer (a stream, or the collected results) without waiting.
+
+        Returns False when the stream is full; then `_finish` waits for room.
+        """
         stream_out = self._stream_out
         if stream_out is not None:
-            entry = (self._stream_arrivals, result)
+            if not stream_out.try_put((self._stream_arrivals, result)):
+                return False
             self._stream_arrivals += 1
-            if not stream_out.try_put(entry):
-                await stream_out.put(entry)
         elif self.collect_results:
             results = self._results
             if results and results[-1].sequence_id > result.sequence_id:
                 self._results_sorted = False
             results.append(result)
+        return True
+
+    def _finish_now(self, record: WorkerRecord, result: PipelineResult[Any]) -> bool:
+        """`_finish` for an unobserved pipeline when nothing must be waited for.
+
+        Returns False, having done nothing, when the stream is full: await `_finish` then.
+        """
+        if not self._deliver(result):
+            return False
+        self._processed += 1
+        record.payload = None
+        self._end_item()
+        return True
+
+    async def _finish(self, record: WorkerRecord, result: PipelineResult[Any]) -> None:
+        """The item left the last stage: it ends as ``result``."""
+        if not self._deliver(result):
+            stream_out = self._stream_out
+            assert stream_out is not None
+            entry = (self._stream_arrivals, result)
+            self._stream_arrivals += 1
+            await stream_out.put(entry)
         self._processed += 1
         record.payload = None
         if self._observer is not None:
-            pending = self._item_finished(payload.id, succeeded_outcome(result))
+            pending = self._item_finished(result.id, succeeded_outcome(result))
             if pending is not None:
                 await self._settle(pending)
         self._end_item()

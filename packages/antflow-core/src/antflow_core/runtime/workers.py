@@ -29,6 +29,7 @@ class WorkerRecord:
         "stage",
         "task_status",
         "task_status_at",
+        "task_status_of",
         "total_time",
         "worker_id",
     )
@@ -42,6 +43,9 @@ class WorkerRecord:
         self.current_task: str | None = None
         self.task_status: str | None = None
         self.task_status_at = 0.0
+        # The item the status was published for: a new item hides it without a per-item
+        # reset in the worker's loop.
+        self.task_status_of: Payload[Any] | None = None
         self.items_processed = 0
         self.items_failed = 0
         self.total_time = 0.0
@@ -60,7 +64,7 @@ class WorkerRecord:
             current_item_id=payload.id,
             current_task=self.current_task,
             busy_since=now_wall - (now_mono - self.busy_since),
-            task_status=self.task_status,
+            task_status=self.task_status if self.task_status_of is payload else None,
         )
 
     def metrics(self, now_wall: float, now_mono: float) -> WorkerMetrics:
@@ -102,9 +106,11 @@ def set_task_status(status: str, *, min_interval: float = 0.0) -> bool:
     if record is None:
         return False
     now = time.monotonic()
+    same_item = record.task_status_of is record.payload
     recent = now - record.task_status_at < min_interval
-    if min_interval > 0 and record.task_status is not None and recent:
+    if min_interval > 0 and same_item and record.task_status is not None and recent:
         return False
     record.task_status = status
     record.task_status_at = now
+    record.task_status_of = record.payload
     return True
