@@ -1,0 +1,219 @@
+"""Tracker overhead: antflow's throughput with a StatusTracker attached against none.
+
+Every contender pushes N items through 3 stages of 10 workers whose task is a no-op
+coroutine, the worst case for a tracker: the tasks cost nothing, so what the tracker
+adds is all there is to see. Contenders:
+
+* ``baseline``: a hand-written asyncio pipeline (a bounded ``asyncio.Queue`` per stage,
+  workers looping get -> call -> put), as in ``bench/throughput.py``;
+* ``no tracker``: ``Pipeline.run`` alone;
+* ``no-op observer``: an observer that implements the core's fast hooks and does
+  nothing: the cost of the core's observed path alone, the floor of any tracker;
+* ``tracker``: with ``StatusTracker()`` (default settings: full history), then one
+  ``get_stats()`` call, inside the timing (the guide's use: run, then query);
+* ``tracker, bounded``: ``StatusTracker(history=1, keep_finished=False)``, the setting
+  for runs of millions of items;
+* ``tracker + callback``: with a plain ``on_status_change`` callback (which makes the
+  tracker build a ``StatusEvent`` per status change).
+
+Runs alternate and the best of each is kept, so a slow moment of the machine does not
+decide a ratio. Time is the CPU time of the process (everything here runs on one
+thread, so it equals wall time on an idle machine, and other processes sharing the
+machine do not inflate it); ``--wall`` measures wall time instead. With ``--memory``, it
+also measures the memory a tracker holds per item in each retention setting
+(tracemalloc, after a run).
+
+    python bench/tracker_overhead.py [--items 100000] [--repeat 3] [--wall] [--memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from antflow import ItemFinished, Pipeline, Stage, StatusEvent, StatusTracker, TaskEvent
+
+STAGES = 3
+WORKERS = 10
+
+
+async def noop(x: Any) -> Any:
+    return x
+
+
+async def baseline(n: int) -> int:
+    """The hand-written pipeline: Queue per stage, workers get -> call -> put."""
+    queues: list[asyncio.Queue[Any]] = [asyncio.Queue(maxsize=WORKERS * 10) for _ in range(STAGES)]
+    results: list[Any] = []
+    done = asyncio.Event()
+
+    async def worker(index: int) -> None:
+        queue = queues[index]
+        following = queues[index + 1] if index + 1 < STAGES else None
+        while True:
+            item = await queue.get()
+            value = await noop(item)
+            if following is None:
+                results.append(value)
+                if len(results) == n:
+                    done.set()
+            else:
+                await following.put(value)
+
+    tasks = [asyncio.create_task(worker(i)) for i in range(STAGES) for _ in range(WORKERS)]
+    for i in range(n):
+        await queues[0].put(i)
+    await done.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return len(results)
+
+
+def stages() -> list[Stage]:
+    return [Stage(f"S{i}", workers=WORKERS, tasks=[noop]) for i in range(STAGES)]
+
+
+async def without_tracker(n: int) -> int:
+    return len(await Pipeline(stages()).run(range(n)))
+
+
+class NoopObserver:
+    """Observes everything and does nothing: what the core's observed path costs alone."""
+
+    observes_task_events = False
+
+    def record_status(self, *fields: object) -> None:
+        return None
+
+    def on_status_event(self, event: StatusEvent) -> None:
+        return None
+
+    def on_task_event(self, event: TaskEvent) -> None:
+        return None
+
+    def on_item_finished(self, event: ItemFinished) -> None:
+        return None
+
+
+async def with_noop_observer(n: int) -> int:
+    return len(await Pipeline(stages(), status_tracker=NoopObserver()).run(range(n)))
+
+
+async def tracked(n: int, tracker: StatusTracker) -> int:
+    """Run with ``tracker`` attached, then query it, and check it saw every item."""
+    results = await Pipeline(stages(), status_tracker=tracker).run(range(n))
+    completed = tracker.get_stats()["completed"]
+    if completed != n:
+        raise RuntimeError(f"the tracker counted {completed} completed items of {n}")
+    return len(results)
+
+
+async def with_tracker(n: int) -> int:
+    return await tracked(n, StatusTracker())
+
+
+async def with_bounded_tracker(n: int) -> int:
+    return await tracked(n, StatusTracker(history=1, keep_finished=False))
+
+
+async def with_callback(n: int) -> int:
+    seen = 0
+
+    def on_status_change(event: StatusEvent) -> None:
+        nonlocal seen
+        seen += 1
+
+    got = await tracked(n, StatusTracker(on_status_change=on_status_change))
+    if seen != 3 * STAGES * n:
+        raise RuntimeError(f"on_status_change saw {seen} events, expected {3 * STAGES * n}")
+    return got
+
+
+CONTENDERS: Mapping[str, Callable[[int], Awaitable[int]]] = {
+    "baseline": baseline,
+    "no tracker": without_tracker,
+    "no-op observer": with_noop_observer,
+    "tracker": with_tracker,
+    "tracker, bounded": with_bounded_tracker,
+    "tracker + callback": with_callback,
+}
+
+
+async def rate(fn: Callable[[int], Awaitable[int]], n: int, clock: Callable[[], float]) -> float:
+    """Items per second of one run of ``fn`` over ``n`` items."""
+    gc.collect()
+    started = clock()
+    got = await fn(n)
+    elapsed = clock() - started
+    if got != n:
+        raise RuntimeError(f"{fn.__name__} returned {got} of {n} items")
+    return n / elapsed
+
+
+async def compare(n: int, repeat: int, clock: Callable[[], float]) -> dict[str, float]:
+    """Best items/s of each contender over ``repeat`` alternating rounds."""
+    best = dict.fromkeys(CONTENDERS, 0.0)
+    for _ in range(repeat):
+        for name, fn in CONTENDERS.items():
+            best[name] = max(best[name], await rate(fn, n, clock))
+    return best
+
+
+async def retained_bytes(n: int, make: Callable[[], StatusTracker]) -> float:
+    """Bytes per item a tracker still holds after a run of ``n`` items (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracker = make()
+        pipeline = Pipeline(stages(), collect_results=False, status_tracker=tracker)
+        await pipeline.run(range(n))
+        tracker.get_stats()  # builds the index, which a query would build anyway
+        del pipeline
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    if tracker.get_stats()["completed"] != n:
+        raise RuntimeError("the tracker lost items")
+    return held / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--wall", action="store_true", help="measure wall time, not CPU time")
+    parser.add_argument("--memory", action="store_true", help="also measure bytes per item")
+    args = parser.parse_args()
+
+    clock = time.perf_counter if args.wall else time.process_time
+    best = asyncio.run(compare(args.items, args.repeat, clock))
+    base, alone = best["baseline"], best["no tracker"]
+    print(
+        f"{args.items} items, {STAGES} stages x {WORKERS} workers, best of {args.repeat}, "
+        f"{'wall' if args.wall else 'CPU'} time"
+    )
+    print(f"  {'':20s} {'items/s':>12s}   {'vs baseline':>11s}   {'vs no tracker':>13s}")
+    for name, value in best.items():
+        print(f"  {name:20s} {value:12,.0f}   {value / base:11.2f}   {value / alone:13.2f}")
+
+    if args.memory:
+        n = min(args.items, 50_000)
+        print(f"memory held by the tracker after a run of {n} items (bytes per item):")
+        settings: Mapping[str, Callable[[], StatusTracker]] = {
+            "history='full' (default)": StatusTracker,
+            "history=1": lambda: StatusTracker(history=1),
+            "history=1, keep_finished=False": lambda: StatusTracker(history=1, keep_finished=False),
+        }
+        for label, make in settings.items():
+            print(f"  {label:32s} {asyncio.run(retained_bytes(n, make)):8.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,538 @@
+"""`StatusTracker`: records what happens to every item, answers queries, runs callbacks.
+
+Theory of operation
+-------------------
+A tracker is a `PipelineObserver`. The pipeline calls it from its workers:
+
+* ``record_status(...)`` for every status change, with plain fields (the core's fast
+  form of ``on_status_event``). The tracker appends the fields to its `StatusLog` (one
+  ``list.extend``) and, only if ``on_status_change`` is set, builds the `StatusEvent` and
+  calls it. Queries index the log and build events when asked.
+* ``on_task_event(event)`` for task starts, completions, retries and failures, but only
+  when a task callback is set: `observes_task_events` tells the pipeline not to build
+  task events otherwise.
+* ``on_item_finished(event)`` once per item when it leaves the pipeline. An item that
+  ended as a result has ``completed`` as its final status, one that ended as a failure
+  ``failed``; the tracker adds that final event itself in the one case the pipeline does
+  not end on it (an item that ``skip_if`` sent past the last stage). Failures also go to
+  the error summary. Then ``on_success`` or ``on_failure`` is called.
+
+A callback may be a plain function or an ``async`` one. The tracker returns the
+callback's awaitable to the worker, which awaits it before the item moves on, so after
+``await pipeline.run(...)`` every callback has finished. A callback that raises is
+logged on the ``"antflow"`` logger and ignored: it never fails an item or stops a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final, Literal, TypeAlias, TypeVar
+
+from antflow_core.model import (
+    EMPTY_METADATA,
+    ErrorSummary,
+    FailedItem,
+    FailureRecord,
+    ItemFinished,
+    ItemStatus,
+    PipelineResult,
+    StatusEvent,
+    TaskEvent,
+    TaskEventType,
+)
+from returns.result import Success
+
+from antflow_tracker._log import CODES, FIELDS, STATUSES, StatusLog
+
+__all__ = [
+    "FailedItemCallback",
+    "HistoryLimit",
+    "ResultCallback",
+    "StatusCallback",
+    "StatusTracker",
+    "TaskCallback",
+]
+
+logger = logging.getLogger("antflow")
+
+StatusCallback: TypeAlias = Callable[[StatusEvent], Awaitable[None] | None]
+"""``on_status_change``: called with each `StatusEvent`; a plain or ``async`` function."""
+
+TaskCallback: TypeAlias = Callable[[TaskEvent], Awaitable[None] | None]
+"""``on_task_start`` and the other task callbacks: called with a `TaskEvent`."""
+
+ResultCallback: TypeAlias = Callable[[PipelineResult[Any]], Awaitable[None] | None]
+"""``on_success``: called with the item's `PipelineResult` when it leaves the last stage."""
+
+FailedItemCallback: TypeAlias = Callable[[FailedItem], Awaitable[None] | None]
+"""``on_failure``: called with the `FailedItem` when a stage gives up on the item."""
+
+HistoryLimit: TypeAlias = Literal["full"] | int
+"""How many status events the tracker keeps per item: ``"full"`` (all) or N >= 1."""
+
+_E = TypeVar("_E")
+_C = TypeVar("_C")
+
+_COMPLETED: Final = ItemStatus.COMPLETED
+_FAILED: Final = ItemStatus.FAILED
+_FINISHED_METADATA: Final[Mapping[str, Any]] = MappingProxyType({"finished": True})
+_FIRST_ATTEMPT: Final[Mapping[str, Any]] = {"attempt": 1}  # compared with, never handed out
+_TASK_CALLBACK_NAMES: Final = {
+    TaskEventType.START: "on_task_start",
+    TaskEventType.COMPLETE: "on_task_complete",
+    TaskEventType.RETRY: "on_task_retry",
+    TaskEventType.FAIL: "on_task_fail",
+}
+
+
+class StatusTracker:
+    """Tracks every item of a pipeline: status events, task events, queries and callbacks.
+
+    Pass it as ``Pipeline(stages, status_tracker=tracker)``. During the run it receives
+    every status change of every item (and task events, when a task callback is set);
+    during or after the run, query it.
+
+    Every callback is optional and may be a plain function or an ``async def`` one. The
+    worker that caused the event waits for the callback before it goes on, so keep
+    callbacks short (hand heavy work to a queue). A callback that raises is logged on the
+    ``"antflow"`` logger and ignored.
+
+    Memory: by default the tracker keeps every status event of every item, as the guide
+    shows (`get_history`): about 9 events and 0.9 KB per item through 3 stages, so 0.9 GB
+    for a million items. Bound it with ``history=1`` (the current status only, about
+    0.25 KB per item) or ``history=N``, and with ``keep_finished=False`` (forget items once
+    they ended: memory then follows the items in flight, not the items fed, while the
+    counts stay exact). The package README has the measurements.
+
+    Args:
+        on_status_change: Called with each `StatusEvent` (an item changed status at a stage).
+        on_task_start: Called with a `TaskEvent` when a task call begins.
+        on_task_complete: Called with a `TaskEvent` when a task call succeeded.
+        on_task_retry: Called with a `TaskEvent` when a failed task call will be retried.
+        on_task_fail: Called with a `TaskEvent` when a task failed for good.
+        on_success: Called once per item that went through every stage, with its
+            `PipelineResult` (id and final value).
+        on_failure: Called once per item a stage gave up on, with its `FailedItem` (id,
+            value, error, stage and attempts).
+        history: Status events kept per item: ``"full"`` for all of them (the default), or an
+            int N >= 1 for the latest N; ``1`` keeps the current status only.
+        keep_finished: Keep items after they leave the pipeline (the default). With False,
+            an item's events are dropped once it ends, so memory follows the items in
+            flight, not the items fed; `get_stats` still counts every item, and
+            ``get_status`` returns None for ended items.
+        max_failures: Keep at most this many failed items in `get_error_summary` (the
+            latest ones; the counts stay exact). None keeps all.
+
+    Raises:
+        TypeError: If a callback is not callable or an option has the wrong type.
+        ValueError: If ``history`` or ``max_failures`` is out of range.
+
+    Example:
+        ```python
+        tracker = StatusTracker(on_status_change=print_event, on_failure=alert)
+        pipeline = Pipeline(stages=[stage], status_tracker=tracker)
+        await pipeline.run(items)
+        print(tracker.get_stats()["completed"], tracker.get_error_summary().errors_by_type)
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        on_status_change: StatusCallback | None = None,
+        on_task_start: TaskCallback | None = None,
+        on_task_complete: TaskCallback | None = None,
+        on_task_retry: TaskCallback | None = None,
+        on_task_fail: TaskCallback | None = None,
+        on_success: ResultCallback | None = None,
+        on_failure: FailedItemCallback | None = None,
+        history: HistoryLimit = "full",
+        keep_finished: bool = True,
+        max_failures: int | None = None,
+    ) -> None:
+        self._on_status_change = _check_callback("on_status_change", on_status_change)
+        self._on_success = _check_callback("on_success", on_success)
+        self._on_failure = _check_callback("on_failure", on_failure)
+        task_callbacks = {
+            TaskEventType.START: on_task_start,
+            TaskEventType.COMPLETE: on_task_complete,
+            TaskEventType.RETRY: on_task_retry,
+            TaskEventType.FAIL: on_task_fail,
+        }
+        self._task_callbacks: dict[TaskEventType, TaskCallback] = {
+            kind: checked
+            for kind, callback in task_callbacks.items()
+            if (checked := _check_callback(_TASK_CALLBACK_NAMES[kind], callback)) is not None
+        }
+        self._history: HistoryLimit = _check_history(history)
+        if not isinstance(keep_finished, bool):
+            raise TypeError(f"keep_finished must be True or False, got {keep_finished!r}")
+        self._keep_finished = keep_finished
+        self._max_failures = _check_max_failures(max_failures)
+        self._log = StatusLog(None if self._history == "full" else int(self._history))
+        self._flat = self._log.flat
+        self._extend = self._flat.extend
+        # Whether ending items must be forgotten or the log compacted from time to time.
+        self._bounded = self._history != "full" or not keep_finished
+        # Whether a result's end needs nothing once its last status is "completed".
+        self._plain_results = not self._bounded and self._on_success is None
+        self._failures: deque[FailureRecord] = deque(maxlen=self._max_failures)
+        self._failed_total = 0
+        self._errors_by_type: dict[str, int] = {}
+        self._errors_by_stage: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<StatusTracker items={self._log.tracked()} events={len(self._log)} "
+            f"history={self._history!r} keep_finished={self._keep_finished}>"
+        )
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def observes_task_events(self) -> bool:
+        """Whether a task callback is set; when False the pipeline builds no `TaskEvent`."""
+        return bool(self._task_callbacks)
+
+    @property
+    def history(self) -> HistoryLimit:
+        """Status events kept per item: ``"full"`` or N."""
+        return self._history
+
+    @property
+    def keep_finished(self) -> bool:
+        """Whether items are kept after they leave the pipeline."""
+        return self._keep_finished
+
+    @property
+    def retained_events(self) -> int:
+        """How many status events the tracker holds in memory now (all items together)."""
+        return len(self._log)
+
+    # ------------------------------------------------------------------ observer side
+
+    def record_status(
+        self,
+        item_id: Any,
+        stage: str,
+        status: ItemStatus,
+        worker: str | None,
+        worker_id: int | None,
+        timestamp: float,
+        metadata: Mapping[str, Any],
+        /,
+    ) -> Awaitable[None] | None:
+        """Record one status change given as plain fields (the pipeline's fast path).
+
+        The fields are those of `StatusEvent`, in order. You do not call this yourself:
+        the pipeline does, instead of building a `StatusEvent` for `on_status_event`.
+        """
+        if metadata is EMPTY_METADATA:
+            meta: Any = None
+        elif metadata == _FIRST_ATTEMPT:  # every "in_progress" but retries: one C compare
+            meta = 1
+        elif len(metadata) == 1 and type(attempt := metadata.get("attempt")) is int:
+            meta = attempt  # {"attempt": n}, stored as the number alone
+        else:
+            meta = metadata or None
+        self._extend((item_id, stage, status, worker, worker_id, timestamp, meta))
+        callback = self._on_status_change
+        if callback is None:
+            return None
+        event = StatusEvent(item_id, stage, status, worker, worker_id, timestamp, metadata)
+        return _call(callback, event, "on_status_change")
+
+    def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
+        """Record one `StatusEvent` and pass it to ``on_status_change``.
+
+        The asyncio pipeline uses `record_status` instead; a custom runtime may call either.
+        """
+        if event.status not in CODES:
+            raise ValueError(f"unknown status {event.status!r}: use an ItemStatus")
+        metadata = event.metadata
+        self._extend(
+            (
+                event.item_id,
+                event.stage,
+                event.status,
+                event.worker,
+                event.worker_id,
+                event.timestamp,
+                metadata if metadata else None,
+            )
+        )
+        callback = self._on_status_change
+        if callback is None:
+            return None
+        return _call(callback, event, "on_status_change")
+
+    def on_task_event(self, event: TaskEvent) -> Awaitable[None] | None:
+        """Pass a `TaskEvent` to the callback of its kind (``on_task_start``, ...)."""
+        callback = self._task_callbacks.get(event.event_type)
+        if callback is None:
+            return None
+        return _call(callback, event, _TASK_CALLBACK_NAMES[event.event_type])
+
+    def on_item_finished(self, event: ItemFinished) -> Awaitable[None] | None:
+        """Settle the item's final status, record a failure, call ``on_success``/``on_failure``."""
+        # The common case first, in a few steps: a result whose "completed" at the last
+        # stage is the status change just written, with nothing else to do.
+        if self._plain_results:
+            flat = self._flat
+            if (
+                len(flat) >= FIELDS
+                and flat[-FIELDS] is event.item_id
+                and flat[2 - FIELDS] is _COMPLETED
+                and type(event.outcome) is Success
+            ):
+                return None
+        return self._finished(event)
+
+    def _finished(self, event: ItemFinished) -> Awaitable[None] | None:
+        outcome = event.outcome
+        item_id = event.item_id
+        flat = self._flat
+        # The pipeline's last status change of an item is normally the one just written
+        # (its "completed" at the last stage, or its "failed"): then nothing is to settle.
+        last_is_mine = len(flat) >= FIELDS and flat[-FIELDS] is item_id
+        pending: Awaitable[None] | None = None
+        if type(outcome) is Success:
+            if not (last_is_mine and flat[2 - FIELDS] is _COMPLETED):
+                pending = self._settle_final(item_id, ItemStatus.COMPLETED, event.timestamp, None)
+            if self._bounded:
+                self._after_finish(item_id)
+            on_success = self._on_success
+            if on_success is not None:
+                result: PipelineResult[Any] = outcome.unwrap()
+                pending = _chain(pending, _call(on_success, result, "on_success"))
+            return pending
+        failed: FailedItem = outcome.failure()
+        self._record_failure(failed, event.timestamp)
+        if not (last_is_mine and flat[2 - FIELDS] is _FAILED):
+            pending = self._settle_final(item_id, ItemStatus.FAILED, event.timestamp, failed)
+        if self._bounded:
+            self._after_finish(item_id)
+        if self._on_failure is not None:
+            pending = _chain(pending, _call(self._on_failure, failed, "on_failure"))
+        return pending
+
+    def _settle_final(
+        self, item_id: Any, status: ItemStatus, timestamp: float, failed: FailedItem | None
+    ) -> Awaitable[None] | None:
+        """Make ``status`` the item's latest status, adding that event if it is not yet."""
+        log = self._log
+        latest = log.latest(item_id)
+        if latest is not None and log.status_of(latest) == CODES[status]:
+            return None
+        if latest is None and failed is None:
+            return None  # never seen: the tracker was not attached while it ran
+        stage: str = failed.stage if failed is not None else ""
+        worker: str | None = None
+        worker_id: int | None = None
+        if latest is not None:
+            flat = log.flat
+            stage, worker, worker_id = flat[latest + 1], flat[latest + 3], flat[latest + 4]
+        metadata: Mapping[str, Any] = _FINISHED_METADATA
+        if failed is not None:
+            stage = failed.stage
+            metadata = {
+                "error": failed.error_message,
+                "error_type": failed.error_type,
+                "exception": failed.error,
+                "attempt": failed.attempts,
+                "finished": True,
+            }
+        return self.record_status(item_id, stage, status, worker, worker_id, timestamp, metadata)
+
+    def _after_finish(self, item_id: Any) -> None:
+        log = self._log
+        if not self._keep_finished:
+            log.forget(item_id)
+        if log.needs_compaction():
+            log.compact()
+
+    def _record_failure(self, failed: FailedItem, timestamp: float) -> None:
+        record = FailureRecord(
+            failed.id,
+            failed.error_message,
+            failed.error_type,
+            failed.stage,
+            failed.attempts,
+            timestamp,
+        )
+        self._failures.append(record)
+        self._failed_total += 1
+        by_type = self._errors_by_type
+        by_type[record.error_type] = by_type.get(record.error_type, 0) + 1
+        by_stage = self._errors_by_stage
+        by_stage[record.stage] = by_stage.get(record.stage, 0) + 1
+
+    # ------------------------------------------------------------------------ queries
+
+    def get_stats(self) -> dict[str, int]:
+        """Return how many items are in each status now, by status name.
+
+        Every item counts once, under its current (latest) status: an item that
+        completed stage 1 and waits at stage 2 counts as ``"queued"``. An item that went
+        through every stage ends ``"completed"`` (also when ``skip_if`` sent it past the
+        last stage) and one a stage gave up on ends ``"failed"``, so after a run
+        ``"completed"`` and ``"failed"`` equal the pipeline's ``items_processed`` and
+        ``items_failed``. Items are told apart by id: give items unique ids when one
+        tracker watches several pipelines.
+
+        Returns:
+            The counts by ``"queued"``, ``"in_progress"``, ``"completed"``, ``"failed"``,
+            ``"retrying"`` and ``"skipped"``. Computing them reads every tracked item
+            (a C loop: about 30 ms for a million items); to poll a big run often, prefer
+            ``pipeline.get_stats()``.
+        """
+        counts = self._log.counts()
+        return {status.value: counts[code] for code, status in enumerate(STATUSES)}
+
+    def get_status(self, item_id: Any) -> StatusEvent | None:
+        """Return the item's latest `StatusEvent`, or None if the tracker never saw it.
+
+        With ``keep_finished=False`` an item that has ended is no longer known (None).
+        """
+        log = self._log
+        latest = log.latest(item_id)
+        return None if latest is None else log.event(latest)
+
+    def get_by_status(self, status: ItemStatus | str) -> list[StatusEvent]:
+        """Return the latest event of every item now in ``status``, in order of first sight.
+
+        Args:
+            status: An `ItemStatus` or its name, e.g. ``"failed"``.
+
+        Raises:
+            ValueError: If ``status`` is not a status name.
+        """
+        code = CODES.get(status) if isinstance(status, str) else None
+        if code is None:
+            names = ", ".join(repr(s.value) for s in STATUSES)
+            raise ValueError(f"unknown status {status!r}: use one of {names}")
+        log = self._log
+        return [log.event(slot) for slot in log.with_status(code)]
+
+    def get_history(self, item_id: Any) -> list[StatusEvent]:
+        """Return the item's status events, oldest first (the latest ``history`` of them).
+
+        An empty list if the tracker never saw the item (or forgot it, with
+        ``keep_finished=False``).
+        """
+        log = self._log
+        return [log.event(slot) for slot in log.history(item_id)]
+
+    def get_error_summary(self, limit: int | None = None) -> ErrorSummary:
+        """Return the failed items, counted by error type and by stage.
+
+        The same shape as ``pipeline.get_error_summary()``: ``total_failed``,
+        ``errors_by_type``, ``errors_by_stage`` and ``failed_items`` (each a
+        `FailureRecord` with the error message, error type, stage, attempts and
+        timestamp), oldest first.
+
+        Args:
+            limit: Keep only the latest ``limit`` failed items in ``failed_items``
+                (the counts still cover all).
+        """
+        records = tuple(self._failures)
+        if limit is not None:
+            records = records[max(0, len(records) - limit) :]
+        return ErrorSummary(
+            total_failed=self._failed_total,
+            errors_by_type=dict(self._errors_by_type),
+            errors_by_stage=dict(self._errors_by_stage),
+            failed_items=records,
+        )
+
+    def clear(self) -> None:
+        """Forget every item, event and failure, e.g. before reusing the tracker."""
+        self._log.clear()
+        self._failures.clear()
+        self._failed_total = 0
+        self._errors_by_type.clear()
+        self._errors_by_stage.clear()
+
+
+# --------------------------------------------------------------------- callbacks
+
+
+def _call(
+    callback: Callable[[_E], Awaitable[None] | None], event: _E, what: str
+) -> Awaitable[None] | None:
+    """Call a user callback; return its awaitable, guarded, if it is ``async``."""
+    try:
+        pending: object = callback(event)  # a sloppy sync callback may return anything
+    except (Exception, asyncio.CancelledError):
+        logger.exception("antflow: the tracker's %s callback raised; ignored", what)
+        return None
+    if pending is None:
+        return None
+    if isinstance(pending, Awaitable):
+        return _guarded(pending, what)
+    return None
+
+
+async def _guarded(pending: Awaitable[None], what: str) -> None:
+    try:
+        await pending
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is None or task.cancelling():
+            raise  # the worker itself is being cancelled
+        logger.exception("antflow: the tracker's %s callback was cancelled; ignored", what)
+    except Exception:
+        logger.exception("antflow: the tracker's %s callback raised; ignored", what)
+
+
+def _chain(first: Awaitable[None] | None, second: Awaitable[None] | None) -> Awaitable[None] | None:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return _both(first, second)
+
+
+async def _both(first: Awaitable[None], second: Awaitable[None]) -> None:
+    await first
+    await second
+
+
+# -------------------------------------------------------------------- validation
+
+
+def _check_callback(name: str, callback: _C | None) -> _C | None:
+    if callback is not None and not callable(callback):
+        raise TypeError(
+            f"{name} must be a function or an async function taking the event, got {callback!r}"
+        )
+    return callback
+
+
+def _check_history(history: object) -> HistoryLimit:
+    if history == "full":
+        return "full"
+    if isinstance(history, int) and not isinstance(history, bool):
+        if history >= 1:
+            return history
+        raise ValueError(
+            f"history={history} keeps nothing: use history=1 to keep each item's current "
+            "status only, N for its latest N events, or 'full' for all of them"
+        )
+    raise TypeError(
+        f"history must be 'full' or a positive int (events kept per item), got {history!r}"
+    )
+
+
+def _check_max_failures(max_failures: object) -> int | None:
+    if max_failures is None:
+        return None
+    if isinstance(max_failures, int) and not isinstance(max_failures, bool):
+        if max_failures >= 0:
+            return max_failures
+        raise ValueError(f"max_failures must be >= 0 or None (keep all), got {max_failures}")
+    raise TypeError(f"max_failures must be an int or None, got {max_failures!r}")
