@@ -5,6 +5,17 @@ This umbrella package re-exports the public API of the antflow packages, so that
 section below comes from one distribution.
 """
 
+# ------------------------------------------------------------- antflow-builders
+# Pipeline is antflow_core's Pipeline plus create() and quick() (see antflow_builders).
+from antflow_builders import (
+    EmptyPipelineBuilder,
+    Items,
+    KeyedItem,
+    Pipeline,
+    PipelineBuilder,
+    StageOptions,
+)
+
 # ----------------------------------------------------------------- antflow-core
 from antflow_core import (
     AntflowError,
@@ -36,13 +47,17 @@ from antflow_core import (
     WorkerState,
     WorkerStatus,
 )
-from antflow_core.runtime import Pipeline, set_task_status
+from antflow_core.runtime import set_task_status
+
+# -------------------------------------------------------------- antflow-tracker
+from antflow_tracker import StatusTracker
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AntflowError",
     "DashboardSnapshot",
+    "EmptyPipelineBuilder",
     "ErrorSummary",
     "ExtensionNotInstalledError",
     "FailedItem",
@@ -51,8 +66,11 @@ __all__ = [
     "ItemFinished",
     "ItemOutcome",
     "ItemStatus",
+    "Items",
+    "KeyedItem",
     "Payload",
     "Pipeline",
+    "PipelineBuilder",
     "PipelineCrashedError",
     "PipelineObserver",
     "PipelineResult",
@@ -60,9 +78,11 @@ __all__ = [
     "PipelineStats",
     "ProgressDisplay",
     "Stage",
+    "StageOptions",
     "StageStats",
     "StageValidationError",
     "StatusEvent",
+    "StatusTracker",
     "TaskEvent",
     "TaskEventType",
     "TaskTimeoutError",
