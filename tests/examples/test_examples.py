@@ -1,0 +1,175 @@
+"""Every script in ``examples/`` runs as a user runs it and does what its docstring says.
+
+Each example is started as ``python examples/<name>.py`` (with this interpreter, output
+piped) and must exit with status 0 within the timeout. Its output is then checked for
+the lines that show it worked: not only that it printed something, but the numbers the
+example exists to demonstrate (at most 2 uploads at once, priorities served in order,
+bounded queues...). A new example needs an entry in ``CHECKS``; the test fails until it
+has one.
+
+The examples run side by side (they mostly sleep), once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(path.name for path in (ROOT / "examples").glob("*.py"))
+TIMEOUT = 60
+
+
+def number(pattern: str, text: str) -> int:
+    found = re.search(pattern, text)
+    assert found is not None, f"no line matches {pattern!r} in:\n{text}"
+    return int(found.group(1))
+
+
+def all_numbers(pattern: str, text: str) -> list[int]:
+    return [int(n) for n in re.findall(pattern, text)]
+
+
+def check_backpressure(out: str) -> None:
+    bounded = number(r"default limits .*: at most (\d+) items in flight", out)
+    unbounded = number(r"unbounded queues: at most (\d+) items in flight", out)
+    # 4 + 2 workers, queues of 40 and 20: never more than 66 items inside
+    assert bounded <= 66, out
+    assert unbounded > 200, out
+
+
+def check_custom_runtime(out: str) -> None:
+    assert out.count("same outcomes as antflow's asyncio Pipeline: True") == 2, out
+    assert "#2 failed at Price after 2 attempts: ConnectionError" in out
+
+
+def check_etl(out: str) -> None:
+    assert "ETL: 60 records, 57 through, 3 failed" in out
+    assert "loaded into the warehouse: 53" in out
+    assert "tracker: 57 completed, 3 failed" in out
+    assert "errors by type: {'ValueError': 3}" in out
+
+
+def check_interactive_feeding(out: str) -> None:
+    assert re.search(r"checkpoint-1\s+indexed: example\.org old 1", out), out
+    assert re.search(r"8\s+indexed: example\.org live 2", out), out
+    # the two checkpoint items skipped Download: 7 downloaded, 9 indexed
+    assert "9 indexed; 7 downloaded, 9 through Index" in out
+
+
+def check_openai_batch_limits(out: str) -> None:
+    assert all_numbers(r"most uploads at once:\s+(\d+)", out) == [2, 2], out
+    two_stages, one_stage = all_numbers(r"most active jobs at the API:\s+(\d+)", out)
+    unwatched = all_numbers(r"most active jobs nobody polled:\s+(\d+)", out)
+    assert two_stages > 50, out  # the queue slot and blocked uploaders add jobs
+    assert one_stage == 50, out
+    assert unwatched[0] > 0, out
+    assert unwatched[1] == 0, out
+    assert out.count("70/70 jobs done") == 2, out
+
+
+def check_priorities(out: str) -> None:
+    served = re.findall(r"^\s+\d+\. (\S+)$", out, flags=re.MULTILINE)
+    assert served == [
+        "first",
+        "vip-1",
+        "vip-2",
+        "ticket-1",
+        "ticket-2",
+        "maint-1",
+        "maint-2",
+        "maint-3",
+    ], out
+
+
+def check_quickstart(out: str) -> None:
+    assert "300 pages through Fetch -> Process -> Save" in out
+    assert "failed for good: 3" in out
+    assert "processed 297, failed 3, in flight 0" in out
+
+
+def check_rich_callback_dashboard(out: str) -> None:
+    assert re.search(r"orders: 80 items in [\d.]+s .*: 74 succeeded, 6 failed", out), out
+
+
+def check_rich_polling_dashboard(out: str) -> None:
+    assert re.search(r"batches: 60 items in [\d.]+s .*: 58 succeeded, 2 failed", out), out
+
+
+def check_streaming(out: str) -> None:
+    assert "stream(): 19 thumbnails" in out
+    assert "pipeline.failures: [13]" in out
+    assert "stream_outcomes(): 19 succeeded, 1 failed" in out
+
+
+def check_worker_tracking(out: str) -> None:
+    assert "22 geocoded, 2 failed" in out
+    assert "order-0 was handled by Geocode-W0" in out
+    done = all_numbers(r"Geocode-W\d: (\d+) done", out)
+    assert len(done) == 3, out
+    assert sum(done) == 22, out
+    assert "idle after the run: 3 of 3 workers" in out
+
+
+CHECKS: dict[str, Callable[[str], None]] = {
+    "backpressure.py": check_backpressure,
+    "custom_runtime.py": check_custom_runtime,
+    "etl.py": check_etl,
+    "interactive_feeding.py": check_interactive_feeding,
+    "openai_batch_limits.py": check_openai_batch_limits,
+    "priorities.py": check_priorities,
+    "quickstart.py": check_quickstart,
+    "rich_callback_dashboard.py": check_rich_callback_dashboard,
+    "rich_polling_dashboard.py": check_rich_polling_dashboard,
+    "streaming.py": check_streaming,
+    "worker_tracking.py": check_worker_tracking,
+}
+
+
+def run_example(name: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def example_runs(request: pytest.FixtureRequest) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Run the selected examples side by side, once."""
+    wanted = [
+        str(item.callspec.params["name"])
+        for item in request.session.items
+        if isinstance(item, pytest.Function)
+        and item.originalname == "test_example_runs"
+        and hasattr(item, "callspec")
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(wanted, pool.map(run_example, wanted), strict=True))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_runs(name: str, example_runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    assert name in CHECKS, f"examples/{name} has no entry in CHECKS: say what its output shows"
+    run = example_runs[name]
+    assert run.returncode == 0, f"examples/{name} exited with {run.returncode}:\n{run.stderr}"
+    assert "\x1b[" not in run.stdout, "piped output must be plain text"
+    CHECKS[name](run.stdout)
+
+
+def test_every_check_has_an_example() -> None:
+    assert sorted(CHECKS) == EXAMPLES
