@@ -25,18 +25,11 @@ import io
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from antflow_core import DashboardSnapshot, Pipeline, ProgressDisplay, Stage
 from antflow_rich import FullDashboard, ProgressBarDisplay
+from benchlib import STAGES, WORKERS, Row, noop
 from rich.console import Console
-
-STAGES = 3
-WORKERS = 10
-
-
-async def noop(x: Any) -> Any:
-    return x
 
 
 def stages() -> list[Stage]:
@@ -145,6 +138,28 @@ async def compare(runs: dict[str, Contender], n: int, repeat: int) -> dict[str, 
             if n / elapsed > best[name].rate:
                 best[name] = Best(n / elapsed, elapsed, outcome.updates, outcome.display_seconds)
     return best
+
+
+def measure(items: int, repeat: int) -> list[Row]:
+    """Display overhead as suite rows: throughput with each display against none."""
+    best = asyncio.run(compare(contenders(None), items, repeat))
+    base = best["plain run"].rate
+    rows = []
+    for name in ("progress=True", "bar, terminal", "full, terminal"):
+        run = best[name]
+        value = f"{run.rate / base:.2f}"
+        if run.display_seconds is not None:
+            value += f" ({run.display_seconds / run.seconds:.1%} of the run inside the display)"
+        rows.append(
+            Row(
+                "progress overhead",
+                f"{name} / plain run()",
+                value,
+                ">= 0.90",
+                run.rate / base >= 0.9,
+            )
+        )
+    return rows
 
 
 def main() -> None:

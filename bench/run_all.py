@@ -20,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import latency
 import memory
+import progress_overhead
 import retries
 import scaling
 import throughput
+import tracker_overhead
 from benchlib import Row, print_table
 
 
@@ -37,6 +39,8 @@ def main() -> None:
     rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 3)
     if importlib.util.find_spec("uvloop") is not None:
         rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 3, "uvloop")
+    rows += tracker_overhead.measure(2_000 if smoke else 100_000, 1 if smoke else 3)
+    rows += progress_overhead.measure(2_000 if smoke else 100_000, 1 if smoke else 3)
     rows += memory.measure([2_000, 20_000] if smoke else [100_000, 1_000_000])
     rows += retries.measure(500 if smoke else 10_000, 1 if smoke else 3)
     rows += scaling.measure(1_000 if smoke else 50_000, 1 if smoke else 2)

@@ -34,45 +34,11 @@ import gc
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 from antflow import ItemFinished, Pipeline, Stage, StatusEvent, StatusTracker, TaskEvent
+from benchlib import STAGES, WORKERS, Row, handwritten, noop
 
-STAGES = 3
-WORKERS = 10
-
-
-async def noop(x: Any) -> Any:
-    return x
-
-
-async def baseline(n: int) -> int:
-    """The hand-written pipeline: Queue per stage, workers get -> call -> put."""
-    queues: list[asyncio.Queue[Any]] = [asyncio.Queue(maxsize=WORKERS * 10) for _ in range(STAGES)]
-    results: list[Any] = []
-    done = asyncio.Event()
-
-    async def worker(index: int) -> None:
-        queue = queues[index]
-        following = queues[index + 1] if index + 1 < STAGES else None
-        while True:
-            item = await queue.get()
-            value = await noop(item)
-            if following is None:
-                results.append(value)
-                if len(results) == n:
-                    done.set()
-            else:
-                await following.put(value)
-
-    tasks = [asyncio.create_task(worker(i)) for i in range(STAGES) for _ in range(WORKERS)]
-    for i in range(n):
-        await queues[0].put(i)
-    await done.wait()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return len(results)
+baseline = handwritten
 
 
 def stages() -> list[Stage]:
@@ -182,6 +148,33 @@ async def retained_bytes(n: int, make: Callable[[], StatusTracker]) -> float:
     if tracker.get_stats()["completed"] != n:
         raise RuntimeError("the tracker lost items")
     return held / n
+
+
+def measure(items: int, repeat: int) -> list[Row]:
+    """Tracker overhead as suite rows (CPU time): a tracker against none and the baseline."""
+    best = asyncio.run(compare(items, repeat, time.process_time))
+    base, alone, tracker = best["baseline"], best["no tracker"], best["tracker"]
+    return [
+        Row(
+            "tracker overhead",
+            "StatusTracker() / no tracker",
+            f"{tracker / alone:.2f} ({tracker:,.0f}/s)",
+            ">= 0.50",
+            tracker / alone >= 0.5,
+        ),
+        Row(
+            "tracker overhead",
+            "StatusTracker() / baseline",
+            f"{tracker / base:.2f}",
+            ">= 0.25",
+            tracker / base >= 0.25,
+        ),
+        Row(
+            "tracker overhead",
+            "with an on_status_change callback / no tracker",
+            f"{best['tracker + callback'] / alone:.2f}",
+        ),
+    ]
 
 
 def main() -> None:

@@ -22,6 +22,8 @@ def test_the_benchmark_suite_runs_every_benchmark_at_smoke_size() -> None:
     ).stdout
     for benchmark in (
         "throughput (asyncio)",
+        "tracker overhead",
+        "progress overhead",
         "memory (stream, no results kept)",
         "retries (per_task)",
         "retries (per_stage)",

@@ -868,6 +868,33 @@ async def test_record_status_receives_fields_instead_of_events() -> None:
     assert StatusEvent(*recorder.rows[1]).worker == "S-W0"
 
 
+async def test_record_finished_receives_results_and_failures_unwrapped() -> None:
+    from antflow_core.model import FIRST_ATTEMPT
+
+    class Ends(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ended: list[tuple[Any, Any]] = []
+
+        def record_finished(self, item_id: Any, ended: Any, timestamp: float) -> None:
+            self.ended.append((item_id, ended))
+
+    async def picky(x: int) -> int:
+        if x == 1:
+            raise ValueError("one")
+        return x
+
+    recorder = Ends()
+    pipeline = Pipeline(
+        stages=[Stage("S", tasks=[picky], task_attempts=1)], status_tracker=recorder
+    )
+    await pipeline.run([0, 1])
+    assert recorder.finished == []  # on_item_finished is not called when record_finished exists
+    assert recorder.ended == [(0, PipelineResult(0, 0, 0)), (1, pipeline.failures[0])]
+    first = [e.metadata for e in recorder.status if e.status == "in_progress"]
+    assert all(metadata is FIRST_ATTEMPT for metadata in first)
+
+
 def test_a_status_tracker_must_implement_the_observer_protocol() -> None:
     with pytest.raises(TypeError, match="status_tracker must implement on_status_event"):
         Pipeline(stages=[Stage("S", tasks=[identity])], status_tracker=object())  # type: ignore[arg-type]

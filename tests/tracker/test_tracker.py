@@ -645,6 +645,28 @@ async def test_a_custom_runtime_may_deliver_status_event_objects() -> None:
     assert tracker.get_stats()["failed"] == 1
 
 
+async def test_a_custom_runtime_may_deliver_item_finished_events() -> None:
+    """Without record_finished, a runtime calls on_item_finished with a returns Result."""
+    from antflow import ItemFinished
+    from returns.result import Failure, Success
+
+    succeeded: list[PipelineResult[Any]] = []
+    failed: list[FailedItem] = []
+    tracker = StatusTracker(on_success=succeeded.append, on_failure=failed.append)
+    result = PipelineResult("ok", 2, 0)
+    failure = FailedItem("bad", 1, ValueError("no"), "S", 3, 1)
+    tracker.on_status_event(StatusEvent("ok", "S", ItemStatus.COMPLETED, "S-W0", 0, 1.0))
+    tracker.on_status_event(StatusEvent("bad", "S", ItemStatus.FAILED, "S-W0", 0, 2.0))
+    assert tracker.on_item_finished(ItemFinished("ok", Success(result), 1.5)) is None
+    assert tracker.on_item_finished(ItemFinished("bad", Failure(failure), 2.5)) is None
+    assert (succeeded, failed) == ([result], [failure])
+    stats = tracker.get_stats()
+    assert (stats["completed"], stats["failed"]) == (1, 1)
+    summary = tracker.get_error_summary()
+    assert summary.total_failed == 1
+    assert summary.failed_items[0].item_id == "bad"
+
+
 # ---------------------------------------------------------------------- retention
 
 

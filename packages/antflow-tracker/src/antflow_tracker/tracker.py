@@ -34,6 +34,7 @@ from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 from antflow_core.model import (
     EMPTY_METADATA,
+    FIRST_ATTEMPT,
     ErrorSummary,
     FailedItem,
     FailureRecord,
@@ -80,7 +81,6 @@ _C = TypeVar("_C")
 _COMPLETED: Final = ItemStatus.COMPLETED
 _FAILED: Final = ItemStatus.FAILED
 _FINISHED_METADATA: Final[Mapping[str, Any]] = MappingProxyType({"finished": True})
-_FIRST_ATTEMPT: Final[Mapping[str, Any]] = {"attempt": 1}  # compared with, never handed out
 _TASK_CALLBACK_NAMES: Final = {
     TaskEventType.START: "on_task_start",
     TaskEventType.COMPLETE: "on_task_complete",
@@ -233,7 +233,7 @@ class StatusTracker:
         """
         if metadata is EMPTY_METADATA:
             meta: Any = None
-        elif metadata == _FIRST_ATTEMPT:  # every "in_progress" but retries: one C compare
+        elif metadata is FIRST_ATTEMPT:  # every "in_progress" but retries
             meta = 1
         elif len(metadata) == 1 and type(attempt := metadata.get("attempt")) is int:
             meta = attempt  # {"attempt": n}, stored as the number alone
@@ -278,46 +278,46 @@ class StatusTracker:
         return _call(callback, event, _TASK_CALLBACK_NAMES[event.event_type])
 
     def on_item_finished(self, event: ItemFinished) -> Awaitable[None] | None:
-        """Settle the item's final status, record a failure, call ``on_success``/``on_failure``."""
-        # The common case first, in a few steps: a result whose "completed" at the last
-        # stage is the status change just written, with nothing else to do.
-        if self._plain_results:
-            flat = self._flat
-            if (
-                len(flat) >= FIELDS
-                and flat[-FIELDS] is event.item_id
-                and flat[2 - FIELDS] is _COMPLETED
-                and type(event.outcome) is Success
-            ):
-                return None
-        return self._finished(event)
+        """Settle the item's final status, record a failure, call ``on_success``/``on_failure``.
 
-    def _finished(self, event: ItemFinished) -> Awaitable[None] | None:
+        The asyncio pipeline uses `record_finished` instead; a custom runtime may call either.
+        """
         outcome = event.outcome
-        item_id = event.item_id
+        ended = outcome.unwrap() if type(outcome) is Success else outcome.failure()
+        return self.record_finished(event.item_id, ended, event.timestamp)
+
+    def record_finished(
+        self, item_id: Any, ended: PipelineResult[Any] | FailedItem, timestamp: float, /
+    ) -> Awaitable[None] | None:
+        """Record that an item left the pipeline, as a result or as a failure (the fast path).
+
+        You do not call this yourself: the pipeline does, instead of building an
+        `ItemFinished` for `on_item_finished`.
+        """
         flat = self._flat
         # The pipeline's last status change of an item is normally the one just written
         # (its "completed" at the last stage, or its "failed"): then nothing is to settle.
         last_is_mine = len(flat) >= FIELDS and flat[-FIELDS] is item_id
-        pending: Awaitable[None] | None = None
-        if type(outcome) is Success:
+        if not isinstance(ended, FailedItem):
+            if self._plain_results and last_is_mine and flat[2 - FIELDS] is _COMPLETED:
+                return None  # the common case, in a few steps
+            pending: Awaitable[None] | None = None
             if not (last_is_mine and flat[2 - FIELDS] is _COMPLETED):
-                pending = self._settle_final(item_id, ItemStatus.COMPLETED, event.timestamp, None)
+                pending = self._settle_final(item_id, ItemStatus.COMPLETED, timestamp, None)
             if self._bounded:
                 self._after_finish(item_id)
             on_success = self._on_success
             if on_success is not None:
-                result: PipelineResult[Any] = outcome.unwrap()
-                pending = _chain(pending, _call(on_success, result, "on_success"))
+                pending = _chain(pending, _call(on_success, ended, "on_success"))
             return pending
-        failed: FailedItem = outcome.failure()
-        self._record_failure(failed, event.timestamp)
+        self._record_failure(ended, timestamp)
+        pending = None
         if not (last_is_mine and flat[2 - FIELDS] is _FAILED):
-            pending = self._settle_final(item_id, ItemStatus.FAILED, event.timestamp, failed)
+            pending = self._settle_final(item_id, ItemStatus.FAILED, timestamp, ended)
         if self._bounded:
             self._after_finish(item_id)
         if self._on_failure is not None:
-            pending = _chain(pending, _call(self._on_failure, failed, "on_failure"))
+            pending = _chain(pending, _call(self._on_failure, ended, "on_failure"))
         return pending
 
     def _settle_final(

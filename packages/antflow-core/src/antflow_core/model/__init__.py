@@ -45,6 +45,7 @@ from antflow_core.model.decisions import (
 from antflow_core.model.events import (
     ALLOWED_TRANSITIONS,
     EMPTY_METADATA,
+    FIRST_ATTEMPT,
     ItemFinished,
     ItemStatus,
     StatusEvent,
@@ -60,6 +61,7 @@ from antflow_core.model.payload import (
 )
 from antflow_core.model.protocols import (
     DisplayFactory,
+    FinishRecorder,
     PipelineObserver,
     ProgressDisplay,
     StatusRecorder,
@@ -106,6 +108,7 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "DEFAULT_PRIORITY",
     "EMPTY_METADATA",
+    "FIRST_ATTEMPT",
     "RETRY_STRATEGIES",
     "ROUTING_TABLE",
     "DashboardSnapshot",
@@ -115,6 +118,7 @@ __all__ = [
     "FailedItem",
     "FailureCallback",
     "FailureRecord",
+    "FinishRecorder",
     "GiveUp",
     "HeapItem",
     "ItemFinished",

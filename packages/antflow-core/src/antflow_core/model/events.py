@@ -33,6 +33,7 @@ from antflow_core.model.results import ItemOutcome
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "EMPTY_METADATA",
+    "FIRST_ATTEMPT",
     "ItemFinished",
     "ItemStatus",
     "StatusEvent",
@@ -87,6 +88,12 @@ class TaskEventType(enum.StrEnum):
 
 EMPTY_METADATA: Final[Mapping[str, Any]] = MappingProxyType({})
 """The metadata of an event that has none."""
+
+FIRST_ATTEMPT: Final[Mapping[str, Any]] = MappingProxyType({"attempt": 1})
+"""The metadata of an ``in_progress`` event on an item's first attempt at a stage.
+
+Runtimes pass this very object (so an observer may test it with ``is``) instead of a
+new ``{"attempt": 1}`` per item per stage."""
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -187,7 +194,7 @@ class TaskEvent:
         _te_duration(self, duration)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ItemFinished:
     """An item left the pipeline.
 
@@ -200,6 +207,11 @@ class ItemFinished:
     item_id: Any
     outcome: ItemOutcome
     timestamp: float
+
+    def __init__(self, item_id: Any, outcome: ItemOutcome, timestamp: float) -> None:
+        _if_item_id(self, item_id)
+        _if_outcome(self, outcome)
+        _if_timestamp(self, timestamp)
 
 
 def _setters(cls: type, *names: str) -> tuple[Any, ...]:
@@ -234,4 +246,7 @@ def _setters(cls: type, *names: str) -> tuple[Any, ...]:
     "timestamp",
     "error",
     "duration",
+)
+(_if_item_id, _if_outcome, _if_timestamp) = _setters(
+    ItemFinished, "item_id", "outcome", "timestamp"
 )

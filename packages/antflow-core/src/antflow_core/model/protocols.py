@@ -11,9 +11,16 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from antflow_core.model.events import ItemFinished, ItemStatus, StatusEvent, TaskEvent
+from antflow_core.model.results import FailedItem, PipelineResult
 from antflow_core.model.stats import DashboardSnapshot
 
-__all__ = ["DisplayFactory", "PipelineObserver", "ProgressDisplay", "StatusRecorder"]
+__all__ = [
+    "DisplayFactory",
+    "FinishRecorder",
+    "PipelineObserver",
+    "ProgressDisplay",
+    "StatusRecorder",
+]
 
 
 @runtime_checkable
@@ -34,6 +41,9 @@ class PipelineObserver(Protocol):
     * ``record_status(...)`` (see `StatusRecorder`): when present, the runtime passes each
       status change as plain fields to it instead of building a `StatusEvent` for
       `on_status_event`; the observer builds the event itself when it needs one.
+    * ``record_finished(item_id, ended, timestamp)`` (see `FinishRecorder`): when present,
+      the runtime calls it with the `PipelineResult` or `FailedItem` instead of building an
+      `ItemFinished` and its ``Success``/``Failure`` for `on_item_finished`.
     """
 
     def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
@@ -67,6 +77,19 @@ class StatusRecorder(Protocol):
         /,
     ) -> Awaitable[None] | None:
         """Record one status change."""
+
+
+class FinishRecorder(Protocol):
+    """The fast form of `PipelineObserver.on_item_finished`: how an item ended, unwrapped.
+
+    ``ended`` is the item's `PipelineResult` or its `FailedItem`; ``ItemFinished(item_id,
+    Success(ended) or Failure(ended), timestamp)`` is the event it stands for.
+    """
+
+    def __call__(
+        self, item_id: Any, ended: PipelineResult[Any] | FailedItem, timestamp: float, /
+    ) -> Awaitable[None] | None:
+        """Record that an item left the pipeline."""
 
 
 @runtime_checkable

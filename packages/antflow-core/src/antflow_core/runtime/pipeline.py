@@ -49,10 +49,12 @@ from antflow_core.errors import FeedError, PipelineCrashedError, PipelineStateEr
 from antflow_core.model import (
     DEFAULT_PRIORITY,
     EMPTY_METADATA,
+    FIRST_ATTEMPT,
     DashboardSnapshot,
     ErrorSummary,
     FailedItem,
     FailureRecord,
+    FinishRecorder,
     GiveUp,
     ItemFinished,
     ItemOutcome,
@@ -265,8 +267,13 @@ class Pipeline:
         # Status events go through record_status when the observer has it, and task
         # events are built only for an observer that wants them (see PipelineObserver).
         recorder = getattr(status_tracker, "record_status", None)
-        self._record_status: StatusRecorder | None = (
-            cast("StatusRecorder", recorder) if callable(recorder) else None
+        # How a status change reaches the observer: its record_status, or a StatusEvent.
+        self._emit: StatusRecorder = (
+            cast("StatusRecorder", recorder) if callable(recorder) else self._emit_event
+        )
+        finisher = getattr(status_tracker, "record_finished", None)
+        self._record_finished: FinishRecorder | None = (
+            cast("FinishRecorder", finisher) if callable(finisher) else None
         )
         self._on_task: Callable[[TaskEvent], Awaitable[None] | None] | None = (
             status_tracker.on_task_event
@@ -717,7 +724,6 @@ class Pipeline:
 
     async def _feed_sync(self, iterator: Iterator[Any], index: int, priority: int) -> None:
         stage = self._stages[index]
-        queue = stage.queue
         self._begin_feed()
         count = 0
         try:
@@ -728,11 +734,9 @@ class Pipeline:
                     return
                 except Exception as exc:
                     raise self._feed_error(exc, count) from exc
-                entry = self._admit(item, priority)
-                if self._observer is not None or not queue.try_put(entry):
-                    await self._enqueue(stage, entry)
-                self._fed += 1
-                self._in_flight += 1
+                waiting = self._feed_now(stage, item, priority)
+                if waiting is not None:
+                    await self._feed_waiting(stage, waiting)
                 count += 1
         except QueueClosed:
             raise self._closed_while_feeding(count) from None
@@ -741,7 +745,6 @@ class Pipeline:
 
     async def _feed_async(self, iterator: AsyncIterator[Any], index: int, priority: int) -> None:
         stage = self._stages[index]
-        queue = stage.queue
         self._begin_feed()
         count = 0
         try:
@@ -752,11 +755,9 @@ class Pipeline:
                     return
                 except Exception as exc:
                     raise self._feed_error(exc, count) from exc
-                entry = self._admit(item, priority)
-                if self._observer is not None or not queue.try_put(entry):
-                    await self._enqueue(stage, entry)
-                self._fed += 1
-                self._in_flight += 1
+                waiting = self._feed_now(stage, item, priority)
+                if waiting is not None:
+                    await self._feed_waiting(stage, waiting)
                 count += 1
         except QueueClosed:
             raise self._closed_while_feeding(count) from None
@@ -774,13 +775,33 @@ class Pipeline:
         self._msg_counter = seq + 1
         return (priority, payload.sequence_id, (payload, 1))
 
-    async def _enqueue(self, stage: _StageRuntime, entry: _QueueItem) -> None:
-        """The slow path of feeding one entry: tell the observer, wait for room."""
+    def _feed_now(
+        self, stage: _StageRuntime, item: Any, priority: int
+    ) -> tuple[_QueueItem, Awaitable[None] | None] | None:
+        """Feed one item if nothing must be waited for; else return what `_feed_waiting` needs.
+
+        The observer hears of the item (``queued``) before it enters the queue.
+        """
+        entry = self._admit(item, priority)
+        pending = None
         if self._observer is not None:
             pending = self._status(entry[2][0].id, stage.name, ItemStatus.QUEUED, None)
-            if pending is not None:
-                await self._settle(pending)
+        if pending is None and stage.queue.try_put(entry):
+            self._fed += 1
+            self._in_flight += 1
+            return None
+        return (entry, pending)
+
+    async def _feed_waiting(
+        self, stage: _StageRuntime, waiting: tuple[_QueueItem, Awaitable[None] | None]
+    ) -> None:
+        """Finish feeding one item: await the observer, then wait for room in the queue."""
+        entry, pending = waiting
+        if pending is not None:
+            await self._settle(pending)
         await stage.queue.put(entry)
+        self._fed += 1
+        self._in_flight += 1
 
     @staticmethod
     def _closed_while_feeding(count: int) -> PipelineStateError:
@@ -1002,6 +1023,9 @@ class Pipeline:
             if lean and single is not None:
                 await self._lean_loop(stage, record, single)
                 return
+            if observed_single is not None:
+                await self._observed_loop(stage, record, observed_single)
+                return
             while self._state is not _State.CLOSED:
                 entry = try_get()
                 if entry is EMPTY:
@@ -1014,12 +1038,7 @@ class Pipeline:
                 record.payload = payload
                 record.busy_since = started
                 if not lean:
-                    if observed_single is None:
-                        await self._process(stage, record, priority, seq, payload, attempt)
-                    else:
-                        await self._process_observed_single(
-                            stage, record, observed_single, priority, seq, payload, attempt
-                        )
+                    await self._process(stage, record, priority, seq, payload, attempt)
                 else:
                     value = payload.value
                     index = 0
@@ -1129,7 +1148,11 @@ class Pipeline:
         observing = self._observer is not None
         if observing:
             pending = self._status(
-                payload.id, stage.name, ItemStatus.IN_PROGRESS, record, {"attempt": attempt}
+                payload.id,
+                stage.name,
+                ItemStatus.IN_PROGRESS,
+                record,
+                FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
             )
             if pending is not None:
                 await self._settle(pending)
@@ -1159,50 +1182,97 @@ class Pipeline:
             return
         await self._complete(stage, record, priority, seq, payload, value)
 
-    async def _process_observed_single(
-        self,
-        stage: _StageRuntime,
-        record: WorkerRecord,
-        spec: TaskSpec,
-        priority: int,
-        seq: int,
-        payload: Payload[Any],
-        attempt: int,
+    async def _observed_loop(
+        self, stage: _StageRuntime, record: WorkerRecord, spec: TaskSpec
     ) -> None:
-        """`_process` for an observed stage of one plain async task, in one coroutine."""
-        pending = self._status(
-            payload.id, stage.name, ItemStatus.IN_PROGRESS, record, {"attempt": attempt}
-        )
-        if pending is not None:
-            await self._settle(pending)
-        value = payload.value
-        try:
-            value = await spec.fn(value)
-            if type(value) is CoroutineType:
-                returned_coroutine(spec, value)
-        except BaseException as exc:
-            if _is_own_cancellation(exc):
-                raise
-            await self._recover(stage, record, priority, seq, payload, attempt, 0, value, exc)
-            return
-        record.items_processed += 1
-        result = payload.with_value(value)
-        if stage.on_success is not None:
-            await self._callback(stage.on_success, result, "on_success", stage.name)
-        pending = self._status(result.id, stage.name, ItemStatus.COMPLETED, record)
-        if pending is not None:
-            await self._settle(pending)
+        """`_worker`'s loop for an observed stage of one plain async task.
+
+        For an observer that wants no task events (a `StatusTracker` without task
+        callbacks): the three status changes of a hop are emitted inline, with every choice
+        made before the loop, as `_lean_loop` does for unobserved stages.
+        """
+        queue = stage.queue
+        try_get = queue.try_get
+        get = queue.get
+        fn = spec.fn
         following = stage.next
-        if following is None:
-            await self._finish(record, PipelineResult.of(payload, value))
-            return
-        pending = self._status(result.id, following.name, ItemStatus.QUEUED, None)
-        if pending is not None:
-            await self._settle(pending)
-        item = (priority, seq, (result, 1))
-        if not following.queue.try_put(item):
-            await following.queue.put(item)
-        record.payload = None
+        hand_on = following.queue.try_put if following is not None else None
+        emit = self._emit
+        settle = self._settle
+        name, worker, worker_id = stage.name, record.name, record.worker_id
+        next_name = following.name if following is not None else ""
+        monotonic, wall = time.monotonic, time.time
+        coroutine_type = CoroutineType
+        empty = EMPTY
+        closed = _State.CLOSED
+        in_progress, completed, queued = (
+            ItemStatus.IN_PROGRESS,
+            ItemStatus.COMPLETED,
+            ItemStatus.QUEUED,
+        )
+        ended = 0.0
+        while self._state is not closed:
+            entry = try_get()
+            if entry is empty:
+                entry = await get()
+                started = monotonic()
+            else:
+                started = ended or monotonic()
+            priority, seq, (payload, attempt) = entry  # type: ignore[misc]
+            record.payload = payload
+            record.busy_since = started
+            item_id = payload.id
+            try:
+                pending = emit(
+                    item_id,
+                    name,
+                    in_progress,
+                    worker,
+                    worker_id,
+                    wall(),
+                    FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
+                )
+            except Exception:
+                pending = self._observer_raised(item_id, in_progress)
+            if pending is not None:
+                await settle(pending)
+            value = payload.value
+            try:
+                value = await fn(value)
+                if type(value) is coroutine_type:
+                    returned_coroutine(spec, value)
+            except BaseException as exc:
+                if _is_own_cancellation(exc):
+                    raise
+                await self._recover(stage, record, priority, seq, payload, attempt, 0, value, exc)
+            else:
+                record.items_processed += 1
+                if stage.on_success is not None:
+                    await self._callback(
+                        stage.on_success, payload.with_value(value), "on_success", name
+                    )
+                now = wall()  # completed here and queued at the next stage: one moment
+                try:
+                    pending = emit(item_id, name, completed, worker, worker_id, now, EMPTY_METADATA)
+                except Exception:
+                    pending = self._observer_raised(item_id, completed)
+                if pending is not None:
+                    await settle(pending)
+                if hand_on is None:
+                    await self._finish(record, PipelineResult.of(payload, value))
+                else:
+                    try:
+                        pending = emit(item_id, next_name, queued, None, None, now, EMPTY_METADATA)
+                    except Exception:
+                        pending = self._observer_raised(item_id, queued)
+                    if pending is not None:
+                        await settle(pending)
+                    item = (priority, seq, (payload.with_value(value), 1))
+                    if not hand_on(item):
+                        await following.queue.put(item)  # type: ignore[union-attr]
+                    record.payload = None
+            record.last_active = ended = monotonic()
+            record.total_time += ended - started
 
     async def _recover(
         self,
@@ -1560,7 +1630,7 @@ class Pipeline:
             )
             if pending is not None:
                 await self._settle(pending)
-            pending = self._item_finished(payload.id, failed_outcome(failed))
+            pending = self._item_finished(payload.id, failed)
             if pending is not None:
                 await self._settle(pending)
         self._end_item()
@@ -1627,7 +1697,7 @@ class Pipeline:
         self._processed += 1
         record.payload = None
         if self._observer is not None:
-            pending = self._item_finished(result.id, succeeded_outcome(result))
+            pending = self._item_finished(result.id, result)
             if pending is not None:
                 await self._settle(pending)
         self._end_item()
@@ -1652,23 +1722,33 @@ class Pipeline:
         metadata: Mapping[str, Any] = EMPTY_METADATA,
     ) -> Awaitable[None] | None:
         worker, worker_id = (None, None) if record is None else (record.name, record.worker_id)
-        recorder = self._record_status
         try:
-            if recorder is not None:
-                return recorder(item_id, stage, status, worker, worker_id, time.time(), metadata)
-            observer = self._observer
-            assert observer is not None
-            return observer.on_status_event(
-                StatusEvent(item_id, stage, status, worker, worker_id, time.time(), metadata)
-            )
+            return self._emit(item_id, stage, status, worker, worker_id, time.time(), metadata)
         except Exception:
-            logger.exception(
-                "antflow: the status tracker raised on %s of item %r at %r; ignored",
-                status,
-                item_id,
-                stage,
-            )
-            return None
+            return self._observer_raised(item_id, status)
+
+    def _emit_event(
+        self,
+        item_id: Any,
+        stage: str,
+        status: ItemStatus,
+        worker: str | None,
+        worker_id: int | None,
+        timestamp: float,
+        metadata: Mapping[str, Any],
+    ) -> Awaitable[None] | None:
+        """`_emit` for an observer without ``record_status``: build the `StatusEvent`."""
+        observer = self._observer
+        assert observer is not None
+        return observer.on_status_event(
+            StatusEvent(item_id, stage, status, worker, worker_id, timestamp, metadata)
+        )
+
+    @staticmethod
+    def _observer_raised(item_id: Any, status: ItemStatus) -> None:
+        logger.exception(
+            "antflow: the status tracker raised on %s of item %r; ignored", status, item_id
+        )
 
     def _task_event(
         self,
@@ -1701,14 +1781,25 @@ class Pipeline:
             logger.exception("antflow: the status tracker raised on %r; ignored", event)
             return None
 
-    def _item_finished(self, item_id: Any, outcome: ItemOutcome) -> Awaitable[None] | None:
-        observer = self._observer
-        assert observer is not None
-        event = ItemFinished(item_id, outcome, time.time())
+    def _item_finished(
+        self, item_id: Any, ended: PipelineResult[Any] | FailedItem
+    ) -> Awaitable[None] | None:
         try:
-            return observer.on_item_finished(event)
+            recorder = self._record_finished
+            if recorder is not None:
+                return recorder(item_id, ended, time.time())
+            observer = self._observer
+            assert observer is not None
+            outcome = (
+                succeeded_outcome(ended)
+                if isinstance(ended, PipelineResult)
+                else failed_outcome(ended)
+            )
+            return observer.on_item_finished(ItemFinished(item_id, outcome, time.time()))
         except Exception:
-            logger.exception("antflow: the status tracker raised on %r; ignored", event)
+            logger.exception(
+                "antflow: the status tracker raised on the end of item %r; ignored", item_id
+            )
             return None
 
     async def _settle(self, pending: Awaitable[None]) -> None:
