@@ -764,17 +764,6 @@ class Pipeline:
         finally:
             self._end_feed()
 
-    def _admit(self, item: Any, priority: int) -> _QueueItem:
-        """Wrap a fed item into its first queue entry and advance the sequence counter."""
-        seq = self._msg_counter
-        if self._own_prepare:
-            payload = prepare_payload(item, seq)
-        else:
-            prepared = self._prepare_payload(item)
-            payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
-        self._msg_counter = seq + 1
-        return (priority, payload.sequence_id, (payload, 1))
-
     def _feed_now(
         self, stage: _StageRuntime, item: Any, priority: int
     ) -> tuple[_QueueItem, Awaitable[None] | None] | None:
@@ -782,7 +771,14 @@ class Pipeline:
 
         The observer hears of the item (``queued``) before it enters the queue.
         """
-        entry = self._admit(item, priority)
+        seq = self._msg_counter
+        if self._own_prepare:
+            payload = prepare_payload(item, seq)
+        else:  # the guide's override reads self._msg_counter: advance it afterwards
+            prepared = self._prepare_payload(item)
+            payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
+        self._msg_counter = seq + 1
+        entry = (priority, payload.sequence_id, (payload, 1))
         pending = None
         if self._observer is not None:
             pending = self._status(entry[2][0].id, stage.name, ItemStatus.QUEUED, None)
@@ -1679,11 +1675,21 @@ class Pipeline:
 
         Returns False, having done nothing, when the stream is full: await `_finish` then.
         """
-        if not self._deliver(result):
-            return False
+        stream_out = self._stream_out
+        if stream_out is not None:
+            if not stream_out.try_put((self._stream_arrivals, result)):
+                return False
+            self._stream_arrivals += 1
+        elif self.collect_results:
+            results = self._results
+            if results and results[-1].sequence_id > result.sequence_id:
+                self._results_sorted = False
+            results.append(result)
         self._processed += 1
         record.payload = None
-        self._end_item()
+        self._in_flight -= 1
+        if not self._in_flight and not self._active_feeds:
+            self._idle.set()
         return True
 
     async def _finish(self, record: WorkerRecord, result: PipelineResult[Any]) -> None:
