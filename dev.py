@@ -75,7 +75,10 @@ def _ensure_env(profile: str) -> Path:
 
 def _run(python: str, title: str, args: list[str]) -> bool:
     print(f"\n=== {title}: {' '.join(args)}", flush=True)
-    result = subprocess.run([python, *args], cwd=ROOT, check=False)
+    # NO_MKDOCS_2_WARNING: mkdocs-material's banner about its successor is not a warning
+    # about these docs.
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    result = subprocess.run([python, *args], cwd=ROOT, check=False, env=env)
     ok = result.returncode == 0
     print(f"=== {title}: {'ok' if ok else f'FAILED (exit {result.returncode})'}", flush=True)
     return ok

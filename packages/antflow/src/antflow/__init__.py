@@ -3,11 +3,21 @@
 This umbrella package re-exports the public API of the antflow packages, so that
 ``from antflow import Pipeline, Stage, StatusTracker`` works as the guide shows. Each
 section below comes from one distribution.
+
+The names of antflow-rich (``FullDashboard``, ``ProgressBarDisplay``, ...) are loaded on
+first use, so ``import antflow`` never imports rich; ``run(items, progress=True)`` finds
+the displays through their entry points without touching these names at all.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 # ------------------------------------------------------------- antflow-builders
 # Pipeline is antflow_core's Pipeline plus create() and quick() (see antflow_builders).
 from antflow_builders import (
+    QUICK_STAGE_NAME,
     EmptyPipelineBuilder,
     Items,
     KeyedItem,
@@ -36,33 +46,105 @@ from antflow_core import (
     PipelineStats,
     ProgressDisplay,
     Stage,
+    StageQueue,
     StageStats,
     StageValidationError,
     StatusEvent,
     TaskEvent,
     TaskEventType,
+    TaskReturnedCoroutineError,
     TaskTimeoutError,
     UnknownStageError,
     WorkerMetrics,
     WorkerState,
     WorkerStatus,
+    set_task_status,
 )
-from antflow_core.runtime import set_task_status
 
 # -------------------------------------------------------------- antflow-tracker
-from antflow_tracker import StatusTracker
+from antflow_tracker import (
+    FailedItemCallback,
+    HistoryLimit,
+    ResultCallback,
+    StatusCallback,
+    StatusTracker,
+    TaskCallback,
+)
+
+# ----------------------------------------------------------------- antflow-rich
+if TYPE_CHECKING:
+    from antflow_rich import (
+        CompactDashboard,
+        DetailedDashboard,
+        FullDashboard,
+        PlainTable,
+        ProgressBarDisplay,
+        ProgressView,
+        RichDisplay,
+        blank_snapshot,
+        compact_panel,
+        errors_panel,
+        format_count,
+        format_duration,
+        format_error_types,
+        format_rate,
+        progress_line,
+        progress_row,
+        stage_table,
+        summary_line,
+        worker_table,
+    )
+
+_RICH_NAMES = frozenset(
+    {
+        "CompactDashboard",
+        "DetailedDashboard",
+        "FullDashboard",
+        "PlainTable",
+        "ProgressBarDisplay",
+        "ProgressView",
+        "RichDisplay",
+        "blank_snapshot",
+        "compact_panel",
+        "errors_panel",
+        "format_count",
+        "format_duration",
+        "format_error_types",
+        "format_rate",
+        "progress_line",
+        "progress_row",
+        "stage_table",
+        "summary_line",
+        "worker_table",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RICH_NAMES:
+        value = getattr(importlib.import_module("antflow_rich"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'antflow' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "QUICK_STAGE_NAME",
     "AntflowError",
+    "CompactDashboard",
     "DashboardSnapshot",
+    "DetailedDashboard",
     "EmptyPipelineBuilder",
     "ErrorSummary",
     "ExtensionNotInstalledError",
     "FailedItem",
+    "FailedItemCallback",
     "FailureRecord",
     "FeedError",
+    "FullDashboard",
+    "HistoryLimit",
     "ItemFinished",
     "ItemOutcome",
     "ItemStatus",
@@ -76,20 +158,41 @@ __all__ = [
     "PipelineResult",
     "PipelineStateError",
     "PipelineStats",
+    "PlainTable",
+    "ProgressBarDisplay",
     "ProgressDisplay",
+    "ProgressView",
+    "ResultCallback",
+    "RichDisplay",
     "Stage",
     "StageOptions",
+    "StageQueue",
     "StageStats",
     "StageValidationError",
+    "StatusCallback",
     "StatusEvent",
     "StatusTracker",
+    "TaskCallback",
     "TaskEvent",
     "TaskEventType",
+    "TaskReturnedCoroutineError",
     "TaskTimeoutError",
     "UnknownStageError",
     "WorkerMetrics",
     "WorkerState",
     "WorkerStatus",
     "__version__",
+    "blank_snapshot",
+    "compact_panel",
+    "errors_panel",
+    "format_count",
+    "format_duration",
+    "format_error_types",
+    "format_rate",
+    "progress_line",
+    "progress_row",
     "set_task_status",
+    "stage_table",
+    "summary_line",
+    "worker_table",
 ]
