@@ -2,7 +2,8 @@
 
 Each stage is a pool of workers. Fetching is slow and flaky: about one page in twelve
 fails on its first try and is retried; a few pages are permanently broken and end as
-failures without holding up the others. Run it with:
+failures without holding up the others. A progress bar shows the run on stderr (plain
+lines when stderr is not a terminal). Run it with:
 
     python3 dev.py demo        (or: python examples/quickstart.py)
 """
@@ -19,6 +20,7 @@ from antflow import Pipeline, Stage
 
 ITEMS = 300
 BROKEN = {13, 137, 271}  # these pages always fail: they end as failures, not as a crash
+VOCABULARY = "ant colony queue worker stage retry item flow batch token".split()
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ class FlakyWeb:
         if page_no % 12 == 5 and self._attempts[url] == 1:
             self.retried.add(url)
             raise TimeoutError(f"{url}: read timed out")
-        words = " ".join(f"word{(page_no * k) % 17}" for k in range(20 + page_no % 30))
+        length = 20 + page_no % 30
+        words = " ".join(VOCABULARY[(page_no * 7 + k * k) % len(VOCABULARY)] for k in range(length))
         return Page(url, f"<html><body>{words}</body></html>")
 
 
@@ -100,7 +103,7 @@ async def main() -> None:
     urls = [f"https://example.com/page/{i}" for i in range(ITEMS)]
 
     started = time.perf_counter()
-    results = await pipeline.run(urls)
+    results = await pipeline.run(urls, progress=True)  # a live bar on stderr
     elapsed = time.perf_counter() - started
 
     print(f"antflow quick start: {ITEMS} pages through Fetch -> Process -> Save")
