@@ -20,7 +20,18 @@ from antflow import Pipeline, Stage
 
 ITEMS = 300
 BROKEN = {13, 137, 271}  # these pages always fail: they end as failures, not as a crash
-VOCABULARY = "ant colony queue worker stage retry item flow batch token".split()
+VOCABULARY = [
+    "ant",
+    "colony",
+    "queue",
+    "worker",
+    "stage",
+    "retry",
+    "item",
+    "flow",
+    "batch",
+    "token",
+]
 
 
 @dataclass(frozen=True)
