@@ -993,85 +993,31 @@ class Pipeline:
     async def _worker(self, stage: _StageRuntime, record: WorkerRecord) -> None:
         """One worker: take an entry, run the stage on it, hand it on; until cancelled.
 
-        The loop inlines the common case (no observer, no ``skip_if``, no ``on_success``,
-        every task succeeding) so a hop costs little more than a hand-written one; any
-        failure, and every other case, goes through the general methods below.
+        The worker runs one of three loops, chosen once. They repeat the few lines that take
+        an entry and time it instead of sharing a helper: a call per item is what the hot
+        path cannot afford. `_lean_loop` (no observer, no ``skip_if``, no ``on_success``)
+        and `_observed_loop` (an observer that wants no task events, one plain async task)
+        inline the common case; `_general_loop` runs everything else through `_process`. Any
+        failure leaves the inlined path for the general methods (`_recover`).
         """
         current_worker.set(record)
-        queue = stage.queue
-        try_get = queue.try_get
-        get = queue.get
         specs = stage.specs
-        single = specs[0] if len(specs) == 1 and specs[0].simple else None
         if len(specs) == 1:
             record.current_task = specs[0].name
-        lean = self._observer is None and stage.skip_if is None and stage.on_success is None
-        # Observed, but one plain async task and no task events wanted: a shorter path.
-        observed_single = (
-            single
-            if self._observer is not None and self._on_task is None and stage.skip_if is None
-            else None
-        )
-        following = stage.next
-        monotonic = time.monotonic
-        ended = 0.0
+        observer = self._observer
         try:
-            if lean and single is not None:
-                await self._lean_loop(stage, record, single)
-                return
-            if observed_single is not None:
-                await self._observed_loop(stage, record, observed_single)
-                return
-            while self._state is not _State.CLOSED:
-                entry = try_get()
-                if entry is EMPTY:
-                    entry = await get()
-                    started = monotonic()
-                else:
-                    # Taken without waiting, right after the previous item: no new clock read.
-                    started = ended or monotonic()
-                priority, seq, (payload, attempt) = entry  # type: ignore[misc]
-                record.payload = payload
-                record.busy_since = started
-                if not lean:
-                    await self._process(stage, record, priority, seq, payload, attempt)
-                else:
-                    value = payload.value
-                    index = 0
-                    try:
-                        if single is not None:
-                            value = await single.fn(value)
-                            if type(value) is CoroutineType:
-                                returned_coroutine(single, value)
-                        else:
-                            for spec in specs:
-                                record.current_task = spec.name
-                                if spec.simple:
-                                    value = await spec.fn(value)
-                                    if type(value) is CoroutineType:
-                                        returned_coroutine(spec, value)
-                                else:
-                                    value = await invoke(spec, value)
-                                index += 1
-                    except BaseException as exc:
-                        if _is_own_cancellation(exc):
-                            raise
-                        await self._recover(
-                            stage, record, priority, seq, payload, attempt, index, value, exc
-                        )
-                    else:
-                        record.items_processed += 1
-                        if following is None:
-                            result = PipelineResult.of(payload, value)
-                            if not self._finish_now(record, result):
-                                await self._finish(record, result)
-                        else:
-                            item = (priority, seq, (payload.with_value(value), 1))
-                            if not following.queue.try_put(item):
-                                await following.queue.put(item)
-                            record.payload = None
-                record.last_active = ended = monotonic()
-                record.total_time += ended - started
+            if observer is None and stage.skip_if is None and stage.on_success is None:
+                await self._lean_loop(stage, record)
+            elif (
+                observer is not None
+                and self._on_task is None
+                and stage.skip_if is None
+                and len(specs) == 1
+                and specs[0].simple
+            ):
+                await self._observed_loop(stage, record, specs[0])
+            else:
+                await self._general_loop(stage, record)
         except asyncio.CancelledError:
             raise
         except QueueClosed:
@@ -1081,16 +1027,37 @@ class Pipeline:
             self._crash = exc
             self._idle.set()
 
-    async def _lean_loop(self, stage: _StageRuntime, record: WorkerRecord, spec: TaskSpec) -> None:
-        """`_worker`'s loop for the commonest stage: one plain async task, nothing observed.
+    async def _general_loop(self, stage: _StageRuntime, record: WorkerRecord) -> None:
+        """`_worker`'s loop for any stage: every item through `_process`."""
+        try_get, get = stage.queue.try_get, stage.queue.get
+        monotonic = time.monotonic
+        ended = 0.0
+        while self._state is not _State.CLOSED:
+            entry = try_get()
+            if entry is EMPTY:
+                entry = await get()
+                started = monotonic()
+            else:  # taken without waiting, right after the previous item: no new clock read
+                started = ended or monotonic()
+            priority, seq, (payload, attempt) = entry  # type: ignore[misc]
+            record.payload = payload
+            record.busy_since = started
+            await self._process(stage, record, priority, seq, payload, attempt)
+            record.last_active = ended = monotonic()
+            record.total_time += ended - started
 
-        The same steps as the general loop with every choice made before the loop; this
-        is the hop that `bench/throughput.py` measures against a hand-written pipeline.
+    async def _lean_loop(self, stage: _StageRuntime, record: WorkerRecord) -> None:
+        """`_worker`'s loop for an unobserved stage without ``skip_if`` or ``on_success``.
+
+        One plain async task (the commonest stage, and the hop that `bench/throughput.py`
+        measures against a hand-written pipeline) is awaited directly; several tasks run in
+        turn. Every choice is made before the loop.
         """
         queue = stage.queue
         try_get = queue.try_get
         get = queue.get
-        fn = spec.fn
+        specs = stage.specs
+        single = specs[0] if len(specs) == 1 and specs[0].simple else None
         following = stage.next
         hand_on = following.queue.try_put if following is not None else None
         monotonic = time.monotonic
@@ -1109,14 +1076,28 @@ class Pipeline:
             record.payload = payload
             record.busy_since = started
             value = payload.value
+            index = 0
             try:
-                value = await fn(value)
-                if type(value) is coroutine_type:
-                    returned_coroutine(spec, value)
+                if single is not None:
+                    value = await single.fn(value)
+                    if type(value) is coroutine_type:
+                        returned_coroutine(single, value)
+                else:
+                    for spec in specs:
+                        record.current_task = spec.name
+                        if spec.simple:
+                            value = await spec.fn(value)
+                            if type(value) is coroutine_type:
+                                returned_coroutine(spec, value)
+                        else:
+                            value = await invoke(spec, value)
+                        index += 1
             except BaseException as exc:
                 if _is_own_cancellation(exc):
                     raise
-                await self._recover(stage, record, priority, seq, payload, attempt, 0, value, exc)
+                await self._recover(
+                    stage, record, priority, seq, payload, attempt, index, value, exc
+                )
             else:
                 record.items_processed += 1
                 if hand_on is None:
