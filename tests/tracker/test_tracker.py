@@ -731,6 +731,22 @@ async def test_forgetting_finished_items_bounds_memory_and_keeps_counts() -> Non
     assert "items=0" in repr(tracker)
 
 
+async def test_by_default_only_the_latest_ended_items_are_kept() -> None:
+    from antflow_tracker.tracker import DEFAULT_KEEP_FINISHED
+
+    assert StatusTracker().keep_finished == DEFAULT_KEEP_FINISHED == 100_000
+    tracker = StatusTracker(keep_finished=3)
+    pipeline = Pipeline(stages=[Stage("S", workers=1, tasks=[identity])], status_tracker=tracker)
+    await pipeline.run(range(5))
+    # the two earliest to end are forgotten, the latest three keep their whole history
+    assert [tracker.get_status(i) is None for i in range(5)] == [True, True, False, False, False]
+    assert [e.status for e in tracker.get_history(4)] == ["queued", "in_progress", "completed"]
+    assert tracker.get_stats()["completed"] == 5  # the counts cover every item
+    keep_all = StatusTracker(keep_finished=True)
+    await Pipeline(stages=[Stage("S", tasks=[identity])], status_tracker=keep_all).run(range(5))
+    assert all(keep_all.get_status(i) is not None for i in range(5))
+
+
 async def test_max_failures_bounds_the_error_summary_not_its_counts() -> None:
     tracker = StatusTracker(max_failures=2)
     pipeline = Pipeline(
@@ -755,7 +771,8 @@ async def test_max_failures_bounds_the_error_summary_not_its_counts() -> None:
         ({"history": "last"}, TypeError, "history must be 'full' or a positive int"),
         ({"history": True}, TypeError, "history must be 'full' or a positive int"),
         ({"history": 2.5}, TypeError, "history must be 'full' or a positive int"),
-        ({"keep_finished": "no"}, TypeError, "keep_finished must be True or False"),
+        ({"keep_finished": "no"}, TypeError, "keep_finished must be True, False or a number"),
+        ({"keep_finished": 0}, ValueError, r"keep_finished must be True \(all\), False \(none\)"),
         ({"max_failures": -1}, ValueError, "max_failures must be >= 0 or None"),
         ({"max_failures": "10"}, TypeError, "max_failures must be an int or None"),
         ({"on_status_change": "print"}, TypeError, "on_status_change must be a function"),
@@ -780,5 +797,5 @@ async def test_a_tracker_is_accepted_by_the_pipeline_and_describes_itself() -> N
     pipeline = Pipeline(stages=[Stage("S", tasks=[identity])], status_tracker=tracker)
     assert pipeline.status_tracker is tracker
     await pipeline.run(range(2))
-    assert repr(tracker) == "<StatusTracker items=2 events=6 history=3 keep_finished=True>"
+    assert repr(tracker) == "<StatusTracker items=2 events=6 history=3 keep_finished=100000>"
     assert tracker.retained_events == 6

@@ -108,6 +108,7 @@ class StatusLog:
         "_life_start",
         "_live",
         "_prev",
+        "_stale",
         "flat",
         "keep",
     )
@@ -116,6 +117,7 @@ class StatusLog:
         self.keep = keep
         self.flat: list[Any] = []
         self._compact_at = _MIN_COMPACTION
+        self._stale = False  # whether some records are due to be dropped (forgotten items)
         self._reset_indexes()
 
     def _reset_indexes(self) -> None:
@@ -141,10 +143,15 @@ class StatusLog:
     def forget(self, item_id: Any) -> None:
         """Drop the item's records written so far; its latest status stays counted."""
         self._forgets.append((item_id, len(self.flat)))
+        self._stale = True
 
     def needs_compaction(self) -> bool:
-        """Tell whether the log doubled since the last compaction (see `compact`)."""
-        return len(self.flat) >= self._compact_at
+        """Tell whether the log doubled since the last compaction and has records to drop.
+
+        A log that keeps every record of every item it still tracks has nothing to drop:
+        compacting it would only copy it.
+        """
+        return len(self.flat) >= self._compact_at and (self.keep is not None or self._stale)
 
     def clear(self) -> None:
         """Forget everything: records, indexes and counts."""
@@ -274,6 +281,7 @@ class StatusLog:
         self._current = {key: moved[slot - 2] + 2 for key, slot in current.items()}
         self._indexed = len(flat)
         self._compact_at = max(_MIN_COMPACTION, 2 * len(flat))
+        self._stale = False
 
     # ------------------------------------------------------------------------- read
 
