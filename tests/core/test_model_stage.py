@@ -159,7 +159,9 @@ def test_validate_stages_rejects_empty_duplicates_and_strangers() -> None:
         validate_stages([Stage("A", tasks=[fetch]), Stage("A", tasks=[upload])])
     with pytest.raises(StageValidationError, match=r"stages\[1\] is 'B' of type str"):
         validate_stages([Stage("A", tasks=[fetch]), "B"])
-    with pytest.raises(StageValidationError, match="got a single Stage"):
+    with pytest.raises(
+        StageValidationError, match=r"got the single Stage .A.: pass stages=\[stage\]"
+    ):
         validate_stages(Stage("A", tasks=[fetch]))
     stages = [Stage("A", tasks=[fetch]), Stage("B", tasks=[upload])]
     assert validate_stages(stages) == tuple(stages)

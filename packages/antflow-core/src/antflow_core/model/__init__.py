@@ -101,6 +101,7 @@ from antflow_core.model.stats import (
     WorkerState,
     WorkerStatus,
     compute_pipeline_stats,
+    stage_counts,
     summarize_errors,
 )
 
@@ -165,6 +166,7 @@ __all__ = [
     "prepare_payload",
     "resolve_stage",
     "route",
+    "stage_counts",
     "stage_problems",
     "succeeded_outcome",
     "summarize_errors",

@@ -294,8 +294,8 @@ def validate_stages(stages: object) -> tuple[Stage, ...]:
     """
     if isinstance(stages, Stage):
         raise StageValidationError(
-            "stages must be a list of Stage objects, got a single Stage: "
-            f"pass stages=[{stages.name!r} stage]"
+            f"stages must be a list of Stage objects, got the single Stage {stages.name!r}: "
+            "pass stages=[stage]"
         )
     if not isinstance(stages, Iterable) or isinstance(stages, str | bytes | Mapping):
         raise StageValidationError(

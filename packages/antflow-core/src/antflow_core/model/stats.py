@@ -25,6 +25,7 @@ __all__ = [
     "WorkerState",
     "WorkerStatus",
     "compute_pipeline_stats",
+    "stage_counts",
     "summarize_errors",
 ]
 
@@ -94,6 +95,29 @@ class PipelineStats:
     stage_stats: Mapping[str, StageStats]
     items_fed: int = 0
     items_unfinished: int = 0
+
+
+def stage_counts(
+    *, pending: int, held: int, handled: int, failed: int, skipped: int, retried: int
+) -> StageCounts:
+    """Build `StageCounts` from what a runtime counts per worker.
+
+    Args:
+        pending: Entries in the stage's queue.
+        held: Workers holding an item (in progress).
+        handled: Items the workers finished at the stage, completed or skipped.
+        failed: Items the stage gave up on.
+        skipped: Items ``skip_if`` sent past the stage.
+        retried: Retries made.
+    """
+    return StageCounts(
+        pending=pending,
+        in_progress=held,
+        completed=handled - skipped,
+        failed=failed,
+        skipped=skipped,
+        retried=retried,
+    )
 
 
 def compute_pipeline_stats(

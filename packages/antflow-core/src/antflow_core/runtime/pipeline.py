@@ -38,6 +38,7 @@ from collections.abc import (
     Mapping,
     Sized,
 )
+from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from types import CoroutineType
 from typing import Any, Final, NoReturn, cast
@@ -45,7 +46,7 @@ from typing import Any, Final, NoReturn, cast
 from returns.result import Failure
 from tenacity import AsyncRetrying, RetryCallState
 
-from antflow_core.errors import FeedError, PipelineCrashedError, PipelineStateError
+from antflow_core.errors import AntflowError, FeedError, PipelineCrashedError, PipelineStateError
 from antflow_core.model import (
     DEFAULT_PRIORITY,
     EMPTY_METADATA,
@@ -55,7 +56,6 @@ from antflow_core.model import (
     FailedItem,
     FailureRecord,
     FinishRecorder,
-    GiveUp,
     ItemFinished,
     ItemOutcome,
     ItemStatus,
@@ -79,12 +79,14 @@ from antflow_core.model import (
     coerce_payload,
     compute_pipeline_stats,
     decide_retry,
+    default_queue_capacity,
     failed_outcome,
     is_retryable,
     order_by_sequence,
     plan_pipeline,
     prepare_payload,
     resolve_stage,
+    stage_counts,
     succeeded_outcome,
     summarize_errors,
 )
@@ -158,6 +160,12 @@ class _StageRuntime:
         self.skip_if = stage.skip_if
         self.on_success = stage.on_success
         self.on_failure = stage.on_failure
+        # One semaphore per limited task name: tasks sharing a name share its limit.
+        semaphores = {
+            name: asyncio.Semaphore(limit)
+            for name, limit in zip(plan.task_names, plan.task_limits, strict=True)
+            if limit is not None
+        }
         self.specs = tuple(
             TaskSpec(
                 fn,
@@ -165,7 +173,7 @@ class _StageRuntime:
                 stage=stage.name,
                 is_async=plan.task_is_async[i],
                 unpack=stage.unpack_args and i == 0,
-                limit=plan.task_limits[i],
+                semaphore=semaphores.get(plan.task_names[i]),
                 timeout=stage.task_timeout,
             )
             for i, fn in enumerate(stage.tasks)
@@ -179,11 +187,11 @@ class _StageRuntime:
         self.retried = 0
 
     def counts(self) -> StageCounts:
-        return StageCounts(
+        # Read from the worker records, so the hot path updates one counter, not three.
+        return stage_counts(
             pending=self.queue.qsize(),
-            # Derived from the worker records, so the hot path updates one counter, not three.
-            in_progress=sum(1 for r in self.records if r.payload is not None),
-            completed=sum(r.items_processed for r in self.records) - self.skipped,
+            held=sum(1 for r in self.records if r.payload is not None),
+            handled=sum(r.items_processed for r in self.records),
             failed=self.failed,
             skipped=self.skipped,
             retried=self.retried,
@@ -291,6 +299,7 @@ class Pipeline:
         self._msg_counter = 0
         # Whether _prepare_payload is ours (not overridden): then feeding calls the model directly.
         self._own_prepare = type(self)._prepare_payload is Pipeline._prepare_payload
+        self._next_custom_sequence = 0  # the least sequence id an override may give next
         self._state = _State.NEW
         self._workers: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
@@ -313,6 +322,7 @@ class Pipeline:
         self._closed = asyncio.Event()  # set once shutdown has completed
         self._helpers: list[asyncio.Task[Any]] = []  # a stream's feeder and closer
         self._driver: DisplayDriver | None = None
+        self._executor: ThreadPoolExecutor | None = None  # runs the plain-function tasks
         self._started_at: float | None = None
         self._run_baseline: PipelineStats | None = None
         self._run_first_failure = 0
@@ -502,6 +512,7 @@ class Pipeline:
                 self._start_display(display, total)
             return
         self._crash = None
+        self._start_threads()
         self._started_at = time.time()
         self._run_baseline = self.get_stats()
         self._run_first_failure = len(self._failure_records)
@@ -545,9 +556,13 @@ class Pipeline:
         if self._crash is not None:
             await self._abort()
             self._raise_crash()
+        if self.is_closed:  # (the property: mypy would narrow _state across the await)
+            raise PipelineStateError(
+                "the pipeline was shut down while join() waited: the items that had not "
+                "ended are in unfinished_items"
+            )
+        self._state = _State.IDLE  # from here on feed() is refused until start()
         await self._stop_workers()
-        if self._state is _State.RUNNING:
-            self._state = _State.IDLE
         await self._stop_display()
 
     async def shutdown(self) -> None:
@@ -592,11 +607,35 @@ class Pipeline:
             task.cancel()
         if workers:
             await asyncio.gather(*workers, return_exceptions=True)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            # Threads still running a task (a timed-out call) finish on their own.
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def _start_threads(self) -> None:
+        """Give plain-function tasks a thread pool: a thread for each worker that may call one."""
+        threads = sum(
+            len(stage.records) for stage in self._stages if any(not s.is_async for s in stage.specs)
+        )
+        if not threads:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="antflow")
+        for stage in self._stages:
+            for spec in stage.specs:
+                if not spec.is_async:
+                    spec.executor = self._executor
 
     async def _wait_idle(self) -> None:
         while (self._in_flight or self._active_feeds) and self._crash is None:
             self._idle.clear()
             await self._idle.wait()
+
+    def _crashed(self, exc: BaseException) -> None:
+        """A worker died: wake ``join()`` and any ``feed()`` waiting for room, so they raise."""
+        self._crash = exc
+        for queue in self._queues:
+            queue.close()
+        self._idle.set()
 
     def _raise_crash(self) -> NoReturn:
         crash = self._crash
@@ -734,12 +773,12 @@ class Pipeline:
                     return
                 except Exception as exc:
                     raise self._feed_error(exc, count) from exc
-                waiting = self._feed_now(stage, item, priority)
+                waiting = self._feed_item(stage, item, priority, count)
                 if waiting is not None:
                     await self._feed_waiting(stage, waiting)
                 count += 1
         except QueueClosed:
-            raise self._closed_while_feeding(count) from None
+            raise self._closed_while_feeding(count) from self._crash
         finally:
             self._end_feed()
 
@@ -755,12 +794,12 @@ class Pipeline:
                     return
                 except Exception as exc:
                     raise self._feed_error(exc, count) from exc
-                waiting = self._feed_now(stage, item, priority)
+                waiting = self._feed_item(stage, item, priority, count)
                 if waiting is not None:
                     await self._feed_waiting(stage, waiting)
                 count += 1
         except QueueClosed:
-            raise self._closed_while_feeding(count) from None
+            raise self._closed_while_feeding(count) from self._crash
         finally:
             self._end_feed()
 
@@ -777,6 +816,13 @@ class Pipeline:
         else:  # the guide's override reads self._msg_counter: advance it afterwards
             prepared = self._prepare_payload(item)
             payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
+            if payload.sequence_id < self._next_custom_sequence:
+                raise ValueError(
+                    f"_prepare_payload gave sequence id {payload.sequence_id} after "
+                    f"{self._next_custom_sequence - 1}: sequence ids must increase with each "
+                    "item fed, as self._msg_counter does (use it for '_sequence_id')"
+                )
+            self._next_custom_sequence = payload.sequence_id + 1
         self._msg_counter = seq + 1
         entry = (priority, payload.sequence_id, (payload, 1))
         pending = None
@@ -799,20 +845,38 @@ class Pipeline:
         self._fed += 1
         self._in_flight += 1
 
-    @staticmethod
-    def _closed_while_feeding(count: int) -> PipelineStateError:
+    def _closed_while_feeding(self, count: int) -> AntflowError:
+        crash = self._crash
+        if crash is not None:
+            return PipelineCrashedError(
+                f"a worker died of an internal error ({type(crash).__name__}: {crash}) "
+                f"while feeding; {count} items of this feed had been fed"
+            )
         return PipelineStateError(
             f"the pipeline was shut down while feeding; {count} items of this feed had "
             "been fed (see unfinished_items for those that had not ended)"
         )
 
     @staticmethod
-    def _feed_error(exc: Exception, count: int) -> FeedError:
+    def _feed_error(exc: Exception, count: int, where: str = "the items iterable") -> FeedError:
         return FeedError(
-            f"the items iterable raised {type(exc).__name__}: {exc} after {count} items; "
+            f"{where} raised {type(exc).__name__}: {exc} after {count} items; "
             f"those {count} items were fed and will still end as results or failures",
             fed_count=count,
         )
+
+    def _feed_item(
+        self, stage: _StageRuntime, item: Any, priority: int, count: int
+    ) -> tuple[_QueueItem, Awaitable[None] | None] | None:
+        """`_feed_now`, with an error of a ``_prepare_payload`` override made a `FeedError`."""
+        if self._own_prepare:
+            return self._feed_now(stage, item, priority)
+        try:
+            return self._feed_now(stage, item, priority)
+        except QueueClosed:
+            raise
+        except Exception as exc:
+            raise self._feed_error(exc, count, "preparing an item (_prepare_payload)") from exc
 
     def _begin_feed(self) -> None:
         self._active_feeds += 1
@@ -852,6 +916,11 @@ class Pipeline:
             ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
         """
         self._require_open("run")
+        if self._stream_out is not None:
+            raise PipelineStateError(
+                "run() while stream() runs on this pipeline: its results would go to the "
+                "stream; wait for the stream to end, or use another Pipeline"
+            )
         self._check_items(items, allow_async=True)
         self._check_priority(priority)
         total = len(items) if isinstance(items, Sized) else None
@@ -933,7 +1002,9 @@ class Pipeline:
         self._check_stream(items, priority)
         total = len(items) if isinstance(items, Sized) else None
         last = self._plan.stages[-1]
-        out: StageQueue[_StreamItem] = StageQueue(maxsize=max(1, last.stage.workers * 10))
+        out: StageQueue[_StreamItem] = StageQueue(
+            maxsize=default_queue_capacity(last.stage.workers)
+        )
         await self.start(
             progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
         )
@@ -961,6 +1032,11 @@ class Pipeline:
             raise
         self._stream_out = None
         self._helpers = []
+        if self._state is _State.CLOSED and self._crash is None:
+            raise PipelineStateError(
+                "the pipeline was shut down while streaming: the items that had not ended "
+                "are in unfinished_items"
+            )
         feed_error = await closer
         if self._crash is not None:
             await self._abort()
@@ -974,7 +1050,10 @@ class Pipeline:
         self._check_items(items, allow_async=True)
         self._check_priority(priority)
         if self._stream_out is not None:
-            raise PipelineStateError("stream() is already running on this pipeline")
+            raise PipelineStateError(
+                "stream() is already running on this pipeline: wait for it to end, or use "
+                "another Pipeline"
+            )
 
     async def _close_when_done(
         self, feeder: asyncio.Task[None], out: StageQueue[_StreamItem]
@@ -1018,14 +1097,15 @@ class Pipeline:
                 await self._observed_loop(stage, record, specs[0])
             else:
                 await self._general_loop(stage, record)
-        except asyncio.CancelledError:
-            raise
         except QueueClosed:
             return
-        except BaseException as exc:  # a bug: never an item's fault, those are handled
+        except BaseException as exc:
+            if _is_own_cancellation(exc):
+                raise
+            # A bug (never an item's fault: those are handled), or a BaseException that
+            # escaped user code outside a task.
             logger.critical("antflow: worker %s crashed", record.name, exc_info=exc)
-            self._crash = exc
-            self._idle.set()
+            self._crashed(exc)
 
     async def _general_loop(self, stage: _StageRuntime, record: WorkerRecord) -> None:
         """`_worker`'s loop for any stage: every item through `_process`."""
@@ -1138,6 +1218,7 @@ class Pipeline:
                 skip = stage.skip_if(payload.value)
                 if isinstance(skip, Awaitable):
                     skip = await skip
+                skip = bool(skip)  # a truth value that raises fails the item here
             except BaseException as exc:
                 if _is_own_cancellation(exc):
                     raise
@@ -1209,8 +1290,8 @@ class Pipeline:
                     wall(),
                     FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
                 )
-            except Exception:
-                pending = self._observer_raised(item_id, in_progress)
+            except BaseException as exc:
+                pending = self._observer_raised(exc, item_id, in_progress)
             if pending is not None:
                 await settle(pending)
             value = payload.value
@@ -1231,8 +1312,8 @@ class Pipeline:
                 now = wall()  # completed here and queued at the next stage: one moment
                 try:
                     pending = emit(item_id, name, completed, worker, worker_id, now, EMPTY_METADATA)
-                except Exception:
-                    pending = self._observer_raised(item_id, completed)
+                except BaseException as exc:
+                    pending = self._observer_raised(exc, item_id, completed)
                 if pending is not None:
                     await settle(pending)
                 if hand_on is None:
@@ -1240,8 +1321,8 @@ class Pipeline:
                 else:
                     try:
                         pending = emit(item_id, next_name, queued, None, None, now, EMPTY_METADATA)
-                    except Exception:
-                        pending = self._observer_raised(item_id, queued)
+                    except BaseException as exc:
+                        pending = self._observer_raised(exc, item_id, queued)
                     if pending is not None:
                         await settle(pending)
                     item = (priority, seq, (payload.with_value(value), 1))
@@ -1291,12 +1372,15 @@ class Pipeline:
         specs = stage.specs
         on_task = self._on_task
         started = 0.0
+        # A task event's attempt: the call's number (per_task: the first is 1, retries come
+        # from _retry_task) or the stage attempt (per_stage), as its retry and fail events.
+        first = 1 if stage.per_task else attempt
         for index in range(start, len(specs)):
             spec = specs[index]
             record.current_task = spec.name
             if on_task is not None:
                 pending = self._task_event(
-                    on_task, payload.id, stage.name, spec.name, record, TaskEventType.START, 1
+                    on_task, payload.id, stage.name, spec.name, record, TaskEventType.START, first
                 )
                 if pending is not None:
                     await self._settle(pending)
@@ -1321,7 +1405,7 @@ class Pipeline:
                     spec.name,
                     record,
                     TaskEventType.COMPLETE,
-                    1,
+                    first,
                     duration=time.perf_counter() - started,
                 )
                 if pending is not None:
@@ -1348,12 +1432,11 @@ class Pipeline:
         Raises:
             _TaskFailed: When the task fails for good.
         """
-        if not stage.per_task:
-            raise _TaskFailed(first_error, spec.name, 1, first_duration)
         decision = decide_retry(
             stage.stage, task_attempt=1, stage_attempt=stage_attempt, error=first_error
         )
-        if isinstance(decision, Failure):
+        if not isinstance(decision.value_or(None), RetryTask):
+            # Give up here, or (RequeueItem, per_stage) let the stage re-queue the item.
             raise _TaskFailed(first_error, spec.name, 1, first_duration)
         on_task = self._on_task
         observing = self._observer is not None
@@ -1489,20 +1572,19 @@ class Pipeline:
     ) -> None:
         """A task failed for good: re-queue the item (``per_stage``) or fail it."""
         error = failure.error
-        attempts = failure.attempts
-        if not stage.per_task:
-            decision = decide_retry(
-                stage.stage, task_attempt=1, stage_attempt=stage_attempt, error=error
+        decision = decide_retry(
+            stage.stage, task_attempt=failure.attempts, stage_attempt=stage_attempt, error=error
+        )
+        chosen = decision.value_or(None)
+        if isinstance(chosen, RequeueItem):
+            await self._requeue(
+                stage, record, priority, seq, payload, stage_attempt, failure, chosen
             )
-            if isinstance(decision, Failure):
-                gave_up: GiveUp = decision.failure()
-                attempts = gave_up.attempts
-            else:
-                requeue = decision.unwrap()
-                await self._requeue(
-                    stage, record, priority, seq, payload, stage_attempt, failure, requeue
-                )
-                return
+            return
+        # GiveUp says how many attempts were made (task calls, or stage attempts).
+        attempts = (
+            decision.failure().attempts if isinstance(decision, Failure) else failure.attempts
+        )
         await self._fail_item(stage, record, payload, error, attempts, failure)
 
     async def _requeue(
@@ -1514,7 +1596,7 @@ class Pipeline:
         payload: Payload[Any],
         stage_attempt: int,
         failure: _TaskFailed,
-        requeue: RetryTask | RequeueItem,
+        requeue: RequeueItem,
     ) -> None:
         """``per_stage`` retry: wait, then put the item back at the start of its stage."""
         stage.retried += 1
@@ -1711,8 +1793,8 @@ class Pipeline:
         worker, worker_id = (None, None) if record is None else (record.name, record.worker_id)
         try:
             return self._emit(item_id, stage, status, worker, worker_id, time.time(), metadata)
-        except Exception:
-            return self._observer_raised(item_id, status)
+        except BaseException as exc:
+            return self._observer_raised(exc, item_id, status)
 
     def _emit_event(
         self,
@@ -1732,7 +1814,13 @@ class Pipeline:
         )
 
     @staticmethod
-    def _observer_raised(item_id: Any, status: ItemStatus) -> None:
+    def _observer_raised(exc: BaseException, item_id: Any, status: ItemStatus) -> None:
+        """Log what an observer raised (call it in the ``except`` block).
+
+        Re-raises ``exc`` instead when it is the cancellation of the running task.
+        """
+        if _is_own_cancellation(exc):
+            raise exc
         logger.exception(
             "antflow: the status tracker raised on %s of item %r; ignored", status, item_id
         )
@@ -1764,7 +1852,9 @@ class Pipeline:
         )
         try:
             return on_task(event)
-        except Exception:
+        except BaseException as exc:
+            if _is_own_cancellation(exc):
+                raise
             logger.exception("antflow: the status tracker raised on %r; ignored", event)
             return None
 
@@ -1783,7 +1873,9 @@ class Pipeline:
                 else failed_outcome(ended)
             )
             return observer.on_item_finished(ItemFinished(item_id, outcome, time.time()))
-        except Exception:
+        except BaseException as exc:
+            if _is_own_cancellation(exc):
+                raise
             logger.exception(
                 "antflow: the status tracker raised on the end of item %r; ignored", item_id
             )
@@ -1795,7 +1887,9 @@ class Pipeline:
         try:
             async with scope:
                 await pending
-        except Exception as exc:
+        except BaseException as exc:  # anything the observer raised, even CancelledError
+            if _is_own_cancellation(exc):
+                raise
             if isinstance(exc, TimeoutError) and scope.expired():
                 logger.error(
                     "antflow: the status tracker's callback took longer than "
@@ -1815,7 +1909,9 @@ class Pipeline:
             if isinstance(pending, Awaitable):
                 async with scope:
                     await pending
-        except Exception as exc:
+        except BaseException as exc:  # anything the callback raised, even CancelledError
+            if _is_own_cancellation(exc):
+                raise
             if isinstance(exc, TimeoutError) and scope.expired():
                 logger.error(
                     "antflow: %s callback of stage %r took longer than callback_timeout=%ss; "
