@@ -1317,7 +1317,16 @@ class Pipeline:
                 if pending is not None:
                     await settle(pending)
                 if hand_on is None:
-                    await self._finish(record, PipelineResult.of(payload, value))
+                    result = PipelineResult.of(payload, value)
+                    if self._deliver(result):  # `_finish`, inline when nothing must be waited for
+                        self._processed += 1
+                        record.payload = None
+                        pending = self._item_finished(item_id, result)
+                        if pending is not None:
+                            await settle(pending)
+                        self._end_item()
+                    else:
+                        await self._finish(record, result)
                 else:
                     try:
                         pending = emit(item_id, next_name, queued, None, None, now, EMPTY_METADATA)
