@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -68,15 +69,28 @@ async def rate(fn: Callable[[int], Awaitable[int]], n: int) -> float:
     return n / elapsed
 
 
-async def best_rates(
+async def round_rates(
     contenders: Mapping[str, Callable[[int], Awaitable[int]]], n: int, repeat: int
-) -> dict[str, float]:
-    """Best items/s of each contender over ``repeat`` alternating rounds."""
-    best = dict.fromkeys(contenders, 0.0)
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            best[name] = max(best[name], await rate(fn, n))
-    return best
+) -> dict[str, list[float]]:
+    """Items/s of each contender in each of ``repeat`` rounds; one round runs each once.
+
+    Rounds alternate the order of the contenders. This machine is shared and has slow and
+    fast phases lasting seconds: comparing contenders within a round (`paired_ratio`)
+    cancels the phase, where comparing their best rounds would not.
+    """
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for round_ in range(repeat):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            rates[name].append(await rate(contenders[name], n))
+    return rates
+
+
+def paired_ratio(rates: Mapping[str, list[float]], contender: str, baseline: str) -> float:
+    """The median over rounds of ``contender``'s rate divided by ``baseline``'s."""
+    return statistics.median(
+        mine / theirs for mine, theirs in zip(rates[contender], rates[baseline], strict=True)
+    )
 
 
 @dataclass(frozen=True)

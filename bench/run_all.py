@@ -36,10 +36,10 @@ def main() -> None:
     smoke = args.smoke
     started = time.perf_counter()
     rows: list[Row] = []
-    rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 3)
+    rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 5)
     if importlib.util.find_spec("uvloop") is not None:
-        rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 3, "uvloop")
-    rows += tracker_overhead.measure(2_000 if smoke else 100_000, 1 if smoke else 3)
+        rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 5, "uvloop")
+    rows += tracker_overhead.measure(2_000 if smoke else 100_000, 1 if smoke else 5)
     rows += progress_overhead.measure(2_000 if smoke else 100_000, 1 if smoke else 3)
     rows += memory.measure([2_000, 20_000] if smoke else [100_000, 1_000_000])
     rows += retries.measure(500 if smoke else 10_000, 1 if smoke else 3)

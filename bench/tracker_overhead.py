@@ -16,14 +16,14 @@ adds is all there is to see. Contenders:
 * ``tracker + callback``: with a plain ``on_status_change`` callback (which makes the
   tracker build a ``StatusEvent`` per status change).
 
-Runs alternate and the best of each is kept, so a slow moment of the machine does not
-decide a ratio. Time is the CPU time of the process (everything here runs on one
-thread, so it equals wall time on an idle machine, and other processes sharing the
-machine do not inflate it); ``--wall`` measures wall time instead. With ``--memory``, it
+Each round runs every contender once (alternating the order); a ratio is the median
+over the rounds of the two contenders' ratio within a round, so the machine's slow and
+fast phases cancel. Time is the CPU time of the process (everything here runs on one
+thread). With ``--memory``, it
 also measures the memory a tracker holds per item in each retention setting
 (tracemalloc, after a run).
 
-    python bench/tracker_overhead.py [--items 100000] [--repeat 3] [--wall] [--memory]
+    python bench/tracker_overhead.py [--items 100000] [--repeat 5] [--memory]
 """
 
 from __future__ import annotations
@@ -31,12 +31,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Mapping
 
 from antflow import ItemFinished, Pipeline, Stage, StatusEvent, StatusTracker, TaskEvent
-from benchlib import STAGES, WORKERS, Row, handwritten, noop
+from benchlib import STAGES, WORKERS, Row, handwritten, noop, paired_ratio, round_rates
 
 baseline = handwritten
 
@@ -111,26 +110,6 @@ CONTENDERS: Mapping[str, Callable[[int], Awaitable[int]]] = {
 }
 
 
-async def rate(fn: Callable[[int], Awaitable[int]], n: int, clock: Callable[[], float]) -> float:
-    """Items per second of one run of ``fn`` over ``n`` items."""
-    gc.collect()
-    started = clock()
-    got = await fn(n)
-    elapsed = clock() - started
-    if got != n:
-        raise RuntimeError(f"{fn.__name__} returned {got} of {n} items")
-    return n / elapsed
-
-
-async def compare(n: int, repeat: int, clock: Callable[[], float]) -> dict[str, float]:
-    """Best items/s of each contender over ``repeat`` alternating rounds."""
-    best = dict.fromkeys(CONTENDERS, 0.0)
-    for _ in range(repeat):
-        for name, fn in CONTENDERS.items():
-            best[name] = max(best[name], await rate(fn, n, clock))
-    return best
-
-
 async def retained_bytes(n: int, make: Callable[[], StatusTracker]) -> float:
     """Bytes per item a tracker still holds after a run of ``n`` items (tracemalloc)."""
     gc.collect()
@@ -151,28 +130,29 @@ async def retained_bytes(n: int, make: Callable[[], StatusTracker]) -> float:
 
 
 def measure(items: int, repeat: int) -> list[Row]:
-    """Tracker overhead as suite rows (CPU time): a tracker against none and the baseline."""
-    best = asyncio.run(compare(items, repeat, time.process_time))
-    base, alone, tracker = best["baseline"], best["no tracker"], best["tracker"]
+    """Tracker overhead as suite rows: median ratios of rounds, against none and the baseline."""
+    rates = asyncio.run(round_rates(CONTENDERS, items, repeat))
+    alone = paired_ratio(rates, "tracker", "no tracker")
+    base = paired_ratio(rates, "tracker", "baseline")
     return [
         Row(
             "tracker overhead",
-            "StatusTracker() / no tracker",
-            f"{tracker / alone:.2f} ({tracker:,.0f}/s)",
+            "StatusTracker() / no tracker (median of rounds)",
+            f"{alone:.2f} ({max(rates['tracker']):,.0f}/s)",
             ">= 0.50",
-            tracker / alone >= 0.5,
+            alone >= 0.5,
         ),
         Row(
             "tracker overhead",
-            "StatusTracker() / baseline",
-            f"{tracker / base:.2f}",
+            "StatusTracker() / baseline (median of rounds)",
+            f"{base:.2f}",
             ">= 0.25",
-            tracker / base >= 0.25,
+            base >= 0.25,
         ),
         Row(
             "tracker overhead",
             "with an on_status_change callback / no tracker",
-            f"{best['tracker + callback'] / alone:.2f}",
+            f"{paired_ratio(rates, 'tracker + callback', 'no tracker'):.2f}",
         ),
     ]
 
@@ -180,21 +160,22 @@ def measure(items: int, repeat: int) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--wall", action="store_true", help="measure wall time, not CPU time")
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--memory", action="store_true", help="also measure bytes per item")
     args = parser.parse_args()
 
-    clock = time.perf_counter if args.wall else time.process_time
-    best = asyncio.run(compare(args.items, args.repeat, clock))
-    base, alone = best["baseline"], best["no tracker"]
+    rates = asyncio.run(round_rates(CONTENDERS, args.items, args.repeat))
     print(
-        f"{args.items} items, {STAGES} stages x {WORKERS} workers, best of {args.repeat}, "
-        f"{'wall' if args.wall else 'CPU'} time"
+        f"{args.items} items, {STAGES} stages x {WORKERS} workers, {args.repeat} rounds, "
+        "CPU time; ratios are medians of the rounds' ratios"
     )
     print(f"  {'':20s} {'items/s':>12s}   {'vs baseline':>11s}   {'vs no tracker':>13s}")
-    for name, value in best.items():
-        print(f"  {name:20s} {value:12,.0f}   {value / base:11.2f}   {value / alone:13.2f}")
+    for name, values in rates.items():
+        print(
+            f"  {name:20s} {max(values):12,.0f}   "
+            f"{paired_ratio(rates, name, 'baseline'):11.2f}   "
+            f"{paired_ratio(rates, name, 'no tracker'):13.2f}"
+        )
 
     if args.memory:
         n = min(args.items, 50_000)
