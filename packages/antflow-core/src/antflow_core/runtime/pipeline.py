@@ -1747,21 +1747,11 @@ class Pipeline:
 
         Returns False, having done nothing, when the stream is full: await `_finish` then.
         """
-        stream_out = self._stream_out
-        if stream_out is not None:
-            if not stream_out.try_put((self._stream_arrivals, result)):
-                return False
-            self._stream_arrivals += 1
-        elif self.collect_results:
-            results = self._results
-            if results and results[-1].sequence_id > result.sequence_id:
-                self._results_sorted = False
-            results.append(result)
+        if not self._deliver(result):
+            return False
         self._processed += 1
         record.payload = None
-        self._in_flight -= 1
-        if not self._in_flight and not self._active_feeds:
-            self._idle.set()
+        self._end_item()
         return True
 
     async def _finish(self, record: WorkerRecord, result: PipelineResult[Any]) -> None:
