@@ -29,6 +29,7 @@ from antflow_core.errors import (
     UnknownStageError,
 )
 from antflow_core.model import (
+    DashboardProtocol,
     DashboardSnapshot,
     ErrorSummary,
     FailedItem,
@@ -52,12 +53,14 @@ from antflow_core.model import (
 )
 
 if TYPE_CHECKING:
-    from antflow_core.runtime import Pipeline, StageQueue, set_task_status
+    from antflow_core.runtime import BaseDashboard, Pipeline, StageQueue, set_task_status
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AntflowError",
+    "BaseDashboard",
+    "DashboardProtocol",
     "DashboardSnapshot",
     "ErrorSummary",
     "ExtensionNotInstalledError",
@@ -92,7 +95,7 @@ __all__ = [
     "set_task_status",
 ]
 
-_RUNTIME_NAMES = frozenset({"Pipeline", "StageQueue", "set_task_status"})
+_RUNTIME_NAMES = frozenset({"BaseDashboard", "Pipeline", "StageQueue", "set_task_status"})
 
 
 def __getattr__(name: str) -> Any:

@@ -29,6 +29,8 @@ from antflow_builders import (
 # ----------------------------------------------------------------- antflow-core
 from antflow_core import (
     AntflowError,
+    BaseDashboard,
+    DashboardProtocol,
     DashboardSnapshot,
     ErrorSummary,
     ExtensionNotInstalledError,
@@ -133,7 +135,9 @@ __version__ = "0.1.0"
 __all__ = [
     "QUICK_STAGE_NAME",
     "AntflowError",
+    "BaseDashboard",
     "CompactDashboard",
+    "DashboardProtocol",
     "DashboardSnapshot",
     "DetailedDashboard",
     "EmptyPipelineBuilder",

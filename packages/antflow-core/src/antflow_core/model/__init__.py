@@ -60,6 +60,7 @@ from antflow_core.model.payload import (
     prepare_payload,
 )
 from antflow_core.model.protocols import (
+    DashboardProtocol,
     DisplayFactory,
     FinishRecorder,
     PipelineObserver,
@@ -112,6 +113,7 @@ __all__ = [
     "FIRST_ATTEMPT",
     "RETRY_STRATEGIES",
     "ROUTING_TABLE",
+    "DashboardProtocol",
     "DashboardSnapshot",
     "Destination",
     "DisplayFactory",

@@ -2,7 +2,8 @@
 
 The core never imports the packages that implement these (rule 3 of the design):
 ``antflow-tracker`` provides a `PipelineObserver`, ``antflow-rich`` provides
-`ProgressDisplay` factories, and anyone can write their own.
+`ProgressDisplay` factories, and anyone can write their own. `DashboardProtocol` is
+antflow 0.10's way to write a display, kept so that 0.10 dashboards run unchanged.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from antflow_core.model.events import ItemFinished, ItemStatus, StatusEvent, TaskEvent
 from antflow_core.model.results import FailedItem, PipelineResult
-from antflow_core.model.stats import DashboardSnapshot
+from antflow_core.model.stats import DashboardSnapshot, ErrorSummary
 
 __all__ = [
+    "DashboardProtocol",
     "DisplayFactory",
     "FinishRecorder",
     "PipelineObserver",
@@ -114,6 +116,31 @@ class ProgressDisplay(Protocol):
 
     def finish(self, snapshot: DashboardSnapshot) -> None:
         """The run ended; show the final state and summary, and release the terminal."""
+
+
+@runtime_checkable
+class DashboardProtocol(Protocol):
+    """antflow 0.10's custom dashboard; pass one as ``run(items, custom_dashboard=obj)``.
+
+    The runtime calls `on_start` once, `on_update` with a fresh snapshot at the refresh
+    interval (``run(refresh_interval=...)``, else the object's own ``refresh_interval``
+    attribute if it has one, else 0.5 s), then a last `on_update` with the final snapshot
+    and `on_finish` once, also after an error or a cancellation. Exceptions are logged
+    and the dashboard is dropped; the run goes on, as with a `ProgressDisplay` (which is
+    this project's form of the same idea: either works).
+
+    ``antflow_core.runtime.BaseDashboard`` implements it for you; subclass it and write
+    only ``render(snapshot)``.
+    """
+
+    def on_start(self, pipeline: Any, total: int | None) -> None:
+        """The run begins: ``pipeline`` is the `Pipeline`; ``total`` the items, None if unknown."""
+
+    def on_update(self, snapshot: DashboardSnapshot) -> None:
+        """Show the pipeline as it is now."""
+
+    def on_finish(self, results: list[PipelineResult[Any]], summary: ErrorSummary) -> None:
+        """The run ended: ``results`` are its results, ``summary`` its failures."""
 
 
 class DisplayFactory(Protocol):

@@ -30,6 +30,17 @@ __all__ = [
 ]
 
 
+def _json_value(value: Any) -> Any:
+    """Return ``value`` if JSON can hold it as it is (str, int, float, bool, None), else its str.
+
+    Item ids can be anything hashable; a snapshot's `to_dict` passes them through this so
+    that ``json.dumps(snapshot.to_dict())`` always works.
+    """
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
 @dataclass(frozen=True, slots=True)
 class StageCounts:
     """A runtime's raw counters for one stage, read at one moment.
@@ -73,6 +84,18 @@ class StageStats:
     skipped_items: int = 0
     retried_items: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the counts as a JSON-ready dict, keyed by field name."""
+        return {
+            "stage_name": self.stage_name,
+            "pending_items": self.pending_items,
+            "in_progress_items": self.in_progress_items,
+            "completed_items": self.completed_items,
+            "failed_items": self.failed_items,
+            "skipped_items": self.skipped_items,
+            "retried_items": self.retried_items,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class PipelineStats:
@@ -95,6 +118,18 @@ class PipelineStats:
     stage_stats: Mapping[str, StageStats]
     items_fed: int = 0
     items_unfinished: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the counts as a JSON-ready dict; ``stage_stats`` maps names to dicts."""
+        return {
+            "items_processed": self.items_processed,
+            "items_failed": self.items_failed,
+            "items_in_flight": self.items_in_flight,
+            "items_fed": self.items_fed,
+            "items_unfinished": self.items_unfinished,
+            "queue_sizes": dict(self.queue_sizes),
+            "stage_stats": {name: s.to_dict() for name, s in self.stage_stats.items()},
+        }
 
 
 def stage_counts(
@@ -200,6 +235,19 @@ class WorkerState:
     busy_since: float | None = None
     task_status: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the state as a JSON-ready dict (a non-JSON item id as its str)."""
+        return {
+            "worker": self.worker,
+            "stage": self.stage,
+            "worker_id": self.worker_id,
+            "status": self.status.value,
+            "current_item_id": _json_value(self.current_item_id),
+            "current_task": self.current_task,
+            "busy_since": self.busy_since,
+            "task_status": self.task_status,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerMetrics:
@@ -229,6 +277,19 @@ class WorkerMetrics:
         handled = self.items_processed + self.items_failed
         return self.total_processing_time / handled if handled else 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the metrics as a JSON-ready dict, ``average_processing_time`` included."""
+        return {
+            "worker": self.worker,
+            "stage": self.stage,
+            "worker_id": self.worker_id,
+            "items_processed": self.items_processed,
+            "items_failed": self.items_failed,
+            "total_processing_time": self.total_processing_time,
+            "average_processing_time": self.average_processing_time,
+            "last_active": self.last_active,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class FailureRecord:
@@ -250,6 +311,17 @@ class FailureRecord:
     attempts: int
     timestamp: float
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record as a JSON-ready dict (a non-JSON item id as its str)."""
+        return {
+            "item_id": _json_value(self.item_id),
+            "error": self.error,
+            "error_type": self.error_type,
+            "stage": self.stage,
+            "attempts": self.attempts,
+            "timestamp": self.timestamp,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ErrorSummary:
@@ -267,6 +339,15 @@ class ErrorSummary:
     errors_by_type: Mapping[str, int] = field(default_factory=dict)
     errors_by_stage: Mapping[str, int] = field(default_factory=dict)
     failed_items: tuple[FailureRecord, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as a JSON-ready dict; ``failed_items`` is a list of dicts."""
+        return {
+            "total_failed": self.total_failed,
+            "errors_by_type": dict(self.errors_by_type),
+            "errors_by_stage": dict(self.errors_by_stage),
+            "failed_items": [record.to_dict() for record in self.failed_items],
+        }
 
 
 def summarize_errors(records: Iterable[FailureRecord], *, limit: int | None = None) -> ErrorSummary:
@@ -313,3 +394,23 @@ class DashboardSnapshot:
     def elapsed(self) -> float:
         """Seconds since the pipeline started; 0.0 before it did."""
         return max(0.0, self.timestamp - self.started_at) if self.started_at is not None else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the whole snapshot as a dict that ``json.dumps`` accepts as it is.
+
+        Every field is there under its own name (``stats``, ``worker_states``,
+        ``worker_metrics``, ``error_summary``, ``run_baseline`` as nested dicts, enums as
+        their values, item ids as their str when JSON cannot hold them), plus
+        ``elapsed``. It is what a web dashboard sends to its page.
+        """
+        return {
+            "timestamp": self.timestamp,
+            "started_at": self.started_at,
+            "elapsed": self.elapsed,
+            "stage_names": list(self.stage_names),
+            "stats": self.stats.to_dict(),
+            "run_baseline": None if self.run_baseline is None else self.run_baseline.to_dict(),
+            "worker_states": {name: s.to_dict() for name, s in self.worker_states.items()},
+            "worker_metrics": {name: m.to_dict() for name, m in self.worker_metrics.items()},
+            "error_summary": self.error_summary.to_dict(),
+        }

@@ -5,6 +5,7 @@ stats) is a model function. See `antflow_core.runtime.pipeline` for the theory o
 operation.
 """
 
+from antflow_core.runtime.dashboards import BaseDashboard, DashboardDisplay
 from antflow_core.runtime.display import DisplayDriver
 from antflow_core.runtime.extensions import (
     DISPLAY_ENTRY_POINT_GROUP,
@@ -12,17 +13,22 @@ from antflow_core.runtime.extensions import (
     load_display_factory,
     resolve_display,
 )
+from antflow_core.runtime.interrupts import SIGTERM_EXIT_STATUS, interrupt_guard
 from antflow_core.runtime.pipeline import Pipeline
 from antflow_core.runtime.queues import QueueClosed, StageQueue
 from antflow_core.runtime.workers import set_task_status
 
 __all__ = [
     "DISPLAY_ENTRY_POINT_GROUP",
+    "SIGTERM_EXIT_STATUS",
+    "BaseDashboard",
+    "DashboardDisplay",
     "DisplayDriver",
     "Pipeline",
     "QueueClosed",
     "StageQueue",
     "available_displays",
+    "interrupt_guard",
     "load_display_factory",
     "resolve_display",
     "set_task_status",

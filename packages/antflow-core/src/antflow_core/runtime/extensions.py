@@ -11,10 +11,11 @@ from __future__ import annotations
 import importlib.util
 import logging
 from importlib.metadata import entry_points
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from antflow_core.errors import ExtensionNotInstalledError
-from antflow_core.model import DisplayFactory, ProgressDisplay
+from antflow_core.model import DashboardProtocol, DisplayFactory, ProgressDisplay
+from antflow_core.runtime.dashboards import DashboardDisplay
 
 __all__ = [
     "DISPLAY_ENTRY_POINT_GROUP",
@@ -58,21 +59,28 @@ def load_display_factory(name: str) -> DisplayFactory:
 
 
 def resolve_display(
-    progress: bool | ProgressDisplay,
-    dashboard: str | ProgressDisplay | None,
+    progress: bool | ProgressDisplay | DashboardProtocol,
+    dashboard: str | ProgressDisplay | DashboardProtocol | None,
     refresh_interval: float | None,
+    *,
+    custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
+    pipeline: Any = None,
 ) -> ProgressDisplay | None:
-    """Turn ``run()``'s ``progress=`` and ``dashboard=`` arguments into a display, or None.
+    """Turn ``run()``'s ``progress=``, ``dashboard=`` and ``custom_dashboard=`` into a display.
 
-    ``dashboard`` wins when both are given. A string names an installed dashboard
-    (``"compact"``, ``"detailed"``, ``"full"``); ``progress=True`` is the progress bar; an
-    object implementing `ProgressDisplay` is used as it is.
+    ``dashboard`` wins over ``progress`` when both are given. A string names an
+    installed dashboard (``"compact"``, ``"detailed"``, ``"full"``); ``progress=True`` is
+    the progress bar; an object implementing `ProgressDisplay` is used as it is; an object
+    implementing antflow 0.10's `DashboardProtocol` (``on_start``, ``on_update``,
+    ``on_finish``) is wrapped in a `DashboardDisplay` for ``pipeline``.
+    ``custom_dashboard`` (0.10's argument) takes either kind of object, and only alone.
 
     Raises:
         ExtensionNotInstalledError: If a built-in display is asked for and antflow-rich
             is not installed.
-        ValueError: If ``dashboard`` names no installed display.
-        TypeError: If an argument is neither a bool/str nor a `ProgressDisplay`.
+        ValueError: If ``dashboard`` names no installed display, or if
+            ``custom_dashboard`` comes with ``progress`` or ``dashboard``.
+        TypeError: If an argument is neither a bool/str nor a display object.
     """
     if refresh_interval is not None and (
         isinstance(refresh_interval, bool)
@@ -82,11 +90,27 @@ def resolve_display(
         raise ValueError(
             f"refresh_interval must be a number of seconds > 0, got {refresh_interval!r}"
         )
+    if custom_dashboard is not None:
+        if (progress is not False and progress is not None) or dashboard is not None:
+            raise ValueError(
+                "custom_dashboard= draws the run by itself: pass it alone, without "
+                f"progress={progress!r} or dashboard={dashboard!r} (to show both, draw one "
+                "of them from the other)"
+            )
+        display = _display_object(custom_dashboard, refresh_interval, pipeline)
+        if display is None:
+            raise TypeError(
+                "custom_dashboard must implement DashboardProtocol (on_start(pipeline, "
+                "total), on_update(snapshot), on_finish(results, summary)) or "
+                f"ProgressDisplay, got {custom_dashboard!r}"
+            )
+        return display
     if dashboard is not None:
         if isinstance(dashboard, str):
             return load_display_factory(dashboard)(refresh_interval=refresh_interval)
-        if isinstance(dashboard, ProgressDisplay):
-            return dashboard
+        display = _display_object(dashboard, refresh_interval, pipeline)
+        if display is not None:
+            return display
         raise TypeError(
             "dashboard must be 'compact', 'detailed', 'full' or a ProgressDisplay object, "
             f"got {dashboard!r}"
@@ -95,9 +119,21 @@ def resolve_display(
         return load_display_factory("progress")(refresh_interval=refresh_interval)
     if progress is False or progress is None:
         return None
-    if isinstance(progress, ProgressDisplay):
-        return progress
+    display = _display_object(progress, refresh_interval, pipeline)
+    if display is not None:
+        return display
     raise TypeError(f"progress must be True, False or a ProgressDisplay object, got {progress!r}")
+
+
+def _display_object(
+    candidate: object, refresh_interval: float | None, pipeline: Any
+) -> ProgressDisplay | None:
+    """``candidate`` as a display: itself if a `ProgressDisplay`, wrapped if a dashboard."""
+    if isinstance(candidate, ProgressDisplay):
+        return candidate
+    if isinstance(candidate, DashboardProtocol):
+        return DashboardDisplay(candidate, pipeline, refresh_interval)
+    return None
 
 
 def builders_missing_error(feature: str) -> ExtensionNotInstalledError:

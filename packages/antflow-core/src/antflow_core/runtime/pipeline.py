@@ -51,6 +51,7 @@ from antflow_core.model import (
     DEFAULT_PRIORITY,
     EMPTY_METADATA,
     FIRST_ATTEMPT,
+    DashboardProtocol,
     DashboardSnapshot,
     ErrorSummary,
     FailedItem,
@@ -92,6 +93,7 @@ from antflow_core.model import (
 )
 from antflow_core.runtime.display import DisplayDriver
 from antflow_core.runtime.extensions import builders_missing_error, resolve_display
+from antflow_core.runtime.interrupts import interrupt_guard
 from antflow_core.runtime.invoke import TaskSpec, invoke, returned_coroutine
 from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
 from antflow_core.runtime.workers import WorkerRecord, current_worker
@@ -484,6 +486,7 @@ class Pipeline:
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
         total: int | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> None:
         """Start the workers; then ``feed()`` items and ``join()``.
 
@@ -496,17 +499,23 @@ class Pipeline:
                 own `ProgressDisplay`.
             refresh_interval: Seconds between display refreshes (the display's default if None).
             total: How many items you will feed, if known, for the display's ETA.
+            custom_dashboard: antflow 0.10's way to pass your own display: a
+                `DashboardProtocol` object (``on_start``, ``on_update``, ``on_finish``),
+                or a `ProgressDisplay`. Not together with ``progress`` or ``dashboard``.
 
         Raises:
             PipelineStateError: After ``shutdown()``.
             ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
+            ValueError: If ``custom_dashboard`` comes with ``progress`` or ``dashboard``.
         """
         self._require_open("start")
         if total is not None and (
             not isinstance(total, int) or isinstance(total, bool) or total < 0
         ):
             raise ValueError(f"total must be None or a number of items >= 0, got {total!r}")
-        display = resolve_display(progress, dashboard, refresh_interval)
+        display = resolve_display(
+            progress, dashboard, refresh_interval, custom_dashboard=custom_dashboard, pipeline=self
+        )
         if self._state is _State.RUNNING:
             if display is not None and self._driver is None:
                 self._start_display(display, total)
@@ -897,6 +906,7 @@ class Pipeline:
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> list[PipelineResult[Any]]:
         """Feed ``items``, wait for all of them, and return the results in input order.
 
@@ -908,12 +918,19 @@ class Pipeline:
             progress: True for a live progress bar (needs antflow-rich), or a `ProgressDisplay`.
             dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
             refresh_interval: Seconds between display refreshes.
+            custom_dashboard: antflow 0.10's `DashboardProtocol` object (or a
+                `ProgressDisplay`); not together with ``progress`` or ``dashboard``.
+
+        While a display is shown, SIGTERM (unless the program handles it) shuts the
+        pipeline down as Ctrl-C does and then raises ``SystemExit(143)``; see
+        `antflow_core.runtime.interrupts`.
 
         Raises:
             FeedError: If the iterable raised midway; the items before it were still
                 processed and are in `results` / `failures`.
             PipelineStateError: After ``shutdown()``.
             ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
+            ValueError: If ``custom_dashboard`` comes with ``progress`` or ``dashboard``.
         """
         self._require_open("run")
         if self._stream_out is not None:
@@ -926,19 +943,24 @@ class Pipeline:
         total = len(items) if isinstance(items, Sized) else None
         first_seq = self._msg_counter
         await self.start(
-            progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
+            progress=progress,
+            dashboard=dashboard,
+            refresh_interval=refresh_interval,
+            total=total,
+            custom_dashboard=custom_dashboard,
         )
         feed_error: FeedError | None = None
-        try:
+        with interrupt_guard(sigterm=self._driver is not None):
             try:
-                await self._feed_any(items, priority)
-            except FeedError as exc:
-                feed_error = exc
-            await self.join()
-        except BaseException:
-            if self._state is not _State.CLOSED:
-                await self._abort()
-            raise
+                try:
+                    await self._feed_any(items, priority)
+                except FeedError as exc:
+                    feed_error = exc
+                await self.join()
+            except BaseException:
+                if self._state is not _State.CLOSED:
+                    await self._abort()
+                raise
         if feed_error is not None:
             raise feed_error
         if first_seq == 0:
@@ -953,6 +975,7 @@ class Pipeline:
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> AsyncGenerator[PipelineResult[Any], None]:
         """Feed ``items`` and yield each result as soon as it is ready (completion order).
 
@@ -967,7 +990,9 @@ class Pipeline:
             PipelineStateError: At the call, after ``shutdown()`` or while another stream runs.
         """
         self._check_stream(items, priority)
-        ended = self._stream(items, priority, progress, dashboard, refresh_interval, False)
+        ended = self._stream(
+            items, priority, progress, dashboard, refresh_interval, False, custom_dashboard
+        )
         return cast("AsyncGenerator[PipelineResult[Any], None]", ended)
 
     async def stream_outcomes(
@@ -978,11 +1003,14 @@ class Pipeline:
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> AsyncGenerator[ItemOutcome, None]:
         """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
         self._check_stream(items, priority)
         async with contextlib.aclosing(
-            self._stream(items, priority, progress, dashboard, refresh_interval, True)
+            self._stream(
+                items, priority, progress, dashboard, refresh_interval, True, custom_dashboard
+            )
         ) as ended:
             async for item in ended:
                 if isinstance(item, PipelineResult):
@@ -998,6 +1026,7 @@ class Pipeline:
         dashboard: str | ProgressDisplay | None,
         refresh_interval: float | None,
         failures: bool,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> AsyncGenerator[PipelineResult[Any] | FailedItem, None]:
         self._check_stream(items, priority)
         total = len(items) if isinstance(items, Sized) else None
@@ -1006,7 +1035,11 @@ class Pipeline:
             maxsize=default_queue_capacity(last.stage.workers)
         )
         await self.start(
-            progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
+            progress=progress,
+            dashboard=dashboard,
+            refresh_interval=refresh_interval,
+            total=total,
+            custom_dashboard=custom_dashboard,
         )
         self._stream_out = out
         self._stream_failures = failures
