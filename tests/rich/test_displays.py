@@ -178,12 +178,16 @@ def test_detailed_dashboard_adds_a_row_per_stage_and_per_worker() -> None:
     assert "Succeeded 497" in text  # the compact panel is still there
     header = lines_with(text, "Queued")[0]
     assert re.findall(r"\w+", header) == [
-        "Stage", "Queued", "Active", "Completed", "Failed", "Skipped", "Retries"
+        "Stage", "Progress", "Done", "Queued", "Active", "Failed", "Skipped", "Retries"
     ]  # fmt: skip
+    # Done: completed + failed + skipped at the stage, of the items expected to reach it
+    # (1,000 at Fetch; 997 at Save, the 3 that failed at Fetch never get there);
+    # Active: items held, of the stage's workers
     (fetch,) = [line for line in lines_with(text, "Fetch") if "Fetch-W" not in line]
-    assert re.findall(r"\w+", fetch) == ["Fetch", "7", "2", "505", "3", "0", "4"]
+    assert re.findall(r"[\w/,]+", fetch) == ["Fetch", "508/1,000", "7", "2/2", "3", "0", "4"]
+    assert "━" in fetch  # its bar
     (save,) = [line for line in lines_with(text, "Save") if "Save-W" not in line]
-    assert re.findall(r"\w+", save) == ["Save", "1", "1", "497", "0", "2", "0"]
+    assert re.findall(r"[\w/,]+", save) == ["Save", "499/997", "1", "1/2", "0", "2", "0"]
     workers = {line.split()[0]: line for line in lines_with(text, "-W")}
     assert set(workers) == {"Fetch-W0", "Fetch-W1", "Save-W0", "Save-W1"}
     # worker, state, done, failed, mean time (2.5 s over 251 items)
@@ -245,16 +249,27 @@ def test_errors_panel_without_failures_says_so() -> None:
     assert "No failures so far" in console.export_text()
 
 
-def test_worker_table_lists_at_most_max_rows_and_counts_the_rest() -> None:
+def test_worker_table_shares_max_rows_between_the_stages_and_counts_the_rest() -> None:
     console = recorder()
-    console.print(worker_table(snapshot(workers=10, busy=BUSY), max_rows=3))
-    text = console.export_text()
-    assert [line.split()[0] for line in lines_with(text, "-W")] == [
-        "Fetch-W0",
-        "Fetch-W1",
-        "Fetch-W2",
+    console.print(worker_table(snapshot(workers=10, busy=BUSY), max_rows=7))
+    body = console.export_text().splitlines()[3:]
+    # each stage: its busy workers first, then a line counting the rest
+    # 7 lines: a line each to count the rest, then rows taken in turn (3 for Fetch, 2 for Save)
+    assert body == [
+        "Fetch-W0  busy    250       0  10ms",
+        "Fetch-W1  idle    251       1  10ms",
+        "Fetch-W2  idle    252       2  10ms",
+        "… 7 more Fetch workers (0 busy)",
+        "Save-W1   busy    251       1  10ms",
+        "Save-W0   idle    250       0  10ms",
+        "… 8 more Save workers (0 busy)",
     ]
-    assert "… and 17 more workers (1 busy)" in text
+    console = recorder()
+    console.print(worker_table(snapshot(workers=10, busy=BUSY), max_rows=2))
+    assert console.export_text().splitlines()[3:] == [
+        "… 10 Fetch workers (1 busy)",
+        "… 10 Save workers (1 busy)",
+    ]
 
 
 def test_every_display_is_a_progress_display() -> None:
@@ -481,7 +496,7 @@ def test_multi_line_statuses_and_errors_are_shown_on_one_line() -> None:
 
 @pytest.mark.parametrize("width", [60, 80])
 def test_the_full_dashboard_fits_a_narrow_terminal(width: int) -> None:
-    console = recorder(width=width)
+    console = Console(record=True, width=width, height=50, file=io.StringIO(), color_system=None)
     display = FullDashboard(console=console)
     snap = snapshot(busy=BUSY, failures=FAILURES, workers=4)
     display.start(1000, STAGES)

@@ -162,7 +162,7 @@ def readme_snapshot() -> DashboardSnapshot:
 
 
 def capture(display_type: type[RichDisplay], total: int | None = 1000) -> str:
-    console = Console(record=True, width=100, file=io.StringIO(), color_system=None)
+    console = Console(record=True, width=100, height=40, file=io.StringIO(), color_system=None)
     display = display_type(console=console)
     display.start(total, STAGES)
     snap = readme_snapshot()

@@ -11,10 +11,13 @@ costs the workers nothing.
 What a display does with a snapshot depends on where its console writes:
 
 * **A terminal** (``console.is_interactive``): a ``rich.live.Live`` region redrawn in
-  place on every update, with no refresh thread of its own. While it is shown, lines
-  printed to stdout/stderr by the program appear above it (only for streams that are
-  terminals themselves, so a piped stdout is never diverted). On finish the last frame
-  stays on screen and the one-line summary follows.
+  place on every update, with no refresh thread of its own, laid out for the
+  terminal's size at each redraw (`antflow_rich.layout`). While it is shown, lines
+  printed to stdout/stderr by the program, and records of the ``logging`` handlers
+  that write to the terminal (`antflow_rich.logs.log_above`), appear above it (only
+  for streams that are terminals themselves, so a piped stdout is never diverted). On
+  finish the last frame stays on screen (or is erased, with ``transient=True``) and the
+  one-line summary follows.
 * **Anything else** (a CI log, a pipe, a file, a dumb terminal): no escape codes at all.
   At most one plain progress line per ``plain_interval`` seconds of pipeline time
   (measured on the snapshots' timestamps, never by reading a clock), then the summary.
@@ -29,6 +32,7 @@ import abc
 import math
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import ClassVar, TextIO
 
 from antflow_core.model import (
@@ -37,10 +41,12 @@ from antflow_core.model import (
     StageCounts,
     compute_pipeline_stats,
 )
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, RenderableType
 from rich.live import Live
 
-from antflow_rich.render import compact_panel, errors_panel, progress_row, stage_table, worker_table
+from antflow_rich.layout import FittedDashboard, StageBars
+from antflow_rich.logs import log_above
+from antflow_rich.render import progress_row
 from antflow_rich.view import ProgressView, progress_line, summary_line
 
 __all__ = [
@@ -124,6 +130,11 @@ class RichDisplay(abc.ABC):
             the final summary).
         description: The label of the bar, the panel title and the summary.
         summary: Print the one-line summary when the run ends.
+        transient: In a terminal, erase the display when the run ends, leaving only
+            the summary (tqdm's ``leave=False``).
+        redirect_logging: While the display is live, print the records of the
+            ``logging`` handlers that write to the terminal above it (see
+            `antflow_rich.logs.log_above`).
 
     Raises:
         ValueError: If an interval is not a number > 0.
@@ -140,6 +151,8 @@ class RichDisplay(abc.ABC):
         plain_interval: float | None = 10.0,
         description: str = "antflow",
         summary: bool = True,
+        transient: bool = False,
+        redirect_logging: bool = True,
     ) -> None:
         interval = _positive_seconds("refresh_interval", refresh_interval, allow_none=True)
         self._refresh_interval = self.default_refresh_interval if interval is None else interval
@@ -149,6 +162,9 @@ class RichDisplay(abc.ABC):
         self._console = console if console is not None else Console(stderr=True)
         self._description = description
         self._summary = summary
+        self._transient = transient
+        self._redirect_logging = redirect_logging
+        self._logging = ExitStack()
         self._total: int | None = None
         self._stage_names: tuple[str, ...] = ()
         self._live: Live | None = None
@@ -176,12 +192,15 @@ class RichDisplay(abc.ABC):
         live = Live(
             console=self._console,
             auto_refresh=False,
-            transient=False,
+            transient=self._transient,
+            vertical_overflow="ellipsis",
             redirect_stdout=_is_tty(sys.stdout),
             redirect_stderr=_is_tty(sys.stderr),
         )
         self._live = live
         self._draw(live, blank_snapshot(self._stage_names), start=True)
+        if self._redirect_logging:
+            self._logging.enter_context(log_above(self._console))
 
     def update(self, snapshot: DashboardSnapshot) -> None:
         """Show ``snapshot``: redraw the live region, or maybe print one plain line."""
@@ -205,9 +224,10 @@ class RichDisplay(abc.ABC):
         live, self._live = self._live, None
         if live is not None:
             try:
-                live.update(self.render(self.view(snapshot), snapshot))
+                if not self._transient:
+                    live.update(self.render(self.view(snapshot), snapshot))
             finally:
-                live.stop()
+                self._stop(live)
         if self._summary:
             self._print_plain(self.summary(snapshot))
 
@@ -251,6 +271,11 @@ class RichDisplay(abc.ABC):
         """The label of the bar, the panel title and the summary."""
         return self._description
 
+    @property
+    def transient(self) -> bool:
+        """Whether the display is erased when the run ends (the summary stays)."""
+        return self._transient
+
     @abc.abstractmethod
     def render(self, view: ProgressView, snapshot: DashboardSnapshot) -> RenderableType:
         """Return what to draw for ``snapshot``; ``view`` holds its counts, rate and ETA.
@@ -271,13 +296,20 @@ class RichDisplay(abc.ABC):
                 live.refresh()
         except BaseException:
             self._live = None
-            live.stop()
+            self._stop(live)
             raise
+
+    def _stop(self, live: Live) -> None:
+        """Give the terminal back: the logging handlers' streams, then the live region."""
+        try:
+            self._logging.close()
+        finally:
+            live.stop()
 
     def _stop_live(self) -> None:
         live, self._live = self._live, None
         if live is not None:
-            live.stop()
+            self._stop(live)
 
     def _print_plain(self, line: str) -> None:
         self._console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
@@ -288,31 +320,82 @@ class ProgressBarDisplay(RichDisplay):
 
     ``antflow ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ 500/1,000  50% · 434.8 items/s ·
     ETA 1.2s · 3 failed``. With an unknown total the bar pulses and shows items done and
-    elapsed time. See `RichDisplay` for the arguments.
+    elapsed time. With ``stages=True`` a bar per stage follows, counting the items
+    through that stage (`antflow_rich.layout.StageBars`).
+
+    Args:
+        refresh_interval: As in `RichDisplay` (default 0.1 s).
+        console: As in `RichDisplay`.
+        plain_interval: As in `RichDisplay`.
+        description: As in `RichDisplay`.
+        summary: As in `RichDisplay`.
+        transient: As in `RichDisplay`.
+        redirect_logging: As in `RichDisplay`.
+        stages: Add a bar per stage under the run's bar.
+
+    Raises:
+        ValueError: If an interval is not a number > 0.
     """
 
     default_refresh_interval: ClassVar[float] = 0.1
 
+    def __init__(
+        self,
+        *,
+        refresh_interval: float | None = None,
+        console: Console | None = None,
+        plain_interval: float | None = 10.0,
+        description: str = "antflow",
+        summary: bool = True,
+        transient: bool = False,
+        redirect_logging: bool = True,
+        stages: bool = False,
+    ) -> None:
+        super().__init__(
+            refresh_interval=refresh_interval,
+            console=console,
+            plain_interval=plain_interval,
+            description=description,
+            summary=summary,
+            transient=transient,
+            redirect_logging=redirect_logging,
+        )
+        self._stages = stages
+
     def render(self, view: ProgressView, snapshot: DashboardSnapshot) -> RenderableType:
-        """Return the progress line."""
+        """Return the progress line (and the stages' bars)."""
+        if self._stages:
+            return StageBars(view, snapshot, description=self.description)
         return progress_row(view, description=self.description, animation_time=snapshot.timestamp)
 
 
 class CompactDashboard(RichDisplay):
     """``dashboard="compact"``: one panel with progress, rate, ETA, elapsed time and counts.
 
-    See `RichDisplay` for the arguments.
+    In a terminal fewer than 5 lines high the panel becomes one progress line. See
+    `RichDisplay` for the arguments.
     """
 
     default_refresh_interval: ClassVar[float] = 0.25
 
     def render(self, view: ProgressView, snapshot: DashboardSnapshot) -> RenderableType:
         """Return the panel."""
-        return compact_panel(view, description=self.description, animation_time=snapshot.timestamp)
+        return FittedDashboard(
+            view,
+            snapshot,
+            description=self.description,
+            show_stages=False,
+            show_workers=False,
+        )
 
 
 class DetailedDashboard(RichDisplay):
     """``dashboard="detailed"``: the compact panel, a table of stages and a table of workers.
+
+    The stage table has a bar per stage; the worker table takes the lines the terminal
+    has left, shared between the stages; a last line tells the latest failure. The
+    layout fits the terminal and gives up details in a planned order when it is small
+    (`antflow_rich.layout`).
 
     Args:
         refresh_interval: As in `RichDisplay` (default 1 s).
@@ -320,8 +403,10 @@ class DetailedDashboard(RichDisplay):
         plain_interval: As in `RichDisplay`.
         description: As in `RichDisplay`.
         summary: As in `RichDisplay`.
-        max_worker_rows: Show at most this many workers (a caption counts the rest);
-            None shows them all.
+        transient: As in `RichDisplay`.
+        redirect_logging: As in `RichDisplay`.
+        max_worker_rows: List at most this many lines of workers (the rest are
+            counted); None lists as many as the terminal has room for.
 
     Raises:
         ValueError: If an interval or a row limit is out of range.
@@ -339,7 +424,9 @@ class DetailedDashboard(RichDisplay):
         plain_interval: float | None = 10.0,
         description: str = "antflow",
         summary: bool = True,
-        max_worker_rows: int | None = 24,
+        transient: bool = False,
+        redirect_logging: bool = True,
+        max_worker_rows: int | None = None,
     ) -> None:
         super().__init__(
             refresh_interval=refresh_interval,
@@ -347,15 +434,20 @@ class DetailedDashboard(RichDisplay):
             plain_interval=plain_interval,
             description=description,
             summary=summary,
+            transient=transient,
+            redirect_logging=redirect_logging,
         )
         self._max_worker_rows = _positive_count("max_worker_rows", max_worker_rows, allow_none=True)
 
     def render(self, view: ProgressView, snapshot: DashboardSnapshot) -> RenderableType:
-        """Return the panel and the two tables."""
-        return Group(
-            compact_panel(view, description=self.description, animation_time=snapshot.timestamp),
-            stage_table(snapshot),
-            worker_table(snapshot, show_tasks=self.show_tasks, max_rows=self._max_worker_rows),
+        """Return the panel, the stage table, the worker table and the latest failure."""
+        return FittedDashboard(
+            view,
+            snapshot,
+            description=self.description,
+            show_tasks=self.show_tasks,
+            errors="line",
+            max_worker_rows=self._max_worker_rows,
         )
 
 
@@ -364,7 +456,9 @@ class FullDashboard(DetailedDashboard):
 
     The worker table adds, for each busy worker, the item it holds, the task it runs,
     the status the task published with ``set_task_status()`` and how long it has held
-    the item; a panel lists the latest failures with their error and attempts.
+    the item; a panel lists the latest failures with their error and attempts. The
+    header, the stage rows and the recent errors are always on screen; the worker rows
+    give way first when the terminal is small (`antflow_rich.layout`).
 
     Args:
         refresh_interval: As in `RichDisplay` (default 1 s).
@@ -372,8 +466,11 @@ class FullDashboard(DetailedDashboard):
         plain_interval: As in `RichDisplay`.
         description: As in `RichDisplay`.
         summary: As in `RichDisplay`.
-        max_worker_rows: Show at most this many workers; None shows them all.
-        max_error_rows: Show at most this many recent failures.
+        transient: As in `RichDisplay`.
+        redirect_logging: As in `RichDisplay`.
+        max_worker_rows: List at most this many lines of workers; None lists as many
+            as the terminal has room for.
+        max_error_rows: List at most this many recent failures.
 
     Raises:
         ValueError: If an interval or a row limit is out of range.
@@ -389,7 +486,9 @@ class FullDashboard(DetailedDashboard):
         plain_interval: float | None = 10.0,
         description: str = "antflow",
         summary: bool = True,
-        max_worker_rows: int | None = 24,
+        transient: bool = False,
+        redirect_logging: bool = True,
+        max_worker_rows: int | None = None,
         max_error_rows: int = 5,
     ) -> None:
         super().__init__(
@@ -398,14 +497,21 @@ class FullDashboard(DetailedDashboard):
             plain_interval=plain_interval,
             description=description,
             summary=summary,
+            transient=transient,
+            redirect_logging=redirect_logging,
             max_worker_rows=max_worker_rows,
         )
         self._max_error_rows = max_error_rows
         _positive_count("max_error_rows", max_error_rows, allow_none=False)
 
     def render(self, view: ProgressView, snapshot: DashboardSnapshot) -> RenderableType:
-        """Return the detailed dashboard and the recent-errors panel."""
-        return Group(
-            super().render(view, snapshot),
-            errors_panel(snapshot, max_rows=self._max_error_rows),
+        """Return the detailed dashboard with tasks, and the recent-errors panel."""
+        return FittedDashboard(
+            view,
+            snapshot,
+            description=self.description,
+            show_tasks=True,
+            errors="panel",
+            max_worker_rows=self._max_worker_rows,
+            max_error_rows=self._max_error_rows,
         )

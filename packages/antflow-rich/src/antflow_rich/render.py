@@ -9,6 +9,7 @@ can reuse any of them; ``examples/rich_polling_dashboard.py`` does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from antflow_core.model import DashboardSnapshot, WorkerStatus
@@ -25,13 +26,19 @@ from antflow_rich.view import (
     format_duration,
     format_error_types,
     format_rate,
+    stage_progress,
 )
 
 __all__ = [
+    "BarCell",
+    "BarLine",
+    "Cell",
     "PlainTable",
     "compact_panel",
+    "errors_line",
     "errors_panel",
     "progress_row",
+    "share_rows",
     "stage_table",
     "worker_table",
 ]
@@ -58,12 +65,48 @@ def _clip(value: Any, width: int = _ID_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+class BarCell:
+    """A progress bar drawn as text, for the flexible column of a `PlainTable`.
+
+    Filled cells are ``━`` (half a cell ``╸``) and the rest ``─``, so the bar reads the
+    same with or without colours; an unknown fraction (None) draws a dim ``─`` line.
+
+    Args:
+        fraction: How full, from 0.0 to 1.0; None when unknown.
+    """
+
+    def __init__(self, fraction: float | None) -> None:
+        self.fraction = fraction
+
+    def render(self, width: int) -> Text:
+        """Return the bar ``width`` cells wide."""
+        if self.fraction is None:
+            return Text("─" * width, style="dim")
+        halves = round(max(0.0, min(1.0, self.fraction)) * width * 2)
+        full, half = divmod(halves, 2)
+        style = "bar.finished" if full >= width else "bar.complete"
+        bar = Text("━" * full, style=style)
+        if half:
+            bar.append("╸", style=style)
+        bar.append("─" * (width - full - half), style="dim")
+        return bar
+
+
+Cell = str | Text | BarCell
+"""What a `PlainTable` cell holds: text, styled text, or (in the flexible column) a bar."""
+
+
 class PlainTable:
     """A light table: a title, aligned columns under a header and a rule, no borders.
 
     It draws each row as one line of text, which costs a fraction of what
     ``rich.table.Table`` does per cell; dashboards redraw their tables on every
-    refresh, so this keeps a refresh cheap. Lines wider than the console end in ``…``.
+    refresh, so this keeps a refresh cheap. Lines wider than the console end in ``…``,
+    and a table never takes more lines than it has rows: nothing wraps.
+
+    One column may be *flexible* (``flex=``): its cells are `BarCell` bars that take the
+    width the other columns leave, between ``flex_width`` bounds; when even the smallest
+    bar does not fit, the column is left out.
 
     Args:
         *headers: The column headers.
@@ -71,26 +114,42 @@ class PlainTable:
             None.
         title: A bold line above the table.
         gap: Spaces between two columns.
+        rule: Draw a rule under the header.
+        flex: The index of the flexible column, None for none.
+        flex_width: The least and the most cells the flexible column takes.
 
     Raises:
-        ValueError: If ``justify`` does not give one ``l`` or ``r`` per column.
+        ValueError: If ``justify`` does not give one ``l`` or ``r`` per column, or
+            ``flex`` names no column.
     """
 
     def __init__(
-        self, *headers: str, justify: str | None = None, title: str | None = None, gap: int = 2
+        self,
+        *headers: str,
+        justify: str | None = None,
+        title: str | None = None,
+        gap: int = 2,
+        rule: bool = True,
+        flex: int | None = None,
+        flex_width: tuple[int, int] = (6, 30),
     ) -> None:
         justify = "l" * len(headers) if justify is None else justify
         if len(justify) != len(headers) or set(justify) - {"l", "r"}:
             raise ValueError(
                 f"justify must be one 'l' or 'r' per column ({len(headers)}), got {justify!r}"
             )
+        if flex is not None and not 0 <= flex < len(headers):
+            raise ValueError(f"flex must be a column index below {len(headers)}, got {flex!r}")
         self.headers = headers
         self.justify = justify
         self.title = title
         self.gap = gap
-        self.rows: list[tuple[Text, ...]] = []
+        self.rule = rule
+        self.flex = flex
+        self.flex_width = flex_width
+        self.rows: list[tuple[Text | BarCell, ...] | Text] = []
         self._caption: str | None = None
-        self._lines: list[Text] | None = None
+        self._lines: dict[int | None, list[Text]] = {}
 
     @property
     def caption(self) -> str | None:
@@ -100,60 +159,102 @@ class PlainTable:
     @caption.setter
     def caption(self, caption: str | None) -> None:
         self._caption = caption
-        self._lines = None
+        self._lines.clear()
 
-    def add_row(self, *cells: str | Text) -> None:
-        """Append a row: one cell per column, each a string or a styled ``Text``.
+    def add_row(self, *cells: Cell) -> None:
+        """Append a row: one cell per column, each a string, a styled ``Text`` or a `BarCell`.
 
         Raises:
             ValueError: If the number of cells is not the number of columns.
         """
         if len(cells) != len(self.headers):
             raise ValueError(f"expected {len(self.headers)} cells, got {len(cells)}")
-        self.rows.append(tuple(c if isinstance(c, Text) else Text(c) for c in cells))
-        self._lines = None
+        self.rows.append(tuple(c if isinstance(c, Text | BarCell) else Text(c) for c in cells))
+        self._lines.clear()
 
-    def lines(self) -> list[Text]:
-        """Return the table as lines of text: title, header, rule, rows, caption."""
-        if self._lines is None:
-            self._lines = self._layout()
-        return list(self._lines)
+    def add_note(self, note: str | Text) -> None:
+        """Append a line that is not a row (dim, not split in columns), between the rows."""
+        self.rows.append(note if isinstance(note, Text) else Text(note, style="dim"))
+        self._lines.clear()
 
-    def _layout(self) -> list[Text]:
-        header = tuple(Text(h, style="bold") for h in self.headers)
-        widths = [
-            max(cell.cell_len for cell in column) for column in zip(header, *self.rows, strict=True)
-        ]
-        last = len(widths) - 1
+    def lines(self, width: int | None = None) -> list[Text]:
+        """Return the table as lines of text: title, header, rule, rows, caption.
+
+        Args:
+            width: The width to lay the flexible column out for (its widest when None).
+                Lines are not cut to it: the console does that when drawing.
+        """
+        lines = self._lines.get(width)
+        if lines is None:
+            lines = self._lines[width] = self._layout(width)
+        return list(lines)
+
+    def _layout(self, width: int | None) -> list[Text]:
+        header: tuple[Text | BarCell, ...] = tuple(Text(h, style="bold") for h in self.headers)
+        rows = [row for row in self.rows if isinstance(row, tuple)]
+        columns = list(range(len(self.headers)))
+        widths = [0] * len(columns)
+        for index in columns:
+            if index != self.flex:
+                widths[index] = max(
+                    cell.cell_len
+                    for cell in (header[index], *(r[index] for r in rows))
+                    if isinstance(cell, Text)
+                )
+        if self.flex is not None:
+            least, most = self.flex_width
+            fixed = sum(widths) + self.gap * (len(columns) - 1)
+            room = most if width is None else min(most, width - fixed)
+            if room >= least:
+                widths[self.flex] = room
+            else:
+                columns.remove(self.flex)
+        last = columns[-1]
         gap = " " * self.gap
 
-        def line(cells: tuple[Text, ...]) -> Text:
+        def line(cells: tuple[Text | BarCell, ...], *, is_header: bool = False) -> Text:
             out = Text(no_wrap=True, overflow="ellipsis")
-            for index, cell in enumerate(cells):
-                if index:
+            for position, index in enumerate(columns):
+                if position:
                     out.append(gap)
-                pad = widths[index] - cell.cell_len
+                cell = cells[index]
+                if isinstance(cell, BarCell):
+                    text = cell.render(widths[index])
+                elif index == self.flex:
+                    text = cell.copy() if is_header else Text(" " * widths[index])
+                    text.truncate(widths[index])
+                else:
+                    text = cell
+                pad = widths[index] - text.cell_len
                 if self.justify[index] == "r":
                     out.append(" " * pad)
-                    out.append_text(cell)
+                    out.append_text(text)
                 else:
-                    out.append_text(cell)
+                    out.append_text(text)
                     if index != last:
                         out.append(" " * pad)
             out.rstrip()
             return out
 
         lines = [] if self.title is None else [Text(self.title, style="bold")]
-        lines.append(line(header))
-        lines.append(Text("─" * (sum(widths) + self.gap * last), style="dim", overflow="crop"))
-        lines.extend(line(row) for row in self.rows)
+        lines.append(line(header, is_header=True))
+        if self.rule:
+            cells = sum(widths[i] for i in columns) + self.gap * (len(columns) - 1)
+            lines.append(Text("─" * cells, style="dim", overflow="crop"))
+        for row in self.rows:
+            if isinstance(row, tuple):
+                lines.append(line(row))
+            else:
+                note = row.copy()
+                note.no_wrap, note.overflow = True, "ellipsis"
+                lines.append(note)
         if self._caption:
-            lines.append(Text(self._caption, style="dim"))
+            lines.append(Text(self._caption, style="dim", no_wrap=True, overflow="ellipsis"))
         return lines
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
-        for text in self.lines():
+        for text in self.lines(width):
             if text.cell_len > width:
                 text = text.copy()
                 text.truncate(width, overflow=text.overflow)
@@ -161,7 +262,7 @@ class PlainTable:
             yield Segment.line()
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = min(options.max_width, max(line.cell_len for line in self.lines()))
+        width = min(options.max_width, max(line.cell_len for line in self.lines(options.max_width)))
         return Measurement(width, width)
 
 
@@ -198,7 +299,7 @@ def progress_row(
     details = Text.assemble(
         format_rate(view.rate), _DOT, timing, _DOT, _failed(view.failed), no_wrap=True
     )
-    return _BarLine(
+    return BarLine(
         Text(description, style="bold"),
         _bar(view, animation_time, None),
         Text.assemble(counts, _DOT, details),
@@ -206,11 +307,17 @@ def progress_row(
     )
 
 
-class _BarLine:
+class BarLine:
     """One line: a head, a bar of at most ``bar_width`` cells, a tail.
 
     Cheaper to draw than a grid, and the bar gives way first when the line does not fit
     (then the tail is cut with an ellipsis).
+
+    Args:
+        head: The label before the bar, None for none.
+        bar: The bar.
+        tail: The text after the bar.
+        bar_width: The most cells the bar takes.
     """
 
     def __init__(self, head: Text | None, bar: ProgressBar, tail: Text, bar_width: int) -> None:
@@ -288,6 +395,8 @@ def compact_panel(
         _pair("ETA", format_duration(view.eta)),
         _DOT,
         _pair("Elapsed", format_duration(view.elapsed)),
+        no_wrap=True,
+        overflow="ellipsis",
     )
     counts = [
         _pair("Succeeded", format_count(view.succeeded), "bold green"),
@@ -298,13 +407,13 @@ def compact_panel(
     ]
     if view.unfinished:
         counts.append(_pair("Unfinished", format_count(view.unfinished), "bold magenta"))
-    count_line = Text()
+    count_line = Text(no_wrap=True, overflow="ellipsis")
     for index, part in enumerate(counts):
         if index:
             count_line.append_text(_DOT)
         count_line.append_text(part)
     return Panel(
-        Group(_BarLine(None, bar, head, 40), timing, count_line),
+        Group(BarLine(None, bar, head, 40), timing, count_line),
         title=Text(description, style="bold"),
         title_align="left",
         border_style="blue",
@@ -312,35 +421,108 @@ def compact_panel(
     )
 
 
-def stage_table(snapshot: DashboardSnapshot) -> PlainTable:
-    """Return a table with one row per stage: queued, active, done, failed, skipped, retries."""
+def stage_table(
+    snapshot: DashboardSnapshot,
+    *,
+    total: int | None = None,
+    title: str | None = "Stages",
+    rule: bool = True,
+) -> PlainTable:
+    """Return a table with a row per stage: a bar of the items through it, and its counts.
+
+    The columns are the stage, its bar (as wide as the console allows, left out when
+    too narrow), **Done** (items the stage is done with, over the items expected to
+    reach it when the total is known: see `StageProgress`), Queued, Active (items held
+    over the stage's workers), Failed, Skipped and Retries.
+
+    Args:
+        snapshot: The pipeline, read at one moment.
+        total: The run's total, None when unknown (the bars then show no fraction).
+        title: A bold line above the table, None for none.
+        rule: Draw the rule under the header.
+    """
     table = PlainTable(
         "Stage",
+        "Progress",
+        "Done",
         "Queued",
         "Active",
-        "Completed",
         "Failed",
         "Skipped",
         "Retries",
-        justify="lrrrrrr",
-        title="Stages",
+        justify="llrrrrrr",
+        title=title,
+        rule=rule,
+        flex=1,
     )
-    stage_stats = snapshot.stats.stage_stats
-    names = snapshot.stage_names or tuple(stage_stats)
-    for name in names:
-        stats = stage_stats.get(name)
-        if stats is None:
-            continue
+    retries = {name: stats.retried_items for name, stats in snapshot.stats.stage_stats.items()}
+    if snapshot.run_baseline is not None:
+        for name, stats in snapshot.run_baseline.stage_stats.items():
+            retries[name] = retries.get(name, 0) - stats.retried_items
+    skipped = {name: stats.skipped_items for name, stats in snapshot.stats.stage_stats.items()}
+    if snapshot.run_baseline is not None:
+        for name, stats in snapshot.run_baseline.stage_stats.items():
+            skipped[name] = skipped.get(name, 0) - stats.skipped_items
+    for stage in stage_progress(snapshot, total):
+        done = format_count(stage.through)
+        if stage.expected is not None:
+            done += f"/{format_count(stage.expected)}"
+        active = format_count(stage.active)
+        if stage.workers:
+            active += f"/{format_count(stage.workers)}"
         table.add_row(
-            Text(name, style="bold"),
-            format_count(stats.pending_items),
-            format_count(stats.in_progress_items),
-            format_count(stats.completed_items),
-            Text(format_count(stats.failed_items), style="red" if stats.failed_items else ""),
-            format_count(stats.skipped_items),
-            format_count(stats.retried_items),
+            Text(stage.name, style="bold"),
+            BarCell(stage.fraction),
+            done,
+            format_count(stage.queued),
+            active,
+            Text(format_count(stage.failed), style="red" if stage.failed else ""),
+            format_count(skipped.get(stage.name, 0)),
+            format_count(retries.get(stage.name, 0)),
         )
     return table
+
+
+def share_rows(counts: Sequence[int], rows: int) -> list[int] | None:
+    """Share ``rows`` lines between groups of ``counts`` workers; return how many each shows.
+
+    A group that cannot show all its workers needs one more line to count the rest, so
+    every group gets at least that line, and then the groups take one row each in turn
+    until the lines run out. None when ``rows`` cannot even give each group its line.
+    """
+    shown = [0] * len(counts)
+    if sum(counts) <= rows:
+        return list(counts)
+    used = sum(1 for count in counts if count)
+    if used > rows:
+        return None
+    grew = True
+    while grew:
+        grew = False
+        for index, count in enumerate(counts):
+            if shown[index] < count:
+                # one more row; the stage's "more" line goes away when it is complete
+                cost = 1 if shown[index] + 1 < count else 0
+                if used + cost <= rows:
+                    shown[index] += 1
+                    used += cost
+                    grew = True
+    return shown
+
+
+def _workers_by_stage(snapshot: DashboardSnapshot) -> list[tuple[str, list[str]]]:
+    """The workers' names grouped by stage, in stage order; busy workers first in a stage."""
+    states, metrics = snapshot.worker_states, snapshot.worker_metrics
+    groups: dict[str, list[str]] = {name: [] for name in snapshot.stage_names}
+    for name in [*states, *(n for n in metrics if n not in states)]:
+        holder = states.get(name) or metrics[name]
+        groups.setdefault(holder.stage, []).append(name)
+
+    def idle(name: str) -> bool:
+        state = states.get(name)
+        return state is None or state.status is not WorkerStatus.BUSY
+
+    return [(stage, sorted(names, key=idle)) for stage, names in groups.items() if names]
 
 
 def worker_table(
@@ -348,61 +530,101 @@ def worker_table(
 ) -> PlainTable:
     """Return a table with one row per worker: state, items done and failed, mean time per item.
 
-    Workers are listed in stage order; their names (``Fetch-W0``) carry their stage.
+    Workers are grouped by stage, in stage order, busy ones first; their names
+    (``Fetch-W0``) carry their stage.
 
     Args:
         snapshot: The pipeline, read at one moment.
         show_tasks: Add what each busy worker is doing: the item it holds, the task it
             runs, for how long it has held the item, and the status the task published
-            with ``set_task_status()`` (the one column that wraps when space runs out).
-        max_rows: Show at most this many workers; a caption counts the rest (and how
-            many of them are busy). None shows them all.
+            with ``set_task_status()``.
+        max_rows: Take at most this many lines for the workers, shared between the
+            stages (`share_rows`): each stage lists some of its workers and a line counts
+            the rest (``… 26 more Fetch workers (24 busy)``). None lists them all.
     """
     headers = ["Worker", "State", "Done", "Failed", "Avg"]
     if show_tasks:
         headers += ["Item", "Task", "Busy for", "Status"]
     table = PlainTable(*headers, justify="llrrrllrl"[: len(headers)], title="Workers")
     states = snapshot.worker_states
-    metrics = snapshot.worker_metrics
-    names = list(states) + [name for name in metrics if name not in states]
-    shown = names if max_rows is None else names[:max_rows]
-    for name in shown:
-        state = states.get(name)
-        metric = metrics.get(name)
-        busy = state is not None and state.status is WorkerStatus.BUSY
-        cells: list[str | Text] = [
-            Text(name, style="bold"),
-            Text("busy", style="green") if busy else Text("idle", style="dim"),
-        ]
-        if metric is None:
-            cells += ["-", "-", "-"]
-        else:
-            cells += [
-                format_count(metric.items_processed),
-                Text(format_count(metric.items_failed), style="red" if metric.items_failed else ""),
-                _short_seconds(metric.average_processing_time),
-            ]
-        if show_tasks:
-            if state is not None and busy:
-                since = state.busy_since
-                cells += [
-                    _clip(state.current_item_id),
-                    _clip(state.current_task or ""),
-                    "" if since is None else _short_seconds(max(0.0, snapshot.timestamp - since)),
-                    Text(_clip(state.task_status or "", _STATUS_WIDTH), style="italic"),
-                ]
-            else:
-                cells += ["", "", "", ""]
-        table.add_row(*cells)
-    hidden = names[len(shown) :]
-    if hidden:
-        busy_hidden = sum(
-            1
-            for name in hidden
-            if (state := states.get(name)) is not None and state.status is WorkerStatus.BUSY
-        )
-        table.caption = f"… and {len(hidden)} more workers ({busy_hidden} busy)"
+    groups = _workers_by_stage(snapshot)
+    counts = [len(names) for _, names in groups]
+    shown = counts if max_rows is None else share_rows(counts, max_rows)
+    if shown is None:  # not even a line per stage: count them in one line
+        shown = [0] * len(groups)
+    for (stage, names), count in zip(groups, shown, strict=True):
+        for name in names[:count]:
+            table.add_row(*_worker_cells(snapshot, name, show_tasks))
+        hidden = names[count:]
+        if hidden:
+            busy = sum(
+                1
+                for name in hidden
+                if (state := states.get(name)) is not None and state.status is WorkerStatus.BUSY
+            )
+            more = " more" if count else ""
+            plural = "s" if len(hidden) != 1 else ""
+            table.add_note(
+                f"… {format_count(len(hidden))}{more} {stage} worker{plural} "
+                f"({format_count(busy)} busy)"
+            )
     return table
+
+
+def _worker_cells(snapshot: DashboardSnapshot, name: str, show_tasks: bool) -> list[Cell]:
+    state = snapshot.worker_states.get(name)
+    metric = snapshot.worker_metrics.get(name)
+    busy = state is not None and state.status is WorkerStatus.BUSY
+    cells: list[Cell] = [
+        Text(name, style="bold"),
+        Text("busy", style="green") if busy else Text("idle", style="dim"),
+    ]
+    if metric is None:
+        cells += ["-", "-", "-"]
+    else:
+        cells += [
+            format_count(metric.items_processed),
+            Text(format_count(metric.items_failed), style="red" if metric.items_failed else ""),
+            _short_seconds(metric.average_processing_time),
+        ]
+    if show_tasks:
+        if state is not None and busy:
+            since = state.busy_since
+            cells += [
+                _clip(state.current_item_id),
+                _clip(state.current_task or ""),
+                "" if since is None else _short_seconds(max(0.0, snapshot.timestamp - since)),
+                Text(_clip(state.task_status or "", _STATUS_WIDTH), style="italic"),
+            ]
+        else:
+            cells += ["", "", "", ""]
+    return cells
+
+
+def errors_line(snapshot: DashboardSnapshot) -> Text:
+    """Return the recent errors in one line: the count, the latest failure, the counts by type.
+
+    ``Recent errors (9 failed): page-577 at Fetch: TimeoutError: read timed out ·
+    ConnectionError: 4, TimeoutError: 2``; it ends in ``…`` where the console is too
+    narrow. What the dashboards show when there is no room for `errors_panel`.
+    """
+    errors = snapshot.error_summary
+    if not errors.total_failed:
+        return Text("Recent errors: none so far", style="green", no_wrap=True, overflow="ellipsis")
+    line = Text.assemble(
+        ("Recent errors", "bold red"),
+        f" ({format_count(errors.total_failed)} failed)",
+        no_wrap=True,
+        overflow="ellipsis",
+    )
+    if errors.failed_items:
+        last = errors.failed_items[-1]
+        line.append(f": {_clip(last.item_id)} at {last.stage}: ")
+        line.append(last.error_type, style="red")
+        line.append(f": {_clip(last.error, _STATUS_WIDTH)}")
+    line.append_text(_DOT)
+    line.append(format_error_types(errors, limit=3), style="dim")
+    return line
 
 
 def errors_panel(snapshot: DashboardSnapshot, *, max_rows: int = 5) -> Panel:
@@ -435,7 +657,9 @@ def errors_panel(snapshot: DashboardSnapshot, *, max_rows: int = 5) -> Panel:
             f"{_short_seconds(max(0.0, snapshot.timestamp - record.timestamp))} ago",
             _clip(record.error, _STATUS_WIDTH),
         )
-    by_type = Text.assemble(("By type: ", "dim"), format_error_types(errors, limit=5))
+    by_type = Text.assemble(
+        ("By type: ", "dim"), format_error_types(errors, limit=5), no_wrap=True, overflow="ellipsis"
+    )
     return Panel(
         Group(table, by_type),
         title=title,

@@ -11,6 +11,10 @@ The rules, in one place:
 * **rate** is done divided by the snapshot's ``elapsed`` (0.0 before any time passed).
 * **ETA** is ``(total - done) / rate``; unknown (None) when the total is unknown or
   nothing has ended yet, and 0.0 once done reaches the total.
+* **Through a stage** (`StageProgress`) are the items the stage is done with:
+  completed, failed or skipped there. Of the run's total, the items that failed at an
+  earlier stage never reach it, so a stage **expects** ``total`` minus those; its bar
+  fills to 100% when the run ends.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from antflow_core.model import DashboardSnapshot, ErrorSummary
 
 __all__ = [
     "ProgressView",
+    "StageProgress",
     "format_count",
     "format_duration",
     "format_error_types",
     "format_rate",
     "progress_line",
+    "stage_progress",
     "summary_line",
 ]
 
@@ -110,6 +116,75 @@ class ProgressView:
             return 0.0
         rate = self.rate
         return remaining / rate if rate > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class StageProgress:
+    """How far the current run is through one stage.
+
+    Attributes:
+        name: The stage's name.
+        through: Items the stage is done with (completed, failed or skipped there).
+        expected: Items that will reach the stage: the run's total less the items that
+            failed at earlier stages; None when the total is unknown.
+        queued: Items waiting in the stage's queue.
+        active: Items a worker of the stage holds.
+        workers: The stage's workers (0 when the snapshot lists none).
+        failed: Items that failed at the stage.
+    """
+
+    name: str
+    through: int
+    expected: int | None
+    queued: int
+    active: int
+    workers: int
+    failed: int
+
+    @property
+    def fraction(self) -> float | None:
+        """Share of the expected items through the stage, 0.0 to 1.0; None when unknown."""
+        if self.expected is None:
+            return None
+        if self.expected <= 0:
+            return 1.0
+        return min(1.0, self.through / self.expected)
+
+
+def stage_progress(snapshot: DashboardSnapshot, total: int | None) -> list[StageProgress]:
+    """Return the current run's progress through each stage, in stage order.
+
+    Counts are those of the current run (the snapshot's ``run_baseline`` is subtracted);
+    ``total`` is what the display was started with.
+    """
+    stage_stats = snapshot.stats.stage_stats
+    base = snapshot.run_baseline.stage_stats if snapshot.run_baseline is not None else {}
+    workers: dict[str, int] = {}
+    for state in snapshot.worker_states.values():
+        workers[state.stage] = workers.get(state.stage, 0) + 1
+    failed_before = 0
+    progress = []
+    for name in snapshot.stage_names or tuple(stage_stats):
+        stats = stage_stats.get(name)
+        if stats is None:
+            continue
+        old = base.get(name)
+        completed = stats.completed_items - (old.completed_items if old else 0)
+        failed = stats.failed_items - (old.failed_items if old else 0)
+        skipped = stats.skipped_items - (old.skipped_items if old else 0)
+        progress.append(
+            StageProgress(
+                name=name,
+                through=completed + failed + skipped,
+                expected=None if total is None else max(0, total - failed_before),
+                queued=stats.pending_items,
+                active=stats.in_progress_items,
+                workers=workers.get(name, 0),
+                failed=failed,
+            )
+        )
+        failed_before += failed
+    return progress
 
 
 def format_count(count: int) -> str:
