@@ -63,8 +63,18 @@ def run(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_readme_has_the_three_runnable_examples() -> None:
-    assert set(BLOCKS) == {"usage", "Milestones", "StagesOnly"}
+def test_the_readme_has_the_four_runnable_examples() -> None:
+    assert set(BLOCKS) == {"usage", "Milestones", "StagesOnly", "Percent"}
+
+
+def test_a_0_10_dashboard_runs_as_custom_dashboard() -> None:
+    done = run(BLOCKS["Percent"])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-2] == "40/40"  # the final snapshot, rendered
+    assert lines[-1] == "40 results, 0 failed"
+    assert all(re.fullmatch(r"\d+/40", line) for line in lines[:-1])
+    assert done.stderr == ""
 
 
 def test_usage_example_shows_progress_and_its_summary() -> None:
