@@ -185,7 +185,8 @@ async def test_run_refresh_interval_wins_over_the_dashboards_own() -> None:
 
 async def test_a_dashboard_can_also_be_passed_as_dashboard_or_as_a_progress_display() -> None:
     dashboard = Recorder()
-    await pipeline().run(range(1, 4), dashboard=dashboard)
+    # accepted at run time, as 0.10 programs may pass it so; typed as custom_dashboard=
+    await pipeline().run(range(1, 4), dashboard=dashboard)  # type: ignore[arg-type]
     assert [name for name, _ in dashboard.calls][:: len(dashboard.calls) - 1] == [
         "on_start",
         "on_finish",

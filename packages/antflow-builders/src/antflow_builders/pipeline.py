@@ -19,6 +19,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, Self, overload
 
 from antflow_core import (
+    DashboardProtocol,
     FailedItem,
     PipelineResult,
     ProgressDisplay,
@@ -891,6 +892,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
             progress: bool | ProgressDisplay = ...,
             dashboard: str | ProgressDisplay | None = ...,
             refresh_interval: float | None = ...,
+            custom_dashboard: DashboardProtocol | ProgressDisplay | None = ...,
         ) -> list[PipelineResult[OutT]]:
             """`antflow_core.Pipeline.run`, its results typed as the last task's output."""
             ...
@@ -903,6 +905,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
             progress: bool | ProgressDisplay = ...,
             dashboard: str | ProgressDisplay | None = ...,
             refresh_interval: float | None = ...,
+            custom_dashboard: DashboardProtocol | ProgressDisplay | None = ...,
         ) -> AsyncGenerator[PipelineResult[OutT], None]:
             """`antflow_core.Pipeline.stream`, its results typed as the last task's output."""
             ...
