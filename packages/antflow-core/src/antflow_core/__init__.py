@@ -8,7 +8,7 @@ The names most programs need are available here directly::
 
     from antflow_core import Pipeline, Stage
 
-Runtime names (`Pipeline`, `set_task_status`, ...) are loaded on first use, so
+Runtime names (`Pipeline`, `set_task_status`, `combine_observers`, ...) are loaded on first use, so
 ``import antflow_core.model`` stays free of asyncio.
 """
 
@@ -53,7 +53,13 @@ from antflow_core.model import (
 )
 
 if TYPE_CHECKING:
-    from antflow_core.runtime import BaseDashboard, Pipeline, StageQueue, set_task_status
+    from antflow_core.runtime import (
+        BaseDashboard,
+        Pipeline,
+        StageQueue,
+        combine_observers,
+        set_task_status,
+    )
 
 __version__ = "0.1.0"
 
@@ -92,10 +98,13 @@ __all__ = [
     "WorkerState",
     "WorkerStatus",
     "__version__",
+    "combine_observers",
     "set_task_status",
 ]
 
-_RUNTIME_NAMES = frozenset({"BaseDashboard", "Pipeline", "StageQueue", "set_task_status"})
+_RUNTIME_NAMES = frozenset(
+    {"BaseDashboard", "Pipeline", "StageQueue", "combine_observers", "set_task_status"}
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -9,11 +9,15 @@ from antflow_core.runtime.dashboards import BaseDashboard, DashboardDisplay
 from antflow_core.runtime.display import DisplayDriver
 from antflow_core.runtime.extensions import (
     DISPLAY_ENTRY_POINT_GROUP,
+    TELEMETRY_ENTRY_POINT_GROUP,
     available_displays,
     load_display_factory,
+    load_telemetry_observer,
     resolve_display,
+    with_telemetry,
 )
 from antflow_core.runtime.interrupts import SIGTERM_EXIT_STATUS, interrupt_guard
+from antflow_core.runtime.observers import combine_observers
 from antflow_core.runtime.pipeline import Pipeline
 from antflow_core.runtime.queues import QueueClosed, StageQueue
 from antflow_core.runtime.workers import set_task_status
@@ -21,6 +25,7 @@ from antflow_core.runtime.workers import set_task_status
 __all__ = [
     "DISPLAY_ENTRY_POINT_GROUP",
     "SIGTERM_EXIT_STATUS",
+    "TELEMETRY_ENTRY_POINT_GROUP",
     "BaseDashboard",
     "DashboardDisplay",
     "DisplayDriver",
@@ -28,8 +33,11 @@ __all__ = [
     "QueueClosed",
     "StageQueue",
     "available_displays",
+    "combine_observers",
     "interrupt_guard",
     "load_display_factory",
+    "load_telemetry_observer",
     "resolve_display",
     "set_task_status",
+    "with_telemetry",
 ]

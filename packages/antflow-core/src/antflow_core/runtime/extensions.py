@@ -2,8 +2,8 @@
 
 The core names no other package in its imports (rule 3 of the design). Displays are
 found through the ``antflow.displays`` entry-point group, which ``antflow-rich``
-fills; when nothing provides what was asked for, the error names the package to
-install.
+fills, and telemetry through ``antflow.telemetry``, which ``antflow-otel`` fills; when
+nothing provides what was asked for, the error names the package to install.
 """
 
 from __future__ import annotations
@@ -14,15 +14,24 @@ from importlib.metadata import entry_points
 from typing import Any, Final, cast
 
 from antflow_core.errors import ExtensionNotInstalledError
-from antflow_core.model import DashboardProtocol, DisplayFactory, ProgressDisplay
+from antflow_core.model import (
+    DashboardProtocol,
+    DisplayFactory,
+    PipelineObserver,
+    ProgressDisplay,
+)
 from antflow_core.runtime.dashboards import DashboardDisplay
+from antflow_core.runtime.observers import combine_observers
 
 __all__ = [
     "DISPLAY_ENTRY_POINT_GROUP",
+    "TELEMETRY_ENTRY_POINT_GROUP",
     "available_displays",
     "builders_missing_error",
     "load_display_factory",
+    "load_telemetry_observer",
     "resolve_display",
+    "with_telemetry",
 ]
 
 logger = logging.getLogger("antflow")
@@ -31,6 +40,9 @@ DISPLAY_ENTRY_POINT_GROUP: Final = "antflow.displays"
 """Entry-point group of display factories: ``progress``, ``compact``, ``detailed``, ``full``."""
 
 _RICH_HINT: Final = "pip install antflow-rich"
+
+TELEMETRY_ENTRY_POINT_GROUP: Final = "antflow.telemetry"
+"""Entry-point group of telemetry observer factories; ``otel`` is what ``telemetry=True`` uses."""
 
 
 def available_displays() -> list[str]:
@@ -148,3 +160,54 @@ def builders_missing_error(feature: str) -> ExtensionNotInstalledError:
         f"Pipeline.{feature}() is not available on antflow_core.Pipeline: "
         "import Pipeline from antflow (or from antflow_builders) instead"
     )
+
+
+def load_telemetry_observer() -> PipelineObserver:
+    """Build the observer behind ``Pipeline(telemetry=True)``: antflow-otel's, with its defaults.
+
+    Raises:
+        ExtensionNotInstalledError: If antflow-otel is not installed.
+    """
+    for ep in entry_points(group=TELEMETRY_ENTRY_POINT_GROUP, name="otel"):
+        factory = ep.load()
+        observer = factory()
+        if not isinstance(observer, PipelineObserver):
+            raise TypeError(
+                f"the {TELEMETRY_ENTRY_POINT_GROUP} entry point {ep.value!r} made "
+                f"{observer!r}, which is not a PipelineObserver"
+            )
+        return observer
+    raise ExtensionNotInstalledError(
+        "telemetry=True comes from the antflow-otel package, which is not installed: "
+        "pip install antflow-otel (or pip install antflow[otel]), then configure an "
+        "OpenTelemetry SDK to see the spans and metrics"
+    )
+
+
+def with_telemetry(
+    status_tracker: PipelineObserver | None, telemetry: bool | PipelineObserver
+) -> PipelineObserver | None:
+    """Return the observer a pipeline reports to, given its ``status_tracker`` and ``telemetry``.
+
+    ``telemetry=False`` leaves ``status_tracker`` as it is (nothing is built or imported);
+    True adds antflow-otel's observer, and an observer object is added as it is. With
+    both, `combine_observers` calls the tracker first, then telemetry.
+
+    Raises:
+        ExtensionNotInstalledError: If ``telemetry=True`` and antflow-otel is not installed.
+        TypeError: If ``telemetry`` is neither a bool nor a `PipelineObserver`.
+    """
+    if telemetry is False or telemetry is None:
+        return status_tracker
+    if telemetry is True:
+        observer = load_telemetry_observer()
+    elif isinstance(telemetry, PipelineObserver):
+        observer = telemetry
+    else:
+        raise TypeError(
+            "telemetry must be True, False or an observer such as "
+            f"antflow_otel.TelemetryObserver(...), got {telemetry!r}"
+        )
+    if status_tracker is None:
+        return observer
+    return combine_observers(status_tracker, observer)

@@ -92,7 +92,11 @@ from antflow_core.model import (
     summarize_errors,
 )
 from antflow_core.runtime.display import DisplayDriver
-from antflow_core.runtime.extensions import builders_missing_error, resolve_display
+from antflow_core.runtime.extensions import (
+    builders_missing_error,
+    resolve_display,
+    with_telemetry,
+)
 from antflow_core.runtime.interrupts import interrupt_guard
 from antflow_core.runtime.invoke import TaskSpec, invoke, returned_coroutine
 from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
@@ -232,8 +236,13 @@ class Pipeline:
             it is abandoned with a logged error, so a callback that hangs cannot stall a
             worker. ``None`` waits forever. A plain (sync) callback runs on the event loop
             and cannot be interrupted: keep it short.
+        telemetry: True to send OpenTelemetry traces and metrics of the pipeline (needs
+            antflow-otel: ``pip install antflow[otel]``), or an observer such as
+            ``antflow_otel.TelemetryObserver(...)``. It works beside ``status_tracker``:
+            both see every event. False (the default) builds and imports nothing.
 
     Raises:
+        ExtensionNotInstalledError: If ``telemetry=True`` and antflow-otel is not installed.
         StageValidationError: If ``stages`` is empty, holds something that is not a
             `Stage`, or repeats a stage name.
 
@@ -252,6 +261,7 @@ class Pipeline:
         status_tracker: PipelineObserver | None = None,
         *,
         callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
+        telemetry: bool | PipelineObserver = False,
     ) -> None:
         self._plan: PipelinePlan = plan_pipeline(stages)
         if callback_timeout is not None and (
@@ -273,21 +283,22 @@ class Pipeline:
             raise TypeError(f"collect_results must be True or False, got {collect_results!r}")
         self.collect_results = collect_results
         self.status_tracker = status_tracker
-        self._observer: PipelineObserver | None = status_tracker
+        observer = with_telemetry(status_tracker, telemetry)
+        self._observer: PipelineObserver | None = observer
         # Status events go through record_status when the observer has it, and task
         # events are built only for an observer that wants them (see PipelineObserver).
-        recorder = getattr(status_tracker, "record_status", None)
+        recorder = getattr(observer, "record_status", None)
         # How a status change reaches the observer: its record_status, or a StatusEvent.
         self._emit: StatusRecorder = (
             cast("StatusRecorder", recorder) if callable(recorder) else self._emit_event
         )
-        finisher = getattr(status_tracker, "record_finished", None)
+        finisher = getattr(observer, "record_finished", None)
         self._record_finished: FinishRecorder | None = (
             cast("FinishRecorder", finisher) if callable(finisher) else None
         )
         self._on_task: Callable[[TaskEvent], Awaitable[None] | None] | None = (
-            status_tracker.on_task_event
-            if status_tracker is not None and getattr(status_tracker, "observes_task_events", True)
+            observer.on_task_event
+            if observer is not None and getattr(observer, "observes_task_events", True)
             else None
         )
         self._queues: list[StageQueue[_QueueItem]] = [
