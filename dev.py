@@ -25,7 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 # Install order: dependencies first, the umbrella last.
-PACKAGE_ORDER = ["antflow-core", "antflow-tracker", "antflow-builders", "antflow-rich", "antflow"]
+PACKAGE_ORDER = [
+    "antflow-core",
+    "antflow-tracker",
+    "antflow-builders",
+    "antflow-rich",
+    "antflow-otel",
+    "antflow",
+]
 
 
 def _packages() -> list[Path]:

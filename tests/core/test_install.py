@@ -1,4 +1,8 @@
-"""`pip install antflow-core` alone, in an empty virtualenv, gives a working Pipeline."""
+"""`pip install antflow-core` alone, in an empty virtualenv, gives a working Pipeline.
+
+Features of other packages (displays, the builders, telemetry) fail with an error that
+names the package to install, and nothing optional (rich, opentelemetry) is imported.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,10 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio
     import importlib.util
+    import sys
+
+    NAMES = ("rich", "antflow", "antflow_tracker", "antflow_builders", "antflow_rich",
+             "antflow_otel", "opentelemetry")
 
     from antflow_core import ExtensionNotInstalledError, Pipeline, Stage
 
@@ -36,10 +44,15 @@ SCRIPT = textwrap.dedent(
             Pipeline.create()
         except ExtensionNotInstalledError as error:
             print("create:", error)
+        try:
+            Pipeline(stages=[Stage("S", tasks=[double])], telemetry=True)
+        except ExtensionNotInstalledError as error:
+            print("telemetry:", error)
 
-    for name in ("rich", "antflow", "antflow_tracker", "antflow_builders", "antflow_rich"):
+    for name in NAMES:
         print(name, "installed" if importlib.util.find_spec(name) else "absent")
     asyncio.run(main())
+    print("imported:", sorted({m.split(".")[0] for m in sys.modules} & set(NAMES)))
     """
 )
 
@@ -66,8 +79,12 @@ def test_the_core_installs_and_runs_alone(tmp_path: Path) -> None:
     ).stdout
     assert "results [0, 2, 4, 8]" in out
     assert "failed [3]" in out
-    for name in ("rich", "antflow", "antflow_tracker", "antflow_builders", "antflow_rich"):
+    names = ("rich", "antflow", "antflow_tracker", "antflow_builders", "antflow_rich")
+    for name in (*names, "antflow_otel", "opentelemetry"):
         assert f"{name} absent" in out
     assert "progress: progress displays come from the antflow-rich package" in out
     assert "pip install antflow-rich" in out
     assert "create: Pipeline.create() comes from the antflow-builders package" in out
+    assert "telemetry: telemetry=True comes from the antflow-otel package" in out
+    assert "pip install antflow-otel (or pip install antflow[otel])" in out
+    assert "imported: []" in out  # nothing optional was imported, opentelemetry above all

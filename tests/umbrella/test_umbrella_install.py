@@ -189,7 +189,10 @@ def test_the_installed_distributions_are_typed_and_wired(
         print(json.dumps({
             "typed": {r: resources.files(r).joinpath("py.typed").is_file() for r in roots},
             "requires": sorted(r.split(">")[0].split("<")[0].strip()
-                               for r in metadata.requires("antflow") or []),
+                               for r in metadata.requires("antflow") or [] if ";" not in r),
+            "extras": sorted(r.split(">")[0].split("<")[0].strip() + " if "
+                             + r.split(";")[1].strip()
+                             for r in metadata.requires("antflow") or [] if ";" in r),
             "displays": sorted(ep.name for ep in metadata.entry_points(group="antflow.displays")),
             "versions": {d: metadata.version(d) for d in [
                 "antflow", "antflow-core", "antflow-tracker", "antflow-builders", "antflow-rich"
@@ -207,5 +210,7 @@ def test_the_installed_distributions_are_typed_and_wired(
         "antflow-rich",
         "antflow-tracker",
     ]
+    # pip install antflow[otel] adds the OpenTelemetry observer; plain antflow does not.
+    assert report["extras"] == ['antflow-otel if extra == "otel"']
     assert report["displays"] == ["compact", "detailed", "full", "progress"]
     assert set(report["versions"].values()) == {"0.1.0"}

@@ -60,6 +60,7 @@ from antflow_core import (
     WorkerMetrics,
     WorkerState,
     WorkerStatus,
+    combine_observers,
     set_task_status,
 )
 
@@ -218,6 +219,7 @@ __all__ = [
     "WorkerStatus",
     "__version__",
     "blank_snapshot",
+    "combine_observers",
     "compact_panel",
     "errors_line",
     "errors_panel",
