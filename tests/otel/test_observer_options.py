@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from antflow import Pipeline, Stage
 from antflow_otel import TelemetryObserver, configure_telemetry, get_meter, get_tracer, names
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
+from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.util.types import Attributes
 
 from .conftest import Recorded
 
@@ -176,3 +189,53 @@ async def test_with_the_api_alone_telemetry_records_nothing_and_changes_nothing(
     assert [f.id for f in pipeline.failures] == [2]
     assert calls == 5
     assert recorded.spans() == []
+
+
+class EvenItems(Sampler):
+    """Samples the traces of items with an even id."""
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        item = (attributes or {}).get(names.ITEM_ID)
+        sampled = isinstance(item, int) and item % 2 == 0
+        return SamplingResult(Decision.RECORD_AND_SAMPLE if sampled else Decision.DROP)
+
+    def get_description(self) -> str:
+        return "EvenItems"
+
+
+async def test_the_samplers_decision_on_an_item_holds_for_all_of_its_spans() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(root=EvenItems()))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("user")
+    trace_ids: dict[int, int] = {}
+
+    async def fetch(x: int) -> int:
+        with tracer.start_as_current_span("http") as span:
+            trace_ids[x] = span.get_span_context().trace_id
+        return x
+
+    observer = TelemetryObserver(tracer_provider=provider, metrics=False)
+    async with asyncio.timeout(5):
+        await Pipeline([Stage("Fetch", workers=2, tasks=[fetch])], telemetry=observer).run(range(4))
+    spans = exporter.get_finished_spans()
+    assert sorted(s.name for s in spans) == sorted(
+        [names.ITEM_SPAN, names.STAGE_SPAN_PREFIX + "Fetch", names.TASK_SPAN_PREFIX + "fetch"] * 2
+        + ["http"] * 2
+    )
+    assert {(s.attributes or {}).get(names.ITEM_ID) for s in spans} == {0, 2, None}
+    # a user's span in a sampled-out item still joins that item's trace (not recorded)
+    exported = {s.context.trace_id for s in spans if s.context is not None}
+    assert trace_ids[0] in exported
+    assert trace_ids[1] not in exported
+    assert len(set(trace_ids.values())) == 4
+    provider.shutdown()

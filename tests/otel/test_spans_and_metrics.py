@@ -90,7 +90,7 @@ def stage(
     item_id: str,
     outcome: str,
     *tasks: Node,
-    retries: tuple[tuple[int, str, str], ...] = (),
+    retries: tuple[tuple[int, str, str, str], ...] = (),
     error: tuple[str, str] | None = None,
 ) -> Node:
     attributes: dict[str, Any] = {
@@ -103,9 +103,14 @@ def stage(
     events: list[tuple[Any, ...]] = [
         (
             names.RETRY_EVENT,
-            {names.ATTEMPT: attempt, names.ERROR_TYPE: error_type, names.TASK: task},
+            {
+                names.ATTEMPT: attempt,
+                names.TASK: task,
+                names.EXCEPTION_TYPE: error_type,
+                names.EXCEPTION_MESSAGE: message,
+            },
         )
-        for attempt, error_type, task in retries
+        for attempt, task, error_type, message in retries
     ]
     if error is None:
         return Node(names.STAGE_SPAN_PREFIX + name, attributes, UNSET, None, events, list(tasks))
@@ -183,7 +188,7 @@ EXPECTED_TRACES = {
                 error=("ConnectionError", "flaky: connection refused"),
             ),
             task("Fetch", "fetch", "flaky", 2, "completed", get("flaky")),
-            retries=((1, "ConnectionError", "fetch"),),
+            retries=((1, "fetch", "ConnectionError", "flaky: connection refused"),),
         ),
         parsed("flaky"),
         saved("flaky"),
@@ -197,7 +202,7 @@ EXPECTED_TRACES = {
             task("Fetch", "fetch", "broken", 1, "retried", get("broken"), error=REFUSED),
             task("Fetch", "fetch", "broken", 2, "retried", get("broken"), error=REFUSED),
             task("Fetch", "fetch", "broken", 3, "failed", get("broken"), error=REFUSED),
-            retries=((1, "ConnectionError", "fetch"), (2, "ConnectionError", "fetch")),
+            retries=((1, "fetch", *REFUSED), (2, "fetch", *REFUSED)),
             error=REFUSED,
         ),
         failed=("Fetch", *REFUSED),
@@ -225,7 +230,7 @@ EXPECTED_TRACES = {
                 error=("TimeoutError", "database busy"),
             ),
             task("Save", "save", "requeue", 2, "completed"),
-            retries=((1, "TimeoutError", "save"),),
+            retries=((1, "save", "TimeoutError", "database busy"),),
         ),
     ),
     "bad": item(
@@ -238,7 +243,7 @@ EXPECTED_TRACES = {
             "failed",
             task("Save", "save", "bad", 1, "retried", error=("ValueError", "bad record")),
             task("Save", "save", "bad", 2, "failed", error=("ValueError", "bad record")),
-            retries=((1, "ValueError", "save"),),
+            retries=((1, "save", "ValueError", "bad record"),),
             error=("ValueError", "bad record"),
         ),
         failed=("Save", "ValueError", "bad record"),

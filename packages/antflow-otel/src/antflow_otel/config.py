@@ -15,7 +15,7 @@ from opentelemetry import metrics, trace
 
 from antflow_otel.names import INSTRUMENTATION_SCOPE
 
-__all__ = ["configure_telemetry", "get_meter", "get_tracer"]
+__all__ = ["configure_telemetry", "configured_providers", "get_meter", "get_tracer"]
 
 try:
     _VERSION = version("antflow-otel")
@@ -89,3 +89,8 @@ def get_meter(meter_provider: metrics.MeterProvider | None = None) -> metrics.Me
     """
     provider = meter_provider if meter_provider is not None else _meter_provider
     return metrics.get_meter(INSTRUMENTATION_SCOPE, _VERSION, meter_provider=provider)
+
+
+def configured_providers() -> tuple[trace.TracerProvider | None, metrics.MeterProvider | None]:
+    """The providers `configure_telemetry` chose; None for each left to the global one."""
+    return _tracer_provider, _meter_provider

@@ -14,6 +14,8 @@ __all__ = [
     "ATTEMPT",
     "ATTEMPTS",
     "ERROR_TYPE",
+    "EXCEPTION_MESSAGE",
+    "EXCEPTION_TYPE",
     "INSTRUMENTATION_SCOPE",
     "ITEMS_COMPLETED",
     "ITEMS_FAILED",
@@ -51,7 +53,8 @@ TASK_SPAN_PREFIX: Final = "antflow.task "
 """A task call's span is named this plus the task's name: ``"antflow.task fetch"``."""
 
 RETRY_EVENT: Final = "antflow.retry"
-"""Name of the span event a stage span gets each time the item is retried there."""
+"""Name of the span event a stage span gets each time the item is retried there, with the
+`ATTEMPT` that failed, the `TASK` that failed, `EXCEPTION_TYPE` and `EXCEPTION_MESSAGE`."""
 
 # ------------------------------------------------------------------------ attributes
 
@@ -83,6 +86,12 @@ OUTCOME: Final = "antflow.outcome"
 
 ERROR_TYPE: Final = "error.type"
 """The exception's class name, on failed spans and on `ITEMS_FAILED`."""
+
+EXCEPTION_TYPE: Final = "exception.type"
+"""The exception's class name, on a `RETRY_EVENT` (as on OpenTelemetry's exception events)."""
+
+EXCEPTION_MESSAGE: Final = "exception.message"
+"""The exception's message, on a `RETRY_EVENT`."""
 
 # --------------------------------------------------------------------------- metrics
 

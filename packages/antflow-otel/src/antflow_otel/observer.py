@@ -24,9 +24,16 @@ calls the task, and a plain-function task runs in a thread with a copy of the wo
 context, so a span the task opens (an instrumented HTTP client, a database driver, your
 own ``tracer.start_as_current_span``) is a child of the task span.
 
+Sampling: the sampler's decision on an item's span holds for the whole item. When the
+item span is not recorded (sampled out, or OpenTelemetry's no-op API), no stage or task
+span is made for it; the item span's context (when valid) is still made current around
+its tasks, so the spans they open follow the same decision.
+
 Metrics: counters of stage outcomes and retries, a histogram of task call durations, and
 up-down counters of the items in flight, queued and held per stage (see
-`antflow_otel.names`).
+`antflow_otel.names`). The observer counts in plain dictionaries that the instruments
+read when metrics are collected (`antflow_otel.instruments`); only the histogram is
+recorded per task call.
 
 Times come from the events (seconds since the epoch) so that spans and the pipeline's
 own records agree. Item ids are assumed unique among the items in flight, as the
@@ -55,13 +62,14 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Link, Span, Status, StatusCode, TracerProvider
 
 from antflow_otel import names
-from antflow_otel.config import get_meter, get_tracer
+from antflow_otel.config import configured_providers, get_tracer
+from antflow_otel.instruments import AttributeKey, Counts, counts_for
 
 __all__ = ["TelemetryObserver"]
 
 _ROOT: Final = Context()  # an empty context: a span started in it begins a new trace
 
-# Where an item is, for the up-down counters.
+# Where an item is, for the live counts.
 _NOWHERE: Final = 0
 _QUEUED: Final = 1
 _HELD: Final = 2
@@ -89,12 +97,17 @@ def _attribute(value: Any) -> str | int | float | bool:
     return str(value)
 
 
+def _add(counts: dict[AttributeKey, int], key: AttributeKey, amount: int) -> None:
+    counts[key] = counts.get(key, 0) + amount
+
+
 class _Item:
     """What the observer holds for one item in flight."""
 
     __slots__ = (
         "context",
         "place",
+        "recording",
         "retries",
         "span",
         "stage",
@@ -106,13 +119,15 @@ class _Item:
         "task_token",
     )
 
-    def __init__(self, span: Span, context: Context) -> None:
+    def __init__(self, span: Span, context: Context | None, recording: bool) -> None:
         self.span = span
-        self.context = context  # holds the item span: the parent of its stage spans
+        # Holds the item span (None when it is not valid): the parent of its stage spans.
+        self.context = context
+        self.recording = recording  # whether stage and task spans are made for it
         self.stage: str | None = None  # the stage it is at
         self.stage_span: Span | None = None
         self.stage_context: Context | None = None  # holds the stage span
-        self.stage_token: Token[Context] | None = None  # the stage span made current
+        self.stage_token: Token[Context] | None = None  # the stage (or item) span made current
         self.task_span: Span | None = None
         self.task_start = 0
         self.task_token: Token[Context] | None = None
@@ -169,57 +184,33 @@ class TelemetryObserver:
         if pipeline_name is not None and not isinstance(pipeline_name, str):
             raise TypeError(f"pipeline_name must be a string or None, got {pipeline_name!r}")
         self._traces = traces
-        self._metrics = metrics
         self._task_spans = traces and task_spans
         self._tracer = get_tracer(tracer_provider)
         self._common: dict[str, Any] = (
             {} if pipeline_name is None else {names.PIPELINE: pipeline_name}
         )
+        self._common_key: AttributeKey = tuple(self._common.items())
         self._items: dict[Any, _Item] = {}
-        # Attribute mappings, made once per stage (and per task and outcome): the
-        # instruments are called with the same object every time.
-        self._stage_attributes: dict[str, Mapping[str, Any]] = {}
-        self._failure_attributes: dict[tuple[str, str], Mapping[str, Any]] = {}
+        self._counts: Counts | None = None
+        if metrics:
+            self._counts = counts_for(
+                meter_provider if meter_provider is not None else configured_providers()[1]
+            )
+        # Attribute keys and mappings, made once per stage (and task, outcome, error type).
+        self._stage_keys: dict[str, AttributeKey] = {}
+        self._failure_keys: dict[tuple[str, str], AttributeKey] = {}
         self._task_attributes: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-        meter = get_meter(meter_provider)
-        self._completed = meter.create_counter(
-            names.ITEMS_COMPLETED, "{item}", "Items that completed a stage."
-        )
-        self._failed = meter.create_counter(
-            names.ITEMS_FAILED, "{item}", "Items a stage gave up on."
-        )
-        self._retried = meter.create_counter(
-            names.ITEMS_RETRIED, "{retry}", "Task calls or stage attempts tried again."
-        )
-        self._skipped = meter.create_counter(
-            names.ITEMS_SKIPPED, "{item}", "Items that skip_if sent past a stage."
-        )
-        self._duration = meter.create_histogram(
-            names.TASK_DURATION,
-            "s",
-            "How long each task call took.",
-            explicit_bucket_boundaries_advisory=names.TASK_DURATION_BUCKETS,
-        )
-        self._in_flight = meter.create_up_down_counter(
-            names.ITEMS_IN_FLIGHT, "{item}", "Items fed that have not left the pipeline."
-        )
-        self._queued = meter.create_up_down_counter(
-            names.ITEMS_QUEUED, "{item}", "Items waiting in a stage's queue."
-        )
-        self._in_progress = meter.create_up_down_counter(
-            names.ITEMS_IN_PROGRESS, "{item}", "Items a worker of the stage holds."
-        )
 
     def __repr__(self) -> str:
         return (
-            f"<TelemetryObserver traces={self._traces} metrics={self._metrics} "
+            f"<TelemetryObserver traces={self._traces} metrics={self._counts is not None} "
             f"task_spans={self._task_spans} in_flight={len(self._items)}>"
         )
 
     @property
     def observes_task_events(self) -> bool:
         """Whether the pipeline should send task events (for task spans and durations)."""
-        return self._task_spans or self._metrics
+        return self._task_spans or self._counts is not None
 
     @property
     def items_in_flight(self) -> int:
@@ -256,22 +247,26 @@ class TelemetryObserver:
             span = item.stage_span
             if span is not None:
                 span.set_attribute(names.WORKER, worker or "")
+            elif item.context is not None:  # not recorded: its tasks follow the item span
+                span = item.span
+            if span is not None:
                 context = trace.set_span_in_context(span)  # on the worker's own context
                 item.stage_context = context
                 item.stage_token = otel_context.attach(context)
             self._move(item, stage, _HELD)
         elif status is ItemStatus.RETRYING:
             item.retries += 1
-            if self._metrics:
-                self._retried.add(1, self._stage_attrs(stage))
+            if self._counts is not None:
+                _add(self._counts.retried, self._stage_key(stage), 1)
             span = item.stage_span
             if span is not None:
                 span.add_event(
                     names.RETRY_EVENT,
                     {
                         names.ATTEMPT: int(metadata.get("attempt", item.retries)),
-                        names.ERROR_TYPE: str(metadata.get("error_type", "")),
                         names.TASK: str(metadata.get("task", "")),
+                        names.EXCEPTION_TYPE: str(metadata.get("error_type", "")),
+                        names.EXCEPTION_MESSAGE: str(metadata.get("error", "")),
                     },
                     _ns(timestamp),
                 )
@@ -294,23 +289,26 @@ class TelemetryObserver:
         )
 
     def _begin_item(self, item_id: Any, timestamp: float) -> _Item:
-        span: Span = trace.INVALID_SPAN
-        context = _ROOT
-        if self._traces:
+        if self._counts is not None:
+            _add(self._counts.in_flight, self._common_key, 1)
+        if not self._traces:
+            item = _Item(trace.INVALID_SPAN, None, False)
+        else:
             feeder = trace.get_current_span().get_span_context()
-            attributes = {**self._common, names.ITEM_ID: _attribute(item_id)}
             span = self._tracer.start_span(
                 names.ITEM_SPAN,
                 context=_ROOT,
-                attributes=attributes,
+                attributes={**self._common, names.ITEM_ID: _attribute(item_id)},
                 links=[Link(feeder)] if feeder.is_valid else None,
                 start_time=_ns(timestamp),
             )
-            context = trace.set_span_in_context(span, _ROOT)
-        item = _Item(span, context)
+            valid = span.get_span_context().is_valid
+            item = _Item(
+                span,
+                trace.set_span_in_context(span, _ROOT) if valid else None,
+                span.is_recording(),
+            )
         self._items[item_id] = item
-        if self._metrics:
-            self._in_flight.add(1, self._common)
         return item
 
     def _begin_stage(self, item: _Item, item_id: Any, stage: str, timestamp: float) -> None:
@@ -318,7 +316,7 @@ class TelemetryObserver:
             self._end_stage(item, item.stage or stage, "unfinished", timestamp, {})
         item.stage = stage
         item.retries = 0
-        if self._traces:
+        if item.recording:
             item.stage_span = self._tracer.start_span(
                 names.STAGE_SPAN_PREFIX + stage,
                 context=item.context,
@@ -338,18 +336,19 @@ class TelemetryObserver:
         if item.stage_token is not None:
             otel_context.detach(item.stage_token)
             item.stage_token = None
-        error = metadata.get("exception")
-        if self._metrics:
+        counts = self._counts
+        if counts is not None:
             if outcome == "completed":
-                self._completed.add(1, self._stage_attrs(stage))
+                _add(counts.completed, self._stage_key(stage), 1)
             elif outcome == "failed":
-                self._failed.add(1, self._failure_attrs(stage, metadata))
+                _add(counts.failed, self._failure_key(stage, metadata), 1)
             elif outcome == "skipped":
-                self._skipped.add(1, self._stage_attrs(stage))
+                _add(counts.skipped, self._stage_key(stage), 1)
         span = item.stage_span
         if span is not None:
             span.set_attributes({names.OUTCOME: outcome, names.ATTEMPTS: 1 + item.retries})
             if outcome == "failed":
+                error = metadata.get("exception")
                 if isinstance(error, BaseException):
                     span.record_exception(error, timestamp=_ns(timestamp))
                 span.set_attribute(names.ERROR_TYPE, str(metadata.get("error_type", "")))
@@ -361,20 +360,20 @@ class TelemetryObserver:
         self._move(item, stage, _NOWHERE)
 
     def _move(self, item: _Item, stage: str, place: int) -> None:
-        """Keep the queued and in-progress counters: ``item`` is now at ``place`` of ``stage``."""
-        if not self._metrics:
-            return
+        """Keep the live counts: ``item`` is now at ``place`` of ``stage``."""
+        counts = self._counts
         was = item.place
-        if was == place:
+        if counts is None or was == place:
             return
+        key = self._stage_key(stage)
         if was == _QUEUED:
-            self._queued.add(-1, self._stage_attrs(stage))
+            _add(counts.queued, key, -1)
         elif was == _HELD:
-            self._in_progress.add(-1, self._stage_attrs(stage))
+            _add(counts.in_progress, key, -1)
         if place == _QUEUED:
-            self._queued.add(1, self._stage_attrs(stage))
+            _add(counts.queued, key, 1)
         elif place == _HELD:
-            self._in_progress.add(1, self._stage_attrs(stage))
+            _add(counts.in_progress, key, 1)
         item.place = place
 
     # ------------------------------------------------------------------------ task events
@@ -384,14 +383,14 @@ class TelemetryObserver:
         kind = event.event_type
         item = self._items.get(event.item_id)
         if kind is TaskEventType.START:
-            if item is not None and self._task_spans:
+            if item is not None and item.recording and self._task_spans:
                 self._begin_task(item, event)
             return None
         outcome = _TASK_OUTCOMES.get(kind)
         if outcome is None:
             return None
         duration = event.duration or 0.0
-        if self._metrics:
+        if self._counts is not None:
             key = (event.stage, event.task_name, outcome)
             attributes = self._task_attributes.get(key)
             if attributes is None:
@@ -402,7 +401,7 @@ class TelemetryObserver:
                     names.OUTCOME: outcome,
                 }
                 self._task_attributes[key] = attributes
-            self._duration.record(duration, attributes)
+            self._counts.duration.record(duration, attributes)
         if item is not None and item.task_span is not None:
             self._end_task(item, outcome, event.error, item.task_start + _ns(duration))
         return None
@@ -453,12 +452,12 @@ class TelemetryObserver:
         item = self._items.pop(item_id, None)
         if item is None:
             return None
-        if item.stage_span is not None:  # it left from a stage that did not end it
-            self._end_stage(item, item.stage or "", "unfinished", timestamp, {})
-        if self._metrics:
-            self._in_flight.add(-1, self._common)
+        if item.stage is not None:  # it left from a stage that did not end it
+            self._end_stage(item, item.stage, "unfinished", timestamp, {})
+        if self._counts is not None:
+            _add(self._counts.in_flight, self._common_key, -1)
         span = item.span
-        if self._traces:
+        if item.recording:
             if isinstance(ended, FailedItem):
                 span.set_attributes(
                     {
@@ -472,7 +471,7 @@ class TelemetryObserver:
                 )
             else:
                 span.set_attribute(names.OUTCOME, "completed")
-            span.end(_ns(timestamp))
+        span.end(_ns(timestamp))
         return None
 
     def on_item_finished(self, event: ItemFinished) -> Awaitable[None] | None:
@@ -494,7 +493,6 @@ class TelemetryObserver:
             timestamp: Seconds since the epoch to end them at; by default, now.
         """
         end = None if timestamp is None else _ns(timestamp)
-        ended = 0
         for item in self._items.values():
             # The spans made current belong to the workers' contexts, not to this one.
             item.task_token = item.stage_token = None
@@ -503,29 +501,29 @@ class TelemetryObserver:
                 item.stage_span.set_attribute(names.OUTCOME, "unfinished")
                 item.stage_span.end(end)
                 item.stage_span = None
-            if self._metrics:
-                self._move(item, item.stage or "", _NOWHERE)
-                self._in_flight.add(-1, self._common)
-            if self._traces:
+            self._move(item, item.stage or "", _NOWHERE)
+            if self._counts is not None:
+                _add(self._counts.in_flight, self._common_key, -1)
+            if item.recording:
                 item.span.set_attribute(names.OUTCOME, "unfinished")
-                item.span.end(end)
-            ended += 1
+            item.span.end(end)
+        ended = len(self._items)
         self._items.clear()
         return ended
 
     # ------------------------------------------------------------------------ attributes
 
-    def _stage_attrs(self, stage: str) -> Mapping[str, Any]:
-        attributes = self._stage_attributes.get(stage)
-        if attributes is None:
-            attributes = {**self._common, names.STAGE: stage}
-            self._stage_attributes[stage] = attributes
-        return attributes
+    def _stage_key(self, stage: str) -> AttributeKey:
+        key = self._stage_keys.get(stage)
+        if key is None:
+            key = (*self._common_key, (names.STAGE, stage))
+            self._stage_keys[stage] = key
+        return key
 
-    def _failure_attrs(self, stage: str, metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    def _failure_key(self, stage: str, metadata: Mapping[str, Any]) -> AttributeKey:
         error_type = str(metadata.get("error_type", ""))
-        attributes = self._failure_attributes.get((stage, error_type))
-        if attributes is None:
-            attributes = {**self._common, names.STAGE: stage, names.ERROR_TYPE: error_type}
-            self._failure_attributes[(stage, error_type)] = attributes
-        return attributes
+        key = self._failure_keys.get((stage, error_type))
+        if key is None:
+            key = (*self._common_key, (names.STAGE, stage), (names.ERROR_TYPE, error_type))
+            self._failure_keys[(stage, error_type)] = key
+        return key
