@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import latency
 import memory
+import otel_overhead
 import progress_overhead
 import retries
 import scaling
@@ -41,6 +42,7 @@ def main() -> None:
         rows += throughput.measure(2_000 if smoke else 100_000, 1 if smoke else 5, "uvloop")
     rows += tracker_overhead.measure(2_000 if smoke else 100_000, 1 if smoke else 5)
     rows += progress_overhead.measure(2_000 if smoke else 100_000, 1 if smoke else 3)
+    rows += otel_overhead.measure(300 if smoke else 10_000, 1 if smoke else 3)
     rows += memory.measure([2_000, 20_000] if smoke else [100_000, 1_000_000])
     rows += retries.measure(500 if smoke else 10_000, 1 if smoke else 3)
     rows += scaling.measure(1_000 if smoke else 50_000, 1 if smoke else 2)

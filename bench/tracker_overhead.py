@@ -14,7 +14,10 @@ adds is all there is to see. Contenders:
 * ``tracker, bounded``: ``StatusTracker(history=1, keep_finished=False)``, the setting
   for runs of millions of items;
 * ``tracker + callback``: with a plain ``on_status_change`` callback (which makes the
-  tracker build a ``StatusEvent`` per status change).
+  tracker build a ``StatusEvent`` per status change);
+* ``tracker + observer``: ``combine_observers(StatusTracker(), NoopObserver())``, what
+  ``Pipeline(status_tracker=tracker, telemetry=...)`` builds: the cost of sharing the
+  pipeline's observer slot.
 
 Each round runs every contender once (alternating the order); a ratio is the median
 over the rounds of the two contenders' ratio within a round, so the machine's slow and
@@ -34,7 +37,15 @@ import gc
 import tracemalloc
 from collections.abc import Awaitable, Callable, Mapping
 
-from antflow import ItemFinished, Pipeline, Stage, StatusEvent, StatusTracker, TaskEvent
+from antflow import (
+    ItemFinished,
+    Pipeline,
+    Stage,
+    StatusEvent,
+    StatusTracker,
+    TaskEvent,
+    combine_observers,
+)
 from benchlib import STAGES, WORKERS, Row, handwritten, noop, paired_ratio, round_rates
 
 baseline = handwritten
@@ -100,6 +111,15 @@ async def with_callback(n: int) -> int:
     return got
 
 
+async def with_tracker_and_observer(n: int) -> int:
+    tracker = StatusTracker()
+    observer = combine_observers(tracker, NoopObserver())
+    results = await Pipeline(stages(), status_tracker=observer).run(range(n))
+    if tracker.get_stats()["completed"] != n:
+        raise RuntimeError("the combined tracker missed items")
+    return len(results)
+
+
 CONTENDERS: Mapping[str, Callable[[int], Awaitable[int]]] = {
     "baseline": baseline,
     "no tracker": without_tracker,
@@ -107,6 +127,7 @@ CONTENDERS: Mapping[str, Callable[[int], Awaitable[int]]] = {
     "tracker": with_tracker,
     "tracker, bounded": with_bounded_tracker,
     "tracker + callback": with_callback,
+    "tracker + observer": with_tracker_and_observer,
 }
 
 
@@ -153,6 +174,11 @@ def measure(items: int, repeat: int) -> list[Row]:
             "tracker overhead",
             "with an on_status_change callback / no tracker",
             f"{paired_ratio(rates, 'tracker + callback', 'no tracker'):.2f}",
+        ),
+        Row(
+            "tracker overhead",
+            "combined with a no-op observer / tracker alone",
+            f"{paired_ratio(rates, 'tracker + observer', 'tracker'):.2f}",
         ),
     ]
 

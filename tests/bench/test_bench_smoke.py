@@ -24,6 +24,7 @@ def test_the_benchmark_suite_runs_every_benchmark_at_smoke_size() -> None:
         "throughput (asyncio)",
         "tracker overhead",
         "progress overhead",
+        "telemetry overhead",
         "memory (stream, no results kept)",
         "retries (per_task)",
         "retries (per_stage)",

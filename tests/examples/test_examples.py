@@ -75,6 +75,30 @@ def check_openai_batch_limits(out: str) -> None:
     assert out.count("70/70 jobs done") == 2, out
 
 
+def check_otel_console(out: str) -> None:
+    assert "crawled 7 pages, 1 failed (tracker)" in out
+    spans = re.findall(r"^span trace=(\w+) (\S+(?: \S+)?)\s+[\d.]+ ms  (.*)$", out, re.MULTILINE)
+    items = {details.split()[0]: trace for trace, name, details in spans if name == "antflow.item"}
+    assert sorted(items) == sorted(
+        f"item.id={page}"
+        for page in ["home", "about", "flaky", "broken", "skip", "blog", "docs", "faq"]
+    ), out
+    assert len(set(items.values())) == 8, "one trace per item"
+    # the user's GET span is in its item's trace, 8 pages + 1 retry + 1 failed retry
+    gets = [trace for trace, name, _ in spans if name.startswith("GET ")]
+    assert len(gets) == 10, out
+    assert set(gets) == set(items.values()), out
+    assert "item.id=flaky attempt=1 outcome=retried error.type=ConnectionError" in out
+    assert "item.id=flaky attempt=2 outcome=completed" in out
+    assert re.search(r"antflow.item +[\d.]+ ms  item.id=broken outcome=failed", out), out
+    assert re.search(r"antflow.stage Parse +[\d.]+ ms  item.id=skip outcome=skipped", out), out
+    assert "metric antflow.items.completed{antflow.stage='Fetch'} 7" in out
+    assert "metric antflow.items.completed{antflow.stage='Parse'} 6" in out
+    assert "metric antflow.items.retried{antflow.stage='Fetch'} 2" in out
+    assert "metric antflow.items.skipped{antflow.stage='Parse'} 1" in out
+    assert "metric antflow.items.in_flight{} 0" in out
+
+
 def check_priorities(out: str) -> None:
     served = re.findall(r"^\s+\d+\. (\S+)$", out, flags=re.MULTILINE)
     assert served == [
@@ -124,6 +148,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "etl.py": check_etl,
     "interactive_feeding.py": check_interactive_feeding,
     "openai_batch_limits.py": check_openai_batch_limits,
+    "otel_console.py": check_otel_console,
     "priorities.py": check_priorities,
     "quickstart.py": check_quickstart,
     "rich_callback_dashboard.py": check_rich_callback_dashboard,
