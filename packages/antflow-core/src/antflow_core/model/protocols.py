@@ -35,6 +35,16 @@ class PipelineObserver(Protocol):
     Exceptions raised by a method are logged and otherwise ignored: an observer can
     never fail an item or stop a worker.
 
+    Calls are synchronous and made from the worker's own asyncio task, whose context
+    the task calls run in (a plain-function task runs in a thread with a copy of it). A
+    task event ``start`` comes right before a task call and its ``complete``, ``retry``
+    or ``fail`` after it, before the worker moves on; ``in_progress`` comes before the
+    stage's first call and the stage's ``completed``, ``failed``, ``skipped`` (or, for a
+    ``per_stage`` retry, ``queued``) from the same task. So an observer may set a context
+    variable at one event and reset it at the closing one, and the task calls in between
+    see it: antflow-otel makes its spans current this way. A custom runtime that wants
+    such observers to work keeps this order.
+
     With no observer attached the runtime builds no event objects at all. Two optional
     members let an observer say what it does not need, so none of it is built:
 
