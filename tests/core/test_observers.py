@@ -183,3 +183,32 @@ def test_one_observer_is_returned_unchanged_and_non_observers_are_refused() -> N
     assert combine_observers(observer) is observer
     with pytest.raises(TypeError, match="combine_observers\\(\\) takes observers"):
         combine_observers(observer, print)  # type: ignore[arg-type]
+
+
+async def test_three_members_each_see_every_event_even_when_one_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log: list[str] = []
+
+    class Raising(FastObserver):
+        observes_task_events = True
+
+        def record_status(self, *fields: Any) -> Awaitable[None] | None:
+            raise RuntimeError("status bug")
+
+        def record_finished(self, *fields: Any) -> Awaitable[None] | None:
+            raise RuntimeError("finish bug")
+
+        def on_task_event(self, event: TaskEvent) -> Awaitable[None] | None:
+            raise RuntimeError("task bug")
+
+    fast, plain = FastObserver(log, "fast"), EventObserver(log, "plain")
+    group = combine_observers(fast, Raising(log, "raising"), plain)
+    async with asyncio.timeout(5):
+        results = await Pipeline([stage()], status_tracker=group).run(range(3))
+    assert [r.value for r in results] == [0, 2]
+    assert len(fast.fields) == len(plain.statuses) == 9
+    assert [i for i, _ in fast.ended] == [e.item_id for e in plain.finished] == [0, 1, 2]
+    assert len(plain.tasks) == 6
+    for bug, count in (("status bug", 9), ("finish bug", 3), ("task bug", 6)):
+        assert len([r for r in caplog.records if r.exc_info and bug in str(r.exc_info[1])]) == count

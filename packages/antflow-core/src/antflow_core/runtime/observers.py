@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from returns.result import Success
 
@@ -73,72 +73,40 @@ def combine_observers(first: PipelineObserver, *more: PipelineObserver) -> Pipel
 
 
 class _ObserverGroup:
-    """The observer `combine_observers` returns."""
+    """The observer `combine_observers` returns.
 
-    __slots__ = ("_finishers", "_recorders", "_task_observers", "observers")
+    ``record_status``, ``record_finished`` and ``on_task_event`` are functions made for
+    the members at hand (with two members, the common case, calling each directly rather
+    than looping), so the group adds about one call per event to what its members cost.
+    """
+
+    __slots__ = (
+        "observers",
+        "observes_task_events",
+        "on_task_event",
+        "record_finished",
+        "record_status",
+    )
 
     def __init__(self, observers: tuple[PipelineObserver, ...]) -> None:
         self.observers = observers
-        recorders: list[tuple[StatusRecorder | None, PipelineObserver]] = []
-        finishers: list[tuple[FinishRecorder | None, PipelineObserver]] = []
-        for observer in observers:
-            recorder = getattr(observer, "record_status", None)
-            recorders.append((recorder if callable(recorder) else None, observer))
-            finisher = getattr(observer, "record_finished", None)
-            finishers.append((finisher if callable(finisher) else None, observer))
-        self._recorders = tuple(recorders)
-        self._finishers = tuple(finishers)
-        self._task_observers: tuple[Callable[[TaskEvent], Awaitable[None] | None], ...] = tuple(
-            observer.on_task_event
-            for observer in observers
-            if getattr(observer, "observes_task_events", True)
+        self.record_status: StatusRecorder = _fan_out_status(
+            tuple(_status_recorder(observer) for observer in observers)
+        )
+        self.record_finished: FinishRecorder = _fan_out_finished(
+            tuple(_finish_recorder(observer) for observer in observers)
+        )
+        wanting = tuple(
+            observer for observer in observers if getattr(observer, "observes_task_events", True)
+        )
+        self.observes_task_events = bool(wanting)
+        """Whether a member wants task events (only those members get them)."""
+        self.on_task_event: Callable[[TaskEvent], Awaitable[None] | None] = _fan_out_task(
+            tuple((observer.on_task_event, observer) for observer in wanting)
         )
 
     def __repr__(self) -> str:
         return f"combine_observers({', '.join(map(repr, self.observers))})"
-
-    @property
-    def observes_task_events(self) -> bool:
-        """Whether a member wants task events."""
-        return bool(self._task_observers)
-
-    def record_status(
-        self,
-        item_id: Any,
-        stage: str,
-        status: ItemStatus,
-        worker: str | None,
-        worker_id: int | None,
-        timestamp: float,
-        metadata: Mapping[str, Any],
-        /,
-    ) -> Awaitable[None] | None:
-        """Pass a status change to each member, as plain fields or as one `StatusEvent`."""
-        pending: list[Awaitable[None]] | None = None
-        event: StatusEvent | None = None
-        for recorder, observer in self._recorders:
-            try:
-                if recorder is not None:
-                    result = recorder(
-                        item_id, stage, status, worker, worker_id, timestamp, metadata
-                    )
-                else:
-                    if event is None:
-                        event = StatusEvent(
-                            item_id, stage, status, worker, worker_id, timestamp, metadata
-                        )
-                    result = observer.on_status_event(event)
-            except Exception:
-                logger.exception(
-                    "antflow: observer %r raised on %s of item %r; ignored",
-                    observer,
-                    status,
-                    item_id,
-                )
-                continue
-            if result is not None:
-                pending = [result] if pending is None else [*pending, result]
-        return None if pending is None else _settle_all(pending)
 
     def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
         """Pass a `StatusEvent` to each member."""
@@ -152,52 +120,177 @@ class _ObserverGroup:
             event.metadata,
         )
 
-    def on_task_event(self, event: TaskEvent) -> Awaitable[None] | None:
-        """Pass a `TaskEvent` to each member that wants task events."""
-        pending: list[Awaitable[None]] | None = None
-        for on_task in self._task_observers:
-            try:
-                result = on_task(event)
-            except Exception:
-                logger.exception("antflow: observer raised on %r; ignored", event)
-                continue
-            if result is not None:
-                pending = [result] if pending is None else [*pending, result]
-        return None if pending is None else _settle_all(pending)
-
-    def record_finished(
-        self, item_id: Any, ended: PipelineResult[Any] | FailedItem, timestamp: float, /
-    ) -> Awaitable[None] | None:
-        """Tell each member that an item left the pipeline, unwrapped or as one `ItemFinished`."""
-        pending: list[Awaitable[None]] | None = None
-        event: ItemFinished | None = None
-        for finisher, observer in self._finishers:
-            try:
-                if finisher is not None:
-                    result = finisher(item_id, ended, timestamp)
-                else:
-                    if event is None:
-                        outcome = (
-                            succeeded_outcome(ended)
-                            if isinstance(ended, PipelineResult)
-                            else failed_outcome(ended)
-                        )
-                        event = ItemFinished(item_id, outcome, timestamp)
-                    result = observer.on_item_finished(event)
-            except Exception:
-                logger.exception(
-                    "antflow: observer %r raised on the end of item %r; ignored", observer, item_id
-                )
-                continue
-            if result is not None:
-                pending = [result] if pending is None else [*pending, result]
-        return None if pending is None else _settle_all(pending)
-
     def on_item_finished(self, event: ItemFinished) -> Awaitable[None] | None:
         """Tell each member that an item left the pipeline."""
         outcome = event.outcome
         ended = outcome.unwrap() if isinstance(outcome, Success) else outcome.failure()
         return self.record_finished(event.item_id, ended, event.timestamp)
+
+
+# A member's hook with what to log when it raises: (hook, observer).
+_Status = tuple[StatusRecorder, PipelineObserver]
+_Finish = tuple[FinishRecorder, PipelineObserver]
+_Task = tuple[Callable[[TaskEvent], Awaitable[None] | None], PipelineObserver]
+
+
+def _status_recorder(observer: PipelineObserver) -> _Status:
+    """The member's ``record_status``, or one that builds a `StatusEvent` for it."""
+    recorder = getattr(observer, "record_status", None)
+    if callable(recorder):
+        return cast("StatusRecorder", recorder), observer
+    on_status_event = observer.on_status_event
+
+    def build_event(
+        item_id: Any,
+        stage: str,
+        status: ItemStatus,
+        worker: str | None,
+        worker_id: int | None,
+        timestamp: float,
+        metadata: Mapping[str, Any],
+        /,
+    ) -> Awaitable[None] | None:
+        return on_status_event(
+            StatusEvent(item_id, stage, status, worker, worker_id, timestamp, metadata)
+        )
+
+    return build_event, observer
+
+
+def _finish_recorder(observer: PipelineObserver) -> _Finish:
+    """The member's ``record_finished``, or one that builds an `ItemFinished` for it."""
+    finisher = getattr(observer, "record_finished", None)
+    if callable(finisher):
+        return cast("FinishRecorder", finisher), observer
+    on_item_finished = observer.on_item_finished
+
+    def build_event(
+        item_id: Any, ended: PipelineResult[Any] | FailedItem, timestamp: float, /
+    ) -> Awaitable[None] | None:
+        outcome = (
+            succeeded_outcome(ended) if isinstance(ended, PipelineResult) else failed_outcome(ended)
+        )
+        return on_item_finished(ItemFinished(item_id, outcome, timestamp))
+
+    return build_event, observer
+
+
+def _raised(observer: PipelineObserver, what: object, item_id: Any) -> Awaitable[None] | None:
+    """Log what a member raised (call it in the ``except`` block): nothing to await."""
+    logger.exception(
+        "antflow: observer %r raised on %s of item %r; ignored", observer, what, item_id
+    )
+    return None
+
+
+def _both(first: Awaitable[None] | None, second: Awaitable[None] | None) -> Awaitable[None] | None:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return _settle_all([first, second])
+
+
+def _fan_out_status(members: tuple[_Status, ...]) -> StatusRecorder:
+    if len(members) == 2:
+        (first, one), (second, other) = members
+
+        def record_pair(
+            item_id: Any,
+            stage: str,
+            status: ItemStatus,
+            worker: str | None,
+            worker_id: int | None,
+            timestamp: float,
+            metadata: Mapping[str, Any],
+            /,
+        ) -> Awaitable[None] | None:
+            try:
+                a = first(item_id, stage, status, worker, worker_id, timestamp, metadata)
+            except Exception:
+                a = _raised(one, status, item_id)
+            try:
+                b = second(item_id, stage, status, worker, worker_id, timestamp, metadata)
+            except Exception:
+                b = _raised(other, status, item_id)
+            return _both(a, b)
+
+        return record_pair
+
+    def record_each(
+        item_id: Any,
+        stage: str,
+        status: ItemStatus,
+        worker: str | None,
+        worker_id: int | None,
+        timestamp: float,
+        metadata: Mapping[str, Any],
+        /,
+    ) -> Awaitable[None] | None:
+        pending: list[Awaitable[None]] = []
+        for call, observer in members:
+            try:
+                result = call(item_id, stage, status, worker, worker_id, timestamp, metadata)
+            except Exception:
+                result = _raised(observer, status, item_id)
+            if result is not None:
+                pending.append(result)
+        return _settle_all(pending) if pending else None
+
+    return record_each
+
+
+def _fan_out_finished(members: tuple[_Finish, ...]) -> FinishRecorder:
+    if len(members) == 2:
+        (first, one), (second, other) = members
+
+        def finish_pair(
+            item_id: Any, ended: PipelineResult[Any] | FailedItem, timestamp: float, /
+        ) -> Awaitable[None] | None:
+            try:
+                a = first(item_id, ended, timestamp)
+            except Exception:
+                a = _raised(one, "the end", item_id)
+            try:
+                b = second(item_id, ended, timestamp)
+            except Exception:
+                b = _raised(other, "the end", item_id)
+            return _both(a, b)
+
+        return finish_pair
+
+    def finish_each(
+        item_id: Any, ended: PipelineResult[Any] | FailedItem, timestamp: float, /
+    ) -> Awaitable[None] | None:
+        pending: list[Awaitable[None]] = []
+        for call, observer in members:
+            try:
+                result = call(item_id, ended, timestamp)
+            except Exception:
+                result = _raised(observer, "the end", item_id)
+            if result is not None:
+                pending.append(result)
+        return _settle_all(pending) if pending else None
+
+    return finish_each
+
+
+def _fan_out_task(members: tuple[_Task, ...]) -> Callable[[TaskEvent], Awaitable[None] | None]:
+    if len(members) == 1:  # one member wants task events: it gets them directly
+        return members[0][0]
+
+    def on_task_event(event: TaskEvent) -> Awaitable[None] | None:
+        pending: list[Awaitable[None]] = []
+        for call, observer in members:
+            try:
+                result = call(event)
+            except Exception:
+                result = _raised(observer, f"task {event.event_type}", event.item_id)
+            if result is not None:
+                pending.append(result)
+        return _settle_all(pending) if pending else None
+
+    return on_task_event
 
 
 async def _settle_all(pending: list[Awaitable[None]]) -> None:
