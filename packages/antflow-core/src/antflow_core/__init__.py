@@ -18,10 +18,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from antflow_core.errors import (
+    AntFlowError,
     AntflowError,
     ExtensionNotInstalledError,
     FeedError,
     PipelineCrashedError,
+    PipelineError,
     PipelineStateError,
     StageValidationError,
     TaskReturnedCoroutineError,
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AntFlowError",
     "AntflowError",
     "BaseDashboard",
     "DashboardProtocol",
@@ -73,6 +76,7 @@ __all__ = [
     "Payload",
     "Pipeline",
     "PipelineCrashedError",
+    "PipelineError",
     "PipelineObserver",
     "PipelineResult",
     "PipelineStateError",
