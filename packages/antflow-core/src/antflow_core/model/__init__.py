@@ -56,6 +56,7 @@ from antflow_core.model.events import (
 from antflow_core.model.payload import (
     NO_METADATA,
     HeapItem,
+    ItemMetadata,
     Payload,
     QueueEntry,
     coerce_payload,
@@ -135,6 +136,7 @@ __all__ = [
     "GiveUp",
     "HeapItem",
     "ItemFinished",
+    "ItemMetadata",
     "ItemOutcome",
     "ItemStatus",
     "Payload",

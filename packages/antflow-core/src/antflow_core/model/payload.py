@@ -17,12 +17,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 __all__ = [
     "NO_METADATA",
     "HeapItem",
+    "ItemMetadata",
     "Payload",
     "QueueEntry",
     "coerce_payload",
@@ -33,7 +33,37 @@ __all__ = [
 T = TypeVar("T")
 U = TypeVar("U")
 
-NO_METADATA: Final[Mapping[str, Any]] = MappingProxyType({})
+
+class ItemMetadata(dict[str, Any]):
+    """An item's metadata: a dict that cannot be changed.
+
+    It is a `dict` (``isinstance(metadata, dict)`` holds, it compares equal to a dict
+    with the same keys and serializes like one) whose mutating methods raise `TypeError`:
+    an item's metadata belongs to its `Payload`, `PipelineResult` and `FailedItem`, which
+    are immutable. ``dict(metadata)`` or ``metadata.copy()`` gives a copy to change.
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "an item's metadata is read-only (results are immutable): change a copy, "
+            "e.g. metadata = dict(result.metadata)"
+        )
+
+    __setitem__ = __delitem__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+    def __reduce__(self) -> tuple[type[ItemMetadata], tuple[dict[str, Any]]]:
+        # Rebuilt through __init__: unpickling must not set items one by one.
+        return (ItemMetadata, (dict(self),))
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self)
+
+
+NO_METADATA: Final[Mapping[str, Any]] = ItemMetadata()
 """The metadata of an item that has none (every item that is not a dict with extra keys)."""
 
 _RESERVED_KEYS: Final = frozenset({"id", "value", "_sequence_id"})
@@ -50,9 +80,9 @@ class Payload(Generic[T]):
         sequence_id: Position in feeding order; results are returned in this order and
             items of equal priority are processed first-in, first-out by it.
         metadata: The keys of a dict item other than ``"id"`` and ``"value"`` (for
-            ``{"id": 7, "value": x, "source": "s3"}``: ``{"source": "s3"}``), read-only;
-            empty for any other item. It travels with the item, unchanged, to its
-            `PipelineResult` and to stage callbacks.
+            ``{"id": 7, "value": x, "source": "s3"}``: ``{"source": "s3"}``), as a
+            read-only dict (`ItemMetadata`); empty for any other item. It travels with the
+            item, unchanged, to its `PipelineResult` and to stage callbacks.
     """
 
     id: Any
@@ -114,8 +144,8 @@ def item_metadata(item: Mapping[Any, Any]) -> Mapping[str, Any]:
     """
     if "value" not in item or len(item) <= 1 + ("id" in item):
         return NO_METADATA
-    extra = {k: v for k, v in item.items() if k not in _RESERVED_KEYS}
-    return MappingProxyType(extra) if extra else NO_METADATA
+    extra = ItemMetadata({k: v for k, v in item.items() if k not in _RESERVED_KEYS})
+    return extra if extra else NO_METADATA
 
 
 # Types that are never mappings, tested before the (slower) isinstance check on the ABC.

@@ -26,7 +26,7 @@ import enum
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
@@ -162,29 +162,21 @@ def _positional_range(callback: Callable[..., Any]) -> tuple[int, float] | None:
 def callback_form(callback: Callable[..., Any]) -> CallbackForm | None:
     """Decide how a stage callback is called, from its signature; None if it cannot be called.
 
-    The rule, in order:
+    The rule: a callback that can be called with three positional arguments gets the
+    three-argument form (antflow 0.10's, so a 0.10 program keeps working); otherwise one
+    that can be called with one gets the one-argument form. A callback whose signature
+    cannot be read (some builtins) gets the three-argument form.
 
-    1. exactly 3 required positional parameters: the three-argument form (antflow 0.10's);
-    2. exactly 1 required positional parameter: the one-argument form;
-    3. otherwise (no or 2 required, ``*args``, defaults): the three-argument form if the
-       callback accepts three positional arguments, else the one-argument form if it
-       accepts one;
-    4. a callback whose signature cannot be read (some builtins) gets the three-argument
-       form.
-
-    So ``def on_success(item_id, result, metadata)`` and ``lambda *args: ...`` get the 0.10
-    form, ``def on_success(payload)`` and ``def on_success(payload, verbose=False)`` the
-    one-argument form. A callback that needs a keyword-only argument, or neither one nor
-    three positional arguments, cannot be called (None).
+    So ``def on_success(item_id, result, metadata)``, ``def on_success(item_id, *rest)``
+    and ``lambda *args: ...`` get the 0.10 form; ``def on_success(payload)`` and
+    ``def on_success(payload, *, verbose=False)`` the one-argument form. A callback that
+    needs a keyword-only argument, or can take neither one nor three positional
+    arguments, cannot be called (None), and `Stage` rejects it.
     """
     bounds = _positional_range(callback)
     if bounds is None:
         return None
     required, accepted = bounds
-    if required == 3:
-        return CallbackForm.THREE_ARGUMENTS
-    if required == 1:
-        return CallbackForm.ONE_ARGUMENT
     if required <= 3 <= accepted:
         return CallbackForm.THREE_ARGUMENTS
     if required <= 1 <= accepted:
@@ -334,6 +326,22 @@ class Stage:
     def capacity(self) -> int:
         """The capacity of this stage's input queue; ``0`` means unbounded."""
         return effective_queue_capacity(self)
+
+
+def _refuse_assignment(stage: Stage, name: str, value: object = None) -> None:
+    raise FrozenInstanceError(
+        f"cannot assign to field {name!r}: a Stage does not change once built (pipelines "
+        f"may share it); make a changed copy with dataclasses.replace(stage, {name}=...)"
+    )
+
+
+def _refuse_deletion(stage: Stage, name: str) -> None:
+    _refuse_assignment(stage, name)
+
+
+# The frozen dataclass's own error says only "cannot assign to field"; say what to do.
+setattr(Stage, "__setattr__", _refuse_assignment)  # noqa: B010 - not allowed in the body
+setattr(Stage, "__delattr__", _refuse_deletion)  # noqa: B010
 
 
 def _format_problems(stage: Stage, problems: Sequence[str]) -> str:
