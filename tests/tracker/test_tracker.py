@@ -804,3 +804,35 @@ async def test_a_tracker_is_accepted_by_the_pipeline_and_describes_itself() -> N
     await pipeline.run(range(2))
     assert repr(tracker) == "<StatusTracker items=2 events=6 history=3 keep_finished=100000>"
     assert tracker.retained_events == 6
+
+
+async def test_item_callbacks_may_take_item_id_value_and_metadata() -> None:
+    seen: list[tuple[str, Any, Any, dict[str, Any]]] = []
+
+    def on_success(item_id: Any, value: Any, metadata: dict[str, Any]) -> None:
+        seen.append(("success", item_id, value, metadata))
+
+    async def on_failure(item_id: Any, error: BaseException, metadata: dict[str, Any]) -> None:
+        seen.append(("failure", item_id, type(error), metadata))
+
+    tracker = StatusTracker(on_success=on_success, on_failure=on_failure)
+    pipeline = Pipeline(
+        stages=[Stage("S", tasks=[flaky(set(), {1})], task_attempts=1)], status_tracker=tracker
+    )
+    await pipeline.run([{"id": 0, "value": 0, "tag": "t"}, 1])
+    assert sorted(seen, key=lambda s: s[1]) == [
+        ("success", 0, 0, {"tag": "t"}),
+        ("failure", 1, ValueError, {}),
+    ]
+    assert tracker.on_success is on_success  # the callback as given
+
+
+def test_an_item_callback_that_fits_neither_form_is_refused() -> None:
+    def two(item_id: Any, value: Any) -> None:
+        pass
+
+    with pytest.raises(TypeError, match=r"on_success\(item_id, value, metadata\)"):
+        StatusTracker(on_success=two)  # type: ignore[arg-type]
+    tracker = StatusTracker()
+    with pytest.raises(TypeError, match=r"on_failure\(item_id, error, metadata\)"):
+        tracker.on_failure = two  # type: ignore[assignment]

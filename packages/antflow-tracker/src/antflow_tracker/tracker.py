@@ -40,6 +40,7 @@ from typing import Any, Final, Literal, TypeAlias, TypeVar
 from antflow_core.model import (
     EMPTY_METADATA,
     FIRST_ATTEMPT,
+    CallbackForm,
     ErrorSummary,
     FailedItem,
     FailureRecord,
@@ -49,6 +50,7 @@ from antflow_core.model import (
     StatusEvent,
     TaskEvent,
     TaskEventType,
+    callback_form,
 )
 from returns.result import Success
 
@@ -71,11 +73,19 @@ StatusCallback: TypeAlias = Callable[[StatusEvent], Awaitable[None] | None]
 TaskCallback: TypeAlias = Callable[[TaskEvent], Awaitable[None] | None]
 """``on_task_start`` and the other task callbacks: called with a `TaskEvent`."""
 
-ResultCallback: TypeAlias = Callable[[PipelineResult[Any]], Awaitable[None] | None]
-"""``on_success``: called with the item's `PipelineResult` when it leaves the last stage."""
+ResultCallback: TypeAlias = (
+    Callable[[PipelineResult[Any]], Awaitable[None] | None]
+    | Callable[[Any, Any, dict[str, Any]], Awaitable[None] | None]
+)
+"""``on_success``: ``(result)`` with the item's `PipelineResult` when it leaves the last
+stage, or ``(item_id, value, metadata)`` as a stage's 0.10-form callback."""
 
-FailedItemCallback: TypeAlias = Callable[[FailedItem], Awaitable[None] | None]
-"""``on_failure``: called with the `FailedItem` when a stage gives up on the item."""
+FailedItemCallback: TypeAlias = (
+    Callable[[FailedItem], Awaitable[None] | None]
+    | Callable[[Any, Any, dict[str, Any]], Awaitable[None] | None]
+)
+"""``on_failure``: ``(failed_item)`` with the `FailedItem` when a stage gives up on the item,
+or ``(item_id, error, metadata)``."""
 
 HistoryLimit: TypeAlias = Literal["full"] | int
 """How many status events the tracker keeps per item: ``"full"`` (all) or N >= 1."""
@@ -133,9 +143,12 @@ class StatusTracker:
         on_task_retry: Called with a `TaskEvent` when a failed task call will be retried.
         on_task_fail: Called with a `TaskEvent` when a task failed for good.
         on_success: Called once per item that went through every stage, with its
-            `PipelineResult` (id and final value).
+            `PipelineResult` (id and final value), or as ``on_success(item_id, value,
+            metadata)``: like a stage's callbacks, the form is decided from the signature
+            when the callback is set (see `antflow_core.model.callback_form`).
         on_failure: Called once per item a stage gave up on, with its `FailedItem` (id,
-            value, error, stage and attempts).
+            value, error, stage and attempts), or as ``on_failure(item_id, error,
+            metadata)``.
         history: Status events kept per item: ``"full"`` for all of them (the default), or an
             int N >= 1 for the latest N; ``1`` keeps the current status only.
         keep_finished: Which items to keep after they leave the pipeline: an int N for the
@@ -174,8 +187,12 @@ class StatusTracker:
         max_failures: int | None = None,
     ) -> None:
         self._on_status_change = _check_callback("on_status_change", on_status_change)
-        self._on_success = _check_callback("on_success", on_success)
-        self._on_failure = _check_callback("on_failure", on_failure)
+        self._on_success: ResultCallback | None = None
+        self._on_failure: FailedItemCallback | None = None
+        # The callbacks as functions of the result / failed item, in their decided form.
+        self._call_success: Callable[[PipelineResult[Any]], Awaitable[None] | None] | None
+        self._call_failure: Callable[[FailedItem], Awaitable[None] | None] | None
+        self._call_success = self._call_failure = None
         self._task_callbacks: dict[TaskEventType, TaskCallback] = {}
         self._set_task_callback(TaskEventType.START, on_task_start)
         self._set_task_callback(TaskEventType.COMPLETE, on_task_complete)
@@ -193,7 +210,9 @@ class StatusTracker:
         self._bounded = self._history != "full" or self._keep_finished is not True
         # Whether a result's end needs nothing once its last status is "completed"
         # (kept up to date by the on_success setter).
-        self._plain_results = not self._bounded and self._on_success is None
+        self._plain_results = not self._bounded
+        self.on_success = on_success
+        self.on_failure = on_failure
         self._failures: deque[FailureRecord] = deque(maxlen=self._max_failures)
         self._failed_total = 0
         self._errors_by_type: dict[str, int] = {}
@@ -232,7 +251,9 @@ class StatusTracker:
 
     @on_success.setter
     def on_success(self, callback: ResultCallback | None) -> None:
-        self._on_success = _check_callback("on_success", callback)
+        _check_callback("on_success", callback)
+        self._on_success = callback
+        self._call_success = _item_callback("on_success", callback, "result", "value")
         self._plain_results = not self._bounded and self._on_success is None
 
     @property
@@ -242,7 +263,9 @@ class StatusTracker:
 
     @on_failure.setter
     def on_failure(self, callback: FailedItemCallback | None) -> None:
-        self._on_failure = _check_callback("on_failure", callback)
+        _check_callback("on_failure", callback)
+        self._on_failure = callback
+        self._call_failure = _item_callback("on_failure", callback, "failed item", "error")
 
     @property
     def on_task_start(self) -> TaskCallback | None:
@@ -395,7 +418,7 @@ class StatusTracker:
                 pending = self._settle_final(item_id, ItemStatus.COMPLETED, timestamp, None)
             if self._bounded:
                 self._after_finish(item_id)
-            on_success = self._on_success
+            on_success = self._call_success
             if on_success is not None:
                 pending = _chain(pending, _call(on_success, ended, "on_success"))
             return pending
@@ -405,8 +428,8 @@ class StatusTracker:
             pending = self._settle_final(item_id, ItemStatus.FAILED, timestamp, ended)
         if self._bounded:
             self._after_finish(item_id)
-        if self._on_failure is not None:
-            pending = _chain(pending, _call(self._on_failure, ended, "on_failure"))
+        if self._call_failure is not None:
+            pending = _chain(pending, _call(self._call_failure, ended, "on_failure"))
         return pending
 
     def _settle_final(
@@ -627,6 +650,32 @@ def _check_callback(name: str, callback: _C | None) -> _C | None:
             f"{name} must be a function or an async function taking the event, got {callback!r}"
         )
     return callback
+
+
+def _item_callback(name: str, callback: Callable[..., Any] | None, single: str, second: str) -> Any:
+    """Return ``callback`` as a function of the result or failed item, in its decided form.
+
+    ``single`` names what a one-argument callback gets; ``second`` the attribute a
+    three-argument one gets second (``"value"`` or ``"error"``).
+
+    Raises:
+        TypeError: If the callback can take neither one nor three positional arguments.
+    """
+    if callback is None:
+        return None
+    form = callback_form(callback)
+    if form is CallbackForm.ONE_ARGUMENT:
+        return callback
+    if form is None:
+        raise TypeError(
+            f"{name} must take one argument (the {single}) or three, as "
+            f"{name}(item_id, {second}, metadata)"
+        )
+
+    def call(ended: Any) -> Any:
+        return callback(ended.id, getattr(ended, second), dict(ended.metadata))
+
+    return call
 
 
 def _check_history(history: object) -> HistoryLimit:
