@@ -32,6 +32,8 @@ SUBMODULES: dict[str, list[str]] = {
     "antflow.exceptions": ["AntFlowError", "PipelineError", "StageValidationError"],
     "antflow.context": ["set_task_status"],
     "antflow.display": [
+        "DashboardProtocol",
+        "BaseDashboard",
         "ProgressDisplay",
         "CompactDashboard",
         "DetailedDashboard",
@@ -153,3 +155,28 @@ async def test_monitoring_names_of_0_10_are_aliases() -> None:
     metrics: Any = pipeline.get_worker_metrics()["Poll-W0"]
     assert metrics.avg_processing_time == metrics.average_processing_time > 0
     assert metrics.worker_name == "Poll-W0"
+
+
+async def test_a_0_10_custom_dashboard_from_antflow_display_runs() -> None:
+    from antflow.display import BaseDashboard, DashboardSnapshot
+    from antflow.pipeline import Pipeline, Stage
+    from antflow.types import ErrorSummary
+
+    finished: list[tuple[int, int]] = []
+
+    class Report(BaseDashboard):
+        refresh_interval = 0.001
+
+        def render(self, snapshot: DashboardSnapshot) -> None:
+            pass
+
+        def on_finish(self, results: list[Any], summary: ErrorSummary) -> None:
+            super().on_finish(results, summary)
+            finished.append((len(results), summary.total_failed))
+
+    async def double(x: int) -> int:
+        return 2 * x
+
+    pipeline = Pipeline(stages=[Stage("Double", workers=2, tasks=[double])])
+    await pipeline.run(range(4), custom_dashboard=Report())
+    assert finished == [(4, 0)]

@@ -2,12 +2,14 @@
 
 The displays come from antflow-rich; ``run(items, progress=True)`` and
 ``run(items, dashboard="compact" | "detailed" | "full")`` find them without any import.
-Import from here to configure one, or to write your own display (see `ProgressDisplay`).
+Import from here to configure one, or to write your own: a `ProgressDisplay`, or a
+dashboard written for antflow 0.10 (`DashboardProtocol`, `BaseDashboard`), passed as
+``run(items, custom_dashboard=...)``.
 """
 
 from __future__ import annotations
 
-from antflow_core import DashboardSnapshot, ProgressDisplay
+from antflow_core import BaseDashboard, DashboardProtocol, DashboardSnapshot, ProgressDisplay
 from antflow_rich import (
     CompactDashboard,
     DetailedDashboard,
@@ -20,7 +22,9 @@ from antflow_rich import (
 )
 
 __all__ = [
+    "BaseDashboard",
     "CompactDashboard",
+    "DashboardProtocol",
     "DashboardSnapshot",
     "DetailedDashboard",
     "FullDashboard",
