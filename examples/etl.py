@@ -142,9 +142,10 @@ async def main() -> None:
             f"  {name:<9} completed {stage.completed_items:>2}  failed {stage.failed_items}  "
             f"retries {stage.retried_items}"
         )
+    counts = tracker.get_stats()  # an item that skipped the last stage ends "skipped"
     print(
-        f"  tracker: {tracker.get_stats()['completed']} completed, "
-        f"{tracker.get_stats()['failed']} failed"
+        f"  tracker: {counts['completed']} completed, {counts['skipped']} skipped, "
+        f"{counts['failed']} failed"
     )
     summary = tracker.get_error_summary()
     print(f"  errors by type: {dict(sorted(summary.errors_by_type.items()))}")

@@ -230,13 +230,19 @@ def test_the_builder_makes_the_stages_one_would_write_by_hand() -> None:
     assert builder.stages == (
         Stage(name="Fetch", workers=10, tasks=[fetch]),
         Stage(name="Process", workers=5, tasks=[process]),
-        Stage("Check", tasks=[process, measure, transform], retry="per_stage", stage_attempts=5),
+        Stage(
+            "Check",
+            workers=5,  # add()'s default, as in antflow 0.10
+            tasks=[process, measure, transform],
+            retry="per_stage",
+            stage_attempts=5,
+        ),
     )
 
 
-def test_add_without_options_gives_the_stage_defaults() -> None:
+def test_add_without_options_gives_the_stage_defaults_and_five_workers() -> None:
     (stage,) = Pipeline.create().add("Fetch", fetch).stages
-    assert stage == Stage("Fetch", tasks=[fetch])
+    assert stage == Stage("Fetch", workers=5, tasks=[fetch])
 
 
 def on_success_callback(payload: Payload[str]) -> None:
@@ -252,6 +258,10 @@ def skip_predicate(value: str) -> bool:
     return False
 
 
+def on_skip_callback(item_id: Any, value: str, metadata: dict[str, Any]) -> None:
+    """A stand-in callback in antflow 0.10's form, compared by identity."""
+
+
 NON_DEFAULT_OPTIONS: dict[str, Any] = {
     "workers": 7,
     "retry": "per_stage",
@@ -265,13 +275,16 @@ NON_DEFAULT_OPTIONS: dict[str, Any] = {
     "skip_if": skip_predicate,
     "queue_capacity": 0,
     "task_timeout": 2.5,
+    "on_skip": on_skip_callback,
 }
 
 
 def test_every_stage_option_is_listed_for_add() -> None:
-    stage_options = {f.name for f in dataclasses.fields(Stage)} - {"name", "tasks"}
-    typed_apart = {"unpack_args", "skip_if", "on_success"}  # they involve the stage's types
-    assert set(StageOptions.__annotations__) | typed_apart == stage_options
+    stage_options = {f.name for f in dataclasses.fields(Stage) if f.init} - {"name", "tasks"}
+    # They involve the stage's types:
+    typed_apart = {"unpack_args", "skip_if", "on_success", "on_skip"}
+    only_add = {"retries"}  # antflow 0.10's name for task_attempts
+    assert set(StageOptions.__annotations__) - only_add | typed_apart == stage_options
     assert set(NON_DEFAULT_OPTIONS) == stage_options
 
 
@@ -279,7 +292,7 @@ def test_every_stage_option_is_listed_for_add() -> None:
 def test_every_stage_option_is_a_keyword_of_add(option: str) -> None:
     value = NON_DEFAULT_OPTIONS[option]
     (stage,) = Pipeline.create().add("Process", process, **{option: value}).stages
-    assert stage == Stage("Process", tasks=[process], **{option: value})
+    assert stage == Stage("Process", tasks=[process], **{"workers": 5, option: value})
     assert getattr(stage, option) == value
 
 

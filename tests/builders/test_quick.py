@@ -104,36 +104,34 @@ def flaky(failures_before_success: int) -> tuple[Counter[int], Any]:
     return calls, task
 
 
-@pytest.mark.parametrize(("retries", "calls_per_item"), [(0, 1), (1, 2), (2, 3), (5, 3)])
-async def test_retries_counts_the_retries_after_the_first_attempt(
-    retries: int, calls_per_item: int
-) -> None:
+@pytest.mark.parametrize(("retries", "calls_per_item"), [(0, 1), (1, 1), (2, 2), (3, 3), (5, 3)])
+async def test_retries_counts_the_attempts_as_in_0_10(retries: int, calls_per_item: int) -> None:
     calls, task = flaky(failures_before_success=2)  # succeeds on its third call
     failures: list[FailedItem] = []
     results = await Pipeline.quick(
         range(3), task, retries=retries, task_wait_seconds=0, on_failure=failures.append
     )
     assert dict(calls) == {0: calls_per_item, 1: calls_per_item, 2: calls_per_item}
-    if retries >= 2:
+    if retries >= 3:
         assert [r.value for r in results] == [0, 1, 2]
         assert failures == []
     else:
         assert results == []
-        assert [(f.id, f.attempts) for f in failures] == [(i, retries + 1) for i in range(3)]
+        assert [(f.id, f.attempts) for f in failures] == [(i, calls_per_item) for i in range(3)]
 
 
-async def test_the_default_is_three_retries_so_four_calls() -> None:
+async def test_the_default_is_three_attempts() -> None:
     calls, task = flaky(failures_before_success=10)
     failures: list[FailedItem] = []
     assert await Pipeline.quick([7], task, task_wait_seconds=0, on_failure=failures.append) == []
-    assert calls[7] == 4
-    assert [(f.value, f.attempts, f.error_type) for f in failures] == [(7, 4, "ConnectionError")]
+    assert calls[7] == 3
+    assert [(f.value, f.attempts, f.error_type) for f in failures] == [(7, 3, "ConnectionError")]
 
 
 async def test_quick_is_the_stage_one_would_write_by_hand() -> None:
     calls, task = flaky(failures_before_success=1)
     manual = await Pipeline(
-        stages=[Stage("Quick", workers=5, tasks=[task], task_attempts=4, task_wait_seconds=0)]
+        stages=[Stage("Quick", workers=5, tasks=[task], task_attempts=3, task_wait_seconds=0)]
     ).run(range(6))
     calls.clear()
     assert await Pipeline.quick(range(6), task, task_wait_seconds=0) == manual

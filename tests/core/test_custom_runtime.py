@@ -121,12 +121,13 @@ class StepRuntime:
         plan = self.plan.stages[index]
         stage = plan.stage
         payload = entry.payload
-        self._emit(payload, index, ItemStatus.IN_PROGRESS)
         if stage.skip_if is not None and stage.skip_if(payload.value):
+            # A skipped item is never in_progress at the stage it skips: queued -> skipped.
             self.counts[index]["skipped"] += 1
             self._emit(payload, index, ItemStatus.SKIPPED)
             self._route(StageOutcome.SKIPPED, index, entry, payload)
             return
+        self._emit(payload, index, ItemStatus.IN_PROGRESS)
         value = payload.value
         try:
             for task in stage.tasks:

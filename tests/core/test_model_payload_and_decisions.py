@@ -190,7 +190,7 @@ def test_resolve_stage_names_the_valid_choices() -> None:
     assert isinstance(missing, Failure)
     error = missing.failure()
     assert isinstance(error, UnknownStageError)
-    assert str(error) == "no stage is named 'C'; the stages are: 'A', 'B'"
+    assert str(error) == "stage 'C' not found; the stages are: 'A', 'B'"
 
 
 def test_stats_arithmetic_derives_items_in_flight() -> None:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
 import pytest
 from antflow_core.errors import StageValidationError
 from antflow_core.model import (
+    CallbackForm,
+    FailedItem,
     Stage,
+    call_with_failure,
+    call_with_payload,
+    callback_form,
     default_queue_capacity,
     effective_queue_capacity,
     is_async_callable,
+    prepare_payload,
     stage_problems,
     task_name,
     validate_stages,
@@ -196,3 +203,94 @@ def test_async_callables_are_recognised_and_plain_ones_are_not() -> None:
     assert not is_async_callable(parse)
     assert not is_async_callable(SyncCallable())
     assert not is_async_callable(lambda x: x)
+
+
+# ------------------------------------------------------------------ callback forms
+
+
+def three(item_id: Any, value: Any, metadata: Any) -> None: ...
+def one(payload: Any) -> None: ...
+def one_with_keyword_option(payload: Any, *, verbose: bool = False) -> None: ...
+def two_required(a: Any, b: Any) -> None: ...
+def two_then_optional(a: Any, b: Any, c: Any = None) -> None: ...
+def one_then_rest(item_id: Any, *rest: Any) -> None: ...
+def one_then_two_optional(payload: Any, a: Any = None, b: Any = None) -> None: ...
+def any_arguments(*args: Any, **kwargs: Any) -> None: ...
+def four_required(a: Any, b: Any, c: Any, d: Any) -> None: ...
+def needs_a_keyword(payload: Any, *, mode: str) -> None: ...
+def none() -> None: ...
+
+
+class Handler:
+    def on_success(self, item_id: Any, result: Any, metadata: Any) -> None: ...
+    def on_failure(self, failed: Any) -> None: ...
+    async def __call__(self, item_id: Any, result: Any, metadata: Any) -> None: ...
+
+
+THREE, ONE = CallbackForm.THREE_ARGUMENTS, CallbackForm.ONE_ARGUMENT
+FORMS: list[tuple[Any, CallbackForm | None]] = [
+    (three, THREE),
+    (one, ONE),
+    (one_with_keyword_option, ONE),
+    (two_required, None),
+    (two_then_optional, THREE),
+    (one_then_rest, THREE),  # can take three: 0.10's form wins
+    (one_then_two_optional, THREE),
+    (any_arguments, THREE),
+    (four_required, None),
+    (needs_a_keyword, None),
+    (none, None),
+    (Handler().on_success, THREE),  # bound methods: self does not count
+    (Handler().on_failure, ONE),
+    (Handler(), THREE),  # a callable object: its __call__
+    (functools.partial(three, 1), None),  # two left
+    (functools.partial(three, 1, 2), ONE),
+    ([].append, ONE),
+    (print, THREE),  # *args
+    (lambda payload: None, ONE),
+    (lambda item_id, result, metadata: None, THREE),
+]
+
+
+@pytest.mark.parametrize(("callback", "form"), FORMS)
+def test_callback_form_follows_its_rule(callback: Any, form: CallbackForm | None) -> None:
+    assert callback_form(callback) is form
+
+
+def test_a_stage_decides_each_callback_form_once_at_construction() -> None:
+    stage = Stage("S", tasks=[fetch], on_success=three, on_failure=one, on_skip=any_arguments)
+    assert (stage.on_success_form, stage.on_failure_form, stage.on_skip_form) == (
+        THREE,
+        ONE,
+        THREE,
+    )
+    assert Stage("S", tasks=[fetch]).on_success_form is None
+
+
+@pytest.mark.parametrize("attr", ["on_success", "on_failure", "on_skip"])
+def test_a_callback_that_fits_no_form_is_rejected_with_both_forms_named(attr: str) -> None:
+    options: dict[str, Any] = {attr: two_required}
+    with pytest.raises(StageValidationError) as caught:
+        Stage("S", tasks=[fetch], **options)
+    message = str(caught.value)
+    assert f"{attr}=two_required cannot be called" in message
+    assert f"{attr}(item_id, " in message
+    assert "(antflow 0.10's form)" in message
+
+
+def test_the_decided_forms_call_a_callback_with_the_right_arguments() -> None:
+    seen: list[Any] = []
+    payload = prepare_payload({"id": "a", "value": 2, "source": "s3"}, 0)
+    call_with_payload(lambda *args: seen.append(args), THREE)(payload)
+    call_with_payload(seen.append, ONE)(payload)
+    failed = FailedItem("a", 2, ValueError("x"), "S", 3, 0, payload.metadata)
+    call_with_failure(lambda *args: seen.append(args), THREE)(failed)
+    assert seen == [("a", 2, {"source": "s3"}), payload, ("a", failed.error, {"source": "s3"})]
+    assert type(seen[0][2]) is dict  # a fresh dict the callback may change
+
+
+def test_a_stage_cannot_be_changed_and_the_error_says_how_to_get_a_changed_copy() -> None:
+    stage = Stage("S", workers=2, tasks=[fetch])
+    with pytest.raises(dataclasses.FrozenInstanceError, match=r"dataclasses\.replace\(stage"):
+        stage.workers = 10  # type: ignore[misc]
+    assert dataclasses.replace(stage, workers=10).workers == 10

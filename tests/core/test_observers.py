@@ -212,3 +212,31 @@ async def test_three_members_each_see_every_event_even_when_one_raises(
     assert len(plain.tasks) == 6
     for bug, count in (("status bug", 9), ("finish bug", 3), ("task bug", 6)):
         assert len([r for r in caplog.records if r.exc_info and bug in str(r.exc_info[1])]) == count
+
+
+async def test_a_task_callback_set_on_a_member_after_the_pipeline_was_built_takes_effect() -> None:
+    from antflow_tracker import StatusTracker
+
+    calls = 0
+
+    async def flaky(x: int) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("first call fails")
+        return x
+
+    tracker = StatusTracker()
+    fast = FastObserver([], "fast")  # wants no task events either
+    group = combine_observers(tracker, fast)
+    pipeline = Pipeline(
+        [Stage("S", workers=1, tasks=[flaky], task_wait_seconds=0)], status_tracker=group
+    )
+    assert not group.observes_task_events  # type: ignore[attr-defined]
+    retried: list[TaskEvent] = []
+    tracker.on_task_retry = retried.append  # antflow 0.10 style, after construction
+    assert group.observes_task_events  # type: ignore[attr-defined]
+    async with asyncio.timeout(5):
+        assert [r.value for r in await pipeline.run([7])] == [7]
+    assert [(e.item_id, e.task_name, e.attempt) for e in retried] == [(0, "flaky", 1)]
+    assert fast.tasks == []  # a member that wants no task events still gets none

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any
 
@@ -1026,17 +1027,45 @@ async def test_cancelling_run_stops_the_workers_and_lists_unfinished_items() -> 
 # ------------------------------------------------------------------------ bad input
 
 
-async def test_feed_before_start_says_to_start() -> None:
+async def test_join_after_a_feed_without_start_says_to_start() -> None:
     pipeline = Pipeline(stages=[Stage("S", tasks=[identity])])
+    await pipeline.feed([1])  # accepted: the item waits in the queue for start()
     with pytest.raises(PipelineStateError, match=r"call `await pipeline.start\(\)` first"):
-        await pipeline.feed([1])
+        await pipeline.join()
+    await pipeline.start()
+    await pipeline.join()
+    assert [r.value for r in pipeline.results] == [1]
+
+
+async def test_a_feed_that_fills_the_queue_before_start_waits_for_the_workers() -> None:
+    pipeline = Pipeline(stages=[Stage("S", tasks=[identity], queue_capacity=2)])
+    blocked = asyncio.Event()
+
+    class Blocked(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "not started" in record.getMessage():
+                blocked.set()
+
+    handler = Blocked()
+    logging.getLogger("antflow").addHandler(handler)
+    try:
+        async with asyncio.timeout(5):
+            feeder = asyncio.create_task(pipeline.feed(range(5)))
+            await blocked.wait()  # logged as the third item waits for room
+            assert pipeline.get_stats().items_fed == 2
+            await pipeline.start()
+            await feeder
+            await pipeline.join()
+    finally:
+        logging.getLogger("antflow").removeHandler(handler)
+    assert [r.value for r in pipeline.results] == [0, 1, 2, 3, 4]
 
 
 async def test_an_unknown_target_stage_lists_the_stages() -> None:
     pipeline = Pipeline(stages=[Stage("Fetch", tasks=[identity]), Stage("Save", tasks=[identity])])
     await pipeline.start()
     with pytest.raises(
-        UnknownStageError, match="no stage is named 'Process'; the stages are: 'Fetch', 'Save'"
+        UnknownStageError, match="stage 'Process' not found; the stages are: 'Fetch', 'Save'"
     ):
         await pipeline.feed([1], target_stage="Process")
     await pipeline.feed([1], target_stage="Save")

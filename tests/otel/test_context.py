@@ -142,6 +142,8 @@ async def test_stage_callbacks_run_under_the_stage_span(recorded: Recorded) -> N
     tracer = recorded.user_tracer()
 
     async def double(x: int) -> int:
+        if x == 2:
+            raise ValueError("two")
         return 2 * x
 
     def on_success(result: object) -> None:
@@ -151,14 +153,27 @@ async def test_stage_callbacks_run_under_the_stage_span(recorded: Recorded) -> N
         tracer.start_span("check").end()
         return False
 
-    stage = Stage("Double", workers=1, tasks=[double], on_success=on_success, skip_if=skip_if)
+    stage = Stage(
+        "Double",
+        workers=1,
+        tasks=[double],
+        task_attempts=1,
+        on_success=on_success,
+        skip_if=skip_if,
+    )
     async with asyncio.timeout(5):
-        await Pipeline([stage], telemetry=recorded.observer()).run([1])
+        await Pipeline([stage], telemetry=recorded.observer()).run([1, 2, 3])
     spans = recorded.spans()
     index = by_id(spans)
-    for name in ("notify", "check"):
-        [span] = [s for s in spans if s.name == name]
+    notified = [s for s in spans if s.name == "notify"]
+    assert len(notified) == 2
+    for span in notified:
         assert parent_of(span, index).name == names.STAGE_SPAN_PREFIX + "Double"
+    # skip_if decides, while the item is still queued, whether the stage runs at all: it
+    # runs before the item's stage span is current, and no earlier item's span leaks in.
+    checks = [s for s in spans if s.name == "check"]
+    assert len(checks) == 3
+    assert all(span.parent is None for span in checks)
 
 
 async def test_items_fed_inside_a_span_start_their_own_trace_linked_to_it(

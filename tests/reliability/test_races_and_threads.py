@@ -114,11 +114,15 @@ async def test_feed_is_refused_while_join_stops_the_workers() -> None:
     pipeline._stop_workers = slow_stop  # type: ignore[method-assign]
     joiner = asyncio.create_task(pipeline.join())
     await stopping.wait()
-    with pytest.raises(PipelineStateError, match="needs running workers"):
+    with pytest.raises(PipelineStateError, match=r"while join\(\) stops the workers"):
         await pipeline.feed([2])
     await joiner
     assert [r.value for r in pipeline.results] == [1]
     assert pipeline.get_stats().items_in_flight == 0
+    await pipeline.feed([3])  # once join() returned: accepted, it waits for start()
+    await pipeline.start()
+    await pipeline.join()
+    assert [r.value for r in pipeline.results] == [1, 3]
 
 
 async def test_run_while_a_stream_runs_is_refused() -> None:

@@ -437,7 +437,8 @@ async def test_per_task_retries_and_failures_are_tracked() -> None:
     assert [e.status.value for e in history_1] == ["queued", "in_progress", "retrying", "completed"]
     assert history_1[2].metadata["task"] == "task"
     assert history_1[2].metadata["error_type"] == "TimeoutError"
-    assert history_1[2].metadata["attempt"] == 1
+    assert history_1[2].metadata["retry"] is True
+    assert history_1[2].metadata["attempt"] == 2  # the attempt about to be made
     history_2 = tracker.get_history(2)
     assert [e.status.value for e in history_2] == [
         "queued",
@@ -446,7 +447,7 @@ async def test_per_task_retries_and_failures_are_tracked() -> None:
         "retrying",
         "failed",
     ]
-    assert [e.metadata["attempt"] for e in history_2[2:]] == [1, 2, 3]
+    assert [e.metadata["attempt"] for e in history_2[2:]] == [2, 3, 3]  # retrying: the next
     assert isinstance(history_2[-1].metadata["exception"], ValueError)
     stats = tracker.get_stats()
     assert (stats["completed"], stats["failed"]) == (2, 1)
@@ -474,7 +475,7 @@ async def test_per_stage_retries_requeue_the_item_and_are_tracked() -> None:
     assert [(e.status.value, dict(e.metadata).get("attempt")) for e in history_1] == [
         ("queued", None),
         ("in_progress", 1),
-        ("retrying", 1),
+        ("retrying", 2),
         ("queued", 2),
         ("in_progress", 2),
         ("completed", None),
@@ -522,24 +523,26 @@ async def test_counts_agree_with_the_pipeline_over_a_multi_stage_run(
 
     stats = tracker.get_stats()
     pipeline_stats = pipeline.get_stats()
-    assert stats["completed"] == pipeline_stats.items_processed == len(results) == 17
+    skipped_last = {e.item_id for e in tracker.get_by_status("skipped")}
+    assert skipped_last == {r.id for r in results if r.id % 3 == 0}  # skipped C, the last
+    assert stats["completed"] + stats["skipped"] == pipeline_stats.items_processed == 17
+    assert len(results) == 17
     assert stats["failed"] == pipeline_stats.items_failed == 3
     assert sum(stats.values()) == 20
-    assert {e.item_id for e in tracker.get_by_status("completed")} == {r.id for r in results}
-    # An item that skipped the last stage ends "completed" there, its skip kept in history.
-    skipped_last = tracker.get_history(9)
-    assert [(e.stage, e.status.value) for e in skipped_last[-2:]] == [
+    completed = {e.item_id for e in tracker.get_by_status("completed")}
+    assert completed | skipped_last == {r.id for r in results}
+    # An item that skipped the last stage ends "skipped" there: no synthetic "completed".
+    assert [(e.stage, e.status.value) for e in tracker.get_history(9)[-2:]] == [
+        ("C", "queued"),
         ("C", "skipped"),
-        ("C", "completed"),
     ]
-    assert skipped_last[-1].metadata["finished"] is True
     for item in range(20):
         assert_legal_transitions(tracker.get_history(item))
     failed_at = {e.item_id: e.stage for e in tracker.get_by_status("failed")}
     assert failed_at == {5: "A", 6: "B", 13: "B"}
 
 
-async def test_an_item_skipped_at_the_last_stage_ends_completed_for_the_callback_too() -> None:
+async def test_an_item_skipped_at_the_last_stage_ends_skipped_for_the_callback_too() -> None:
     seen: list[StatusEvent] = []
     tracker = StatusTracker(on_status_change=seen.append)
     pipeline = Pipeline(
@@ -551,8 +554,8 @@ async def test_an_item_skipped_at_the_last_stage_ends_completed_for_the_callback
     )
     await pipeline.run(range(2))
     assert [(e.stage, e.status.value, dict(e.metadata)) for e in seen if e.item_id == 1][-2:] == [
+        ("B", "queued", {}),
         ("B", "skipped", {}),
-        ("B", "completed", {"finished": True}),
     ]
     assert [e.status.value for e in seen if e.item_id == 0][-1] == "completed"
     assert len([e for e in seen if e.item_id == 0]) == 6  # no extra event for item 0
@@ -572,7 +575,8 @@ async def test_a_stream_is_tracked_like_a_run() -> None:
     seen = [result.id async for result in pipeline.stream(range(8))]
     assert sorted(seen) == [0, 1, 2, 4, 5, 6, 7]
     stats = tracker.get_stats()
-    assert (stats["completed"], stats["failed"], sum(stats.values())) == (7, 1, 8)
+    assert (stats["completed"], stats["skipped"], stats["failed"]) == (6, 1, 1)
+    assert sum(stats.values()) == 8
 
 
 async def test_one_tracker_follows_successive_runs_of_a_pipeline() -> None:
@@ -787,9 +791,10 @@ def test_bad_options_say_what_to_change(
         StatusTracker(**options)
 
 
-def test_callbacks_are_keyword_only() -> None:
+def test_only_on_status_change_may_be_given_by_position() -> None:
+    assert StatusTracker(print).on_status_change is print  # as antflow 0.10 accepted it
     with pytest.raises(TypeError):
-        StatusTracker(print)  # type: ignore[call-arg]
+        StatusTracker(print, print)  # type: ignore[call-arg]
 
 
 async def test_a_tracker_is_accepted_by_the_pipeline_and_describes_itself() -> None:
@@ -799,3 +804,35 @@ async def test_a_tracker_is_accepted_by_the_pipeline_and_describes_itself() -> N
     await pipeline.run(range(2))
     assert repr(tracker) == "<StatusTracker items=2 events=6 history=3 keep_finished=100000>"
     assert tracker.retained_events == 6
+
+
+async def test_item_callbacks_may_take_item_id_value_and_metadata() -> None:
+    seen: list[tuple[str, Any, Any, dict[str, Any]]] = []
+
+    def on_success(item_id: Any, value: Any, metadata: dict[str, Any]) -> None:
+        seen.append(("success", item_id, value, metadata))
+
+    async def on_failure(item_id: Any, error: BaseException, metadata: dict[str, Any]) -> None:
+        seen.append(("failure", item_id, type(error), metadata))
+
+    tracker = StatusTracker(on_success=on_success, on_failure=on_failure)
+    pipeline = Pipeline(
+        stages=[Stage("S", tasks=[flaky(set(), {1})], task_attempts=1)], status_tracker=tracker
+    )
+    await pipeline.run([{"id": 0, "value": 0, "tag": "t"}, 1])
+    assert sorted(seen, key=lambda s: s[1]) == [
+        ("success", 0, 0, {"tag": "t"}),
+        ("failure", 1, ValueError, {}),
+    ]
+    assert tracker.on_success is on_success  # the callback as given
+
+
+def test_an_item_callback_that_fits_neither_form_is_refused() -> None:
+    def two(item_id: Any, value: Any) -> None:
+        pass
+
+    with pytest.raises(TypeError, match=r"on_success\(item_id, value, metadata\)"):
+        StatusTracker(on_success=two)  # type: ignore[arg-type]
+    tracker = StatusTracker()
+    with pytest.raises(TypeError, match=r"on_failure\(item_id, error, metadata\)"):
+        tracker.on_failure = two  # type: ignore[assignment]

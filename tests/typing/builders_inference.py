@@ -7,7 +7,7 @@ The rejected compositions are in ``builders_rejections.py``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, assert_type
 
 import antflow
@@ -188,6 +188,30 @@ async def options_and_callbacks_are_typed() -> None:
     # Options kept in a variable: StageOptions.
     options: StageOptions = {"workers": 4, "task_attempts": 2}
     assert_type(builder.add("Count", count, **options), PipelineBuilder[str, int])
+
+
+async def callbacks_in_antflow_0_10_form_are_typed() -> None:
+    def on_parsed(item_id: Any, result: dict[str, int], metadata: dict[str, Any]) -> None:
+        pass
+
+    async def on_failure(item_id: Any, error: Exception, metadata: dict[str, Any]) -> None:
+        pass
+
+    def on_skip(item_id: Any, value: bytes, metadata: dict[str, Any]) -> None:
+        pass
+
+    builder = (
+        Pipeline.create()
+        .add("Fetch", fetch, on_failure=on_failure, retries=2)
+        .add("Parse", parse, on_success=on_parsed, skip_if=lambda raw: not raw, on_skip=on_skip)
+    )
+    assert_type(builder, PipelineBuilder[str, bytes | dict[str, int]])
+    tasks: list[Callable[..., Any]] = [fetch, parse]
+    assert_type(Pipeline.create().add("Both", tasks), PipelineBuilder[Any, Any])
+    assert_type(
+        await Pipeline.quick(["a"], fetch, 5, 3, on_failure=on_failure),
+        list[PipelineResult[bytes]],
+    )
 
 
 async def builder_options_keep_the_types() -> None:

@@ -113,6 +113,11 @@ async def callbacks_and_predicates_must_fit_the_stage() -> None:
     start.add("Parse", parse, skip_if=small_text)  # type: ignore[arg-type]
     start.add("Parse", parse, on_failure=on_failure)  # type: ignore[arg-type]
 
+    def on_bytes(item_id: Any, result: bytes, metadata: dict[str, Any]) -> None:
+        pass
+
+    start.add("Parse", parse, on_success=on_bytes)  # type: ignore[arg-type]  # 0.10 form
+
 
 async def builder_options_are_checked() -> None:
     start = Pipeline.create().add("Fetch", fetch)

@@ -7,7 +7,8 @@ by hand:
 
 * ``EmptyPipelineBuilder.add`` and ``PipelineBuilder.add`` (``builder.py``): stages of 1
   to `MAX_TASKS` tasks in every async/plain mix, each with and without ``skip_if``, and
-  with ``unpack_args`` False or True; then one fallback for longer stages.
+  with ``unpack_args`` False or True; then one fallback for longer stages, and one for a
+  list of tasks (antflow 0.10's ``add(name, [task, ...])``).
 * ``Pipeline.quick`` (``pipeline.py``): one task, a tuple of 1 to `MAX_TASKS` tasks in
   every mix, and a list of tasks (unchecked).
 
@@ -47,15 +48,16 @@ STAGE_OPTIONS = [
     "stage_attempts: int = ...",
     "task_wait_seconds: float = ...",
     "task_concurrency_limits: Mapping[str, int] | None = ...",
-    "on_failure: Callable[[FailedItem], object] | None = ...",
+    "on_failure: OnFailure | None = ...",
     "queue_capacity: int | None = ...",
     "task_timeout: float | None = ...",
+    "retries: int = ...",
 ]
 QUICK_OPTIONS = [
     "name: str = ...",
     "task_wait_seconds: float = ...",
     "task_timeout: float | None = ...",
-    "on_failure: Callable[[FailedItem], object] | None = ...",
+    "on_failure: OnFailure | None = ...",
     "dashboard: str | ProgressDisplay | None = ...",
     "refresh_interval: float | None = ...",
 ]
@@ -119,7 +121,8 @@ def add_overloads(*, empty: bool) -> str:
                     params += ["/", "*"]
                     params.append(UNPACK_TRUE if unpack else UNPACK_FALSE)
                     params.append(f"skip_if: Callable[[{raw}], object]" if skip else NO_SKIP)
-                    params.append(f"on_success: Callable[[Payload[{last}]], object] | None = None")
+                    params.append(f"on_success: OnSuccess[{last}] | None = None")
+                    params.append(f"on_skip: OnSkip[{raw}] | None = None")
                     params.extend(STAGE_OPTIONS)
                     overloads.append(
                         _overload("add", params, f"PipelineBuilder[{pipeline_input}, {output}]")
@@ -135,11 +138,27 @@ def add_overloads(*, empty: bool) -> str:
             "*more_tasks: Callable[[Any], object]",
             UNPACK_TRUE if unpack else UNPACK_FALSE,
             f"skip_if: Callable[[{raw}], object] | None = None",
-            "on_success: Callable[[Payload[Any]], object] | None = None",
+            "on_success: OnSuccess[Any] | None = None",
+            f"on_skip: OnSkip[{raw}] | None = None",
             *STAGE_OPTIONS,
         ]
         pipeline_input = raw if empty else "InT"
         overloads.append(_overload("add", params, f"PipelineBuilder[{pipeline_input}, Any]"))
+    # A list of tasks, as antflow 0.10 took them: not checked, the output is Any.
+    params = [
+        "self",
+        "name: str",
+        "tasks: list[Callable[..., Any]]",
+        "/",
+        "*",
+        "unpack_args: bool = False",
+        "skip_if: Callable[[Any], object] | None = None",
+        "on_success: OnSuccess[Any] | None = None",
+        "on_skip: OnSkip[Any] | None = None",
+        *STAGE_OPTIONS,
+    ]
+    pipeline_input = "Any" if empty else "InT"
+    overloads.append(_overload("add", params, f"PipelineBuilder[{pipeline_input}, Any]"))
     return "\n\n".join(overloads)
 
 

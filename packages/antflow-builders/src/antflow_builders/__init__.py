@@ -17,7 +17,7 @@ Under a type checker each ``add()`` is checked against the previous stage's outp
 ``run()`` returns ``list[PipelineResult[T]]`` where ``T`` is what the last task returns.
 """
 
-from antflow_builders._types import Items, KeyedItem, StageOptions
+from antflow_builders._types import Items, KeyedItem, OnFailure, OnSkip, OnSuccess, StageOptions
 from antflow_builders.builder import EmptyPipelineBuilder, PipelineBuilder
 from antflow_builders.pipeline import QUICK_STAGE_NAME, Pipeline
 
@@ -28,6 +28,9 @@ __all__ = [
     "EmptyPipelineBuilder",
     "Items",
     "KeyedItem",
+    "OnFailure",
+    "OnSkip",
+    "OnSuccess",
     "Pipeline",
     "PipelineBuilder",
     "StageOptions",

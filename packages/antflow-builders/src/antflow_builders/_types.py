@@ -12,11 +12,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, Generic, TypeAlias
 
-from antflow_core import FailedItem
+from antflow_core import FailedItem, Payload
 from antflow_core.model import RetryStrategy
 from typing_extensions import TypedDict, TypeVar
 
-__all__ = ["InT", "Items", "KeyedItem", "OutT", "StageOptions", "T"]
+__all__ = [
+    "InT",
+    "Items",
+    "KeyedItem",
+    "OnFailure",
+    "OnSkip",
+    "OnSuccess",
+    "OutT",
+    "StageOptions",
+    "T",
+]
 
 T = TypeVar("T")
 """An item's value type."""
@@ -53,6 +63,18 @@ Items: TypeAlias = Iterable[T | KeyedItem[T]] | AsyncIterable[T | KeyedItem[T]]
 """Items for a pipeline whose first task takes ``T``: values, or `KeyedItem` dicts, in an
 iterable or an async iterable."""
 
+OnSuccess: TypeAlias = Callable[[Payload[T]], object] | Callable[[Any, T, dict[str, Any]], object]
+"""An ``on_success`` for a stage whose output is ``T``: ``(payload)`` or antflow 0.10's
+``(item_id, result, metadata)``; plain or ``async``."""
+
+OnSkip: TypeAlias = Callable[[Payload[T]], object] | Callable[[Any, T, dict[str, Any]], object]
+"""An ``on_skip`` for a stage whose input is ``T``: ``(payload)`` or
+``(item_id, value, metadata)``; plain or ``async``."""
+
+OnFailure: TypeAlias = Callable[[FailedItem], object] | Callable[[Any, Any, dict[str, Any]], object]
+"""An ``on_failure``: ``(failed_item)`` or antflow 0.10's ``(item_id, error, metadata)``; plain
+or ``async``."""
+
 
 class StageOptions(TypedDict, total=False):
     """The keyword options of ``add()`` that do not depend on the stage's value types.
@@ -61,7 +83,8 @@ class StageOptions(TypedDict, total=False):
     `antflow_core.Stage`.
 
     Attributes:
-        workers: How many items the stage processes at once (default 1).
+        workers: How many items the stage processes at once (default 5 in a builder, as in
+            antflow 0.10).
         retry: ``"per_task"`` (default) or ``"per_stage"``.
         task_attempts: Attempts per task with ``retry="per_task"`` (default 3; 1 means no
             retry).
@@ -69,11 +92,13 @@ class StageOptions(TypedDict, total=False):
         task_wait_seconds: Seconds to wait before each retry (default 1.0).
         task_concurrency_limits: Maximum concurrent calls of named tasks, e.g.
             ``{"upload": 2}``.
-        on_failure: Called with the `FailedItem` when the stage gives up on an item; may be
-            ``async``.
+        on_failure: Called when the stage gives up on an item, as ``(failed_item)`` or
+            ``(item_id, error, metadata)``; may be ``async``.
         queue_capacity: Size of the stage's input queue: None for ``workers * 10``, 0 for
             unbounded.
         task_timeout: Seconds one task call may take (None for no limit).
+        retries: Attempts per task, antflow 0.10's name for ``task_attempts`` (give one
+            of the two).
     """
 
     workers: int
@@ -82,6 +107,7 @@ class StageOptions(TypedDict, total=False):
     stage_attempts: int
     task_wait_seconds: float
     task_concurrency_limits: Mapping[str, int] | None
-    on_failure: Callable[[FailedItem], object] | None
+    on_failure: OnFailure | None
     queue_capacity: int | None
     task_timeout: float | None
+    retries: int

@@ -30,11 +30,9 @@ first task checked against the input and an output of type ``Any``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, Self, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, NoReturn, Self, overload
 
 from antflow_core import (
-    FailedItem,
-    Payload,
     PipelineObserver,
     PipelineResult,
     ProgressDisplay,
@@ -57,13 +55,37 @@ from antflow_builders._types import (
     _T4,
     InT,
     Items,
+    OnFailure,
+    OnSkip,
+    OnSuccess,
     OutT,
 )
 
 if TYPE_CHECKING:
     from antflow_builders.pipeline import Pipeline
 
-__all__ = ["EmptyPipelineBuilder", "PipelineBuilder"]
+__all__ = ["DEFAULT_WORKERS", "EmptyPipelineBuilder", "PipelineBuilder", "attempts_from_retries"]
+
+DEFAULT_WORKERS: Final = 5
+"""The workers of a stage that ``add()`` or ``Pipeline.quick()`` builds without ``workers=``."""
+
+
+def attempts_from_retries(retries: object, label: str) -> int:
+    """Return the ``task_attempts`` that ``retries=`` means: that many attempts per task.
+
+    ``retries`` is antflow 0.10's option of ``add()`` and ``Pipeline.quick()``: the number
+    of attempts, so ``retries=3`` calls a failing task at most 3 times. ``retries=0`` makes
+    one attempt, as ``retries=1`` does.
+
+    Raises:
+        StageValidationError: If ``retries`` is not an integer >= 0.
+    """
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise StageValidationError(
+            f"{label}: retries must be an integer of at least 0 (the attempts per task: "
+            f"retries=3 tries a failing task 3 times), got {retries!r}"
+        )
+    return max(1, retries)
 
 
 class _Builder:
@@ -135,19 +157,31 @@ class _Builder:
     def _added(
         self,
         name: str,
-        tasks: tuple[TaskFunc, ...],
+        given: tuple[TaskFunc | list[TaskFunc], ...],
         unpack_args: bool,
         skip_if: SkipPredicate | None,
         on_success: SuccessCallback | None,
         options: dict[str, Any],
     ) -> PipelineBuilder[Any, Any]:
         """Validate a new stage now and return a builder that ends with it."""
+        label = f"Stage {name!r}" if isinstance(name, str) else "Stage"
+        first = given[0] if len(given) == 1 else None
+        # .add("S", [fetch, parse]): a list of tasks, as antflow 0.10 took them.
+        # Anything else not callable is reported by Stage, which checks every task.
+        tasks: tuple[Any, ...] = tuple(first) if isinstance(first, list | tuple) else given
         if not tasks:
-            label = f"Stage {name!r}" if isinstance(name, str) else "Stage"
             raise StageValidationError(
                 f"{label}: has no tasks: pass at least one function after the name, "
                 f"e.g. .add({name!r}, my_task)"
             )
+        options.setdefault("workers", DEFAULT_WORKERS)
+        if "retries" in options:
+            if "task_attempts" in options:
+                raise StageValidationError(
+                    f"{label}: retries and task_attempts say the same thing (the attempts per "
+                    "task): pass only one of them"
+                )
+            options["task_attempts"] = attempts_from_retries(options.pop("retries"), label)
         stage = Stage(
             name,
             tasks=tasks,
@@ -186,16 +220,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T1]: ...
 
     @overload
@@ -207,16 +243,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T1]: ...
 
     @overload
@@ -229,16 +267,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T2]: ...
 
     @overload
@@ -251,16 +291,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T2]: ...
 
     @overload
@@ -273,16 +315,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T2]: ...
 
     @overload
@@ -295,16 +339,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T2]: ...
 
     @overload
@@ -318,16 +364,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T3]: ...
 
     @overload
@@ -341,16 +389,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T3]: ...
 
     @overload
@@ -364,16 +414,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T3]: ...
 
     @overload
@@ -387,16 +439,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T3]: ...
 
     @overload
@@ -410,16 +464,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T3]: ...
 
     @overload
@@ -433,16 +489,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T3]: ...
 
     @overload
@@ -456,16 +514,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T3]: ...
 
     @overload
@@ -479,16 +539,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T3]: ...
 
     @overload
@@ -503,16 +565,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -527,16 +591,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -551,16 +617,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -575,16 +643,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -599,16 +669,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -623,16 +695,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -647,16 +721,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -671,16 +747,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -695,16 +773,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -719,16 +799,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -743,16 +825,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -767,16 +851,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -791,16 +877,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -815,16 +903,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -839,16 +929,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -863,16 +955,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T4]: ...
 
     @overload
@@ -884,16 +978,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T1]: ...
 
     @overload
@@ -905,16 +1001,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T1]: ...
 
     @overload
@@ -927,16 +1025,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T2]: ...
 
     @overload
@@ -949,16 +1049,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T2]: ...
 
     @overload
@@ -971,16 +1073,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T2]: ...
 
     @overload
@@ -993,16 +1097,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T2]: ...
 
     @overload
@@ -1016,16 +1122,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T3]: ...
 
     @overload
@@ -1039,16 +1147,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T3]: ...
 
     @overload
@@ -1062,16 +1172,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T3]: ...
 
     @overload
@@ -1085,16 +1197,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T3]: ...
 
     @overload
@@ -1108,16 +1222,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T3]: ...
 
     @overload
@@ -1131,16 +1247,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T3]: ...
 
     @overload
@@ -1154,16 +1272,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T3]: ...
 
     @overload
@@ -1177,16 +1297,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T3]: ...
 
     @overload
@@ -1201,16 +1323,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1225,16 +1349,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1249,16 +1375,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1273,16 +1401,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1297,16 +1427,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1321,16 +1453,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1345,16 +1479,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1369,16 +1505,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1393,16 +1531,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1417,16 +1557,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1441,16 +1583,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1465,16 +1609,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1489,16 +1635,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1513,16 +1661,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1537,16 +1687,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1561,16 +1713,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, _T0 | _T4]: ...
 
     @overload
@@ -1582,16 +1736,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T1]: ...
 
     @overload
@@ -1603,16 +1759,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T1]: ...
 
     @overload
@@ -1625,16 +1783,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T2]: ...
 
     @overload
@@ -1647,16 +1807,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T2]: ...
 
     @overload
@@ -1669,16 +1831,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T2]: ...
 
     @overload
@@ -1691,16 +1855,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T2]: ...
 
     @overload
@@ -1714,16 +1880,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T3]: ...
 
     @overload
@@ -1737,16 +1905,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T3]: ...
 
     @overload
@@ -1760,16 +1930,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T3]: ...
 
     @overload
@@ -1783,16 +1955,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T3]: ...
 
     @overload
@@ -1806,16 +1980,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T3]: ...
 
     @overload
@@ -1829,16 +2005,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T3]: ...
 
     @overload
@@ -1852,16 +2030,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T3]: ...
 
     @overload
@@ -1875,16 +2055,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T3]: ...
 
     @overload
@@ -1899,16 +2081,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -1923,16 +2107,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -1947,16 +2133,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -1971,16 +2159,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -1995,16 +2185,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2019,16 +2211,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2043,16 +2237,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2067,16 +2263,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2091,16 +2289,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2115,16 +2315,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2139,16 +2341,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2163,16 +2367,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2187,16 +2393,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2211,16 +2419,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2235,16 +2445,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2259,16 +2471,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, _T4]: ...
 
     @overload
@@ -2280,16 +2494,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T1]: ...
 
     @overload
@@ -2301,16 +2517,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T1]: ...
 
     @overload
@@ -2323,16 +2541,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T2]: ...
 
     @overload
@@ -2345,16 +2565,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T2]: ...
 
     @overload
@@ -2367,16 +2589,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T2]: ...
 
     @overload
@@ -2389,16 +2613,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T2]: ...
 
     @overload
@@ -2412,16 +2638,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T3]: ...
 
     @overload
@@ -2435,16 +2663,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T3]: ...
 
     @overload
@@ -2458,16 +2688,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T3]: ...
 
     @overload
@@ -2481,16 +2713,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T3]: ...
 
     @overload
@@ -2504,16 +2738,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T3]: ...
 
     @overload
@@ -2527,16 +2763,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T3]: ...
 
     @overload
@@ -2550,16 +2788,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T3]: ...
 
     @overload
@@ -2573,16 +2813,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T3]: ...
 
     @overload
@@ -2597,16 +2839,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2621,16 +2865,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2645,16 +2891,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2669,16 +2917,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2693,16 +2943,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2717,16 +2969,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2741,16 +2995,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2765,16 +3021,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2789,16 +3047,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2813,16 +3073,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2837,16 +3099,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2861,16 +3125,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2885,16 +3151,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2909,16 +3177,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2933,16 +3203,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2957,16 +3229,18 @@ class EmptyPipelineBuilder(_Builder):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any | _T4]: ...
 
     @overload
@@ -2982,16 +3256,18 @@ class EmptyPipelineBuilder(_Builder):
         *more_tasks: Callable[[Any], object],
         unpack_args: Literal[False] = False,
         skip_if: Callable[[_T0], object] | None = None,
-        on_success: Callable[[Payload[Any]], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[_T0] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[_T0, Any]: ...
 
     @overload
@@ -3007,16 +3283,41 @@ class EmptyPipelineBuilder(_Builder):
         *more_tasks: Callable[[Any], object],
         unpack_args: Literal[True],
         skip_if: Callable[[Any], object] | None = None,
-        on_success: Callable[[Payload[Any]], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[Any] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
+    ) -> PipelineBuilder[Any, Any]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        tasks: list[Callable[..., Any]],
+        /,
+        *,
+        unpack_args: bool = False,
+        skip_if: Callable[[Any], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[Any] | None = None,
+        workers: int = ...,
+        retry: RetryStrategy = ...,
+        task_attempts: int = ...,
+        stage_attempts: int = ...,
+        task_wait_seconds: float = ...,
+        task_concurrency_limits: Mapping[str, int] | None = ...,
+        on_failure: OnFailure | None = ...,
+        queue_capacity: int | None = ...,
+        task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[Any, Any]: ...
 
     # END GENERATED EmptyPipelineBuilder.add overloads
@@ -3025,7 +3326,7 @@ class EmptyPipelineBuilder(_Builder):
         self,
         name: str,
         /,
-        *tasks: TaskFunc,
+        *tasks: TaskFunc | list[TaskFunc],
         unpack_args: bool = False,
         skip_if: SkipPredicate | None = None,
         on_success: SuccessCallback | None = None,
@@ -3088,16 +3389,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T1]: ...
 
     @overload
@@ -3109,16 +3412,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T1]: ...
 
     @overload
@@ -3131,16 +3436,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T2]: ...
 
     @overload
@@ -3153,16 +3460,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T2]: ...
 
     @overload
@@ -3175,16 +3484,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T2]: ...
 
     @overload
@@ -3197,16 +3508,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T2]: ...
 
     @overload
@@ -3220,16 +3533,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -3243,16 +3558,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -3266,16 +3583,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -3289,16 +3608,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -3312,16 +3633,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -3335,16 +3658,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -3358,16 +3683,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -3381,16 +3708,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -3405,16 +3734,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3429,16 +3760,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3453,16 +3786,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3477,16 +3812,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3501,16 +3838,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3525,16 +3864,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3549,16 +3890,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3573,16 +3916,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3597,16 +3942,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3621,16 +3968,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3645,16 +3994,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3669,16 +4020,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3693,16 +4046,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3717,16 +4072,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3741,16 +4098,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3765,16 +4124,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -3786,16 +4147,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T1]: ...
 
     @overload
@@ -3807,16 +4170,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T1]: ...
 
     @overload
@@ -3829,16 +4194,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T2]: ...
 
     @overload
@@ -3851,16 +4218,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T2]: ...
 
     @overload
@@ -3873,16 +4242,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T2]: ...
 
     @overload
@@ -3895,16 +4266,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T2]: ...
 
     @overload
@@ -3918,16 +4291,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -3941,16 +4316,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -3964,16 +4341,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -3987,16 +4366,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -4010,16 +4391,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -4033,16 +4416,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -4056,16 +4441,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -4079,16 +4466,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -4103,16 +4492,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4127,16 +4518,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4151,16 +4544,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4175,16 +4570,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4199,16 +4596,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4223,16 +4622,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4247,16 +4648,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4271,16 +4674,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4295,16 +4700,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4319,16 +4726,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4343,16 +4752,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4367,16 +4778,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4391,16 +4804,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4415,16 +4830,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4439,16 +4856,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4463,16 +4882,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -4484,16 +4905,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T1]: ...
 
     @overload
@@ -4505,16 +4928,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T1]: ...
 
     @overload
@@ -4527,16 +4952,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T2]: ...
 
     @overload
@@ -4549,16 +4976,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T2]: ...
 
     @overload
@@ -4571,16 +5000,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T2]: ...
 
     @overload
@@ -4593,16 +5024,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T2]: ...
 
     @overload
@@ -4616,16 +5049,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -4639,16 +5074,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -4662,16 +5099,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -4685,16 +5124,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -4708,16 +5149,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -4731,16 +5174,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -4754,16 +5199,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -4777,16 +5224,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T3]: ...
 
     @overload
@@ -4801,16 +5250,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -4825,16 +5276,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -4849,16 +5302,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -4873,16 +5328,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -4897,16 +5354,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -4921,16 +5380,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -4945,16 +5406,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -4969,16 +5432,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -4993,16 +5458,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -5017,16 +5484,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -5041,16 +5510,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -5065,16 +5536,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -5089,16 +5562,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -5113,16 +5588,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -5137,16 +5614,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -5161,16 +5640,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: None = None,
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, _T4]: ...
 
     @overload
@@ -5182,16 +5663,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T1]: ...
 
     @overload
@@ -5203,16 +5686,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T1]], object] | None = None,
+        on_success: OnSuccess[_T1] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T1]: ...
 
     @overload
@@ -5225,16 +5710,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T2]: ...
 
     @overload
@@ -5247,16 +5734,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T2]: ...
 
     @overload
@@ -5269,16 +5758,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T2]: ...
 
     @overload
@@ -5291,16 +5782,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T2]], object] | None = None,
+        on_success: OnSuccess[_T2] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T2]: ...
 
     @overload
@@ -5314,16 +5807,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -5337,16 +5832,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -5360,16 +5857,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -5383,16 +5882,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -5406,16 +5907,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -5429,16 +5932,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -5452,16 +5957,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -5475,16 +5982,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T3]], object] | None = None,
+        on_success: OnSuccess[_T3] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T3]: ...
 
     @overload
@@ -5499,16 +6008,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5523,16 +6034,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5547,16 +6060,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5571,16 +6086,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5595,16 +6112,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5619,16 +6138,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5643,16 +6164,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5667,16 +6190,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5691,16 +6216,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5715,16 +6242,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5739,16 +6268,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5763,16 +6294,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5787,16 +6320,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5811,16 +6346,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5835,16 +6372,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5859,16 +6398,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *,
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object],
-        on_success: Callable[[Payload[_T4]], object] | None = None,
+        on_success: OnSuccess[_T4] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, OutT | _T4]: ...
 
     @overload
@@ -5884,16 +6425,18 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *more_tasks: Callable[[Any], object],
         unpack_args: Literal[False] = False,
         skip_if: Callable[[OutT], object] | None = None,
-        on_success: Callable[[Payload[Any]], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, Any]: ...
 
     @overload
@@ -5909,16 +6452,41 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         *more_tasks: Callable[[Any], object],
         unpack_args: Literal[True],
         skip_if: Callable[[OutT], object] | None = None,
-        on_success: Callable[[Payload[Any]], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
         workers: int = ...,
         retry: RetryStrategy = ...,
         task_attempts: int = ...,
         stage_attempts: int = ...,
         task_wait_seconds: float = ...,
         task_concurrency_limits: Mapping[str, int] | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         queue_capacity: int | None = ...,
         task_timeout: float | None = ...,
+        retries: int = ...,
+    ) -> PipelineBuilder[InT, Any]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        tasks: list[Callable[..., Any]],
+        /,
+        *,
+        unpack_args: bool = False,
+        skip_if: Callable[[Any], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[Any] | None = None,
+        workers: int = ...,
+        retry: RetryStrategy = ...,
+        task_attempts: int = ...,
+        stage_attempts: int = ...,
+        task_wait_seconds: float = ...,
+        task_concurrency_limits: Mapping[str, int] | None = ...,
+        on_failure: OnFailure | None = ...,
+        queue_capacity: int | None = ...,
+        task_timeout: float | None = ...,
+        retries: int = ...,
     ) -> PipelineBuilder[InT, Any]: ...
 
     # END GENERATED PipelineBuilder.add overloads
@@ -5927,7 +6495,7 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         self,
         name: str,
         /,
-        *tasks: TaskFunc,
+        *tasks: TaskFunc | list[TaskFunc],
         unpack_args: bool = False,
         skip_if: SkipPredicate | None = None,
         on_success: SuccessCallback | None = None,
@@ -5941,17 +6509,19 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         Args:
             name: The stage's name, unique in the pipeline.
             *tasks: One or more functions run in order on each item, ``async def`` or
-                plain (plain functions run in a worker thread).
+                plain (plain functions run in a worker thread); a single list of functions
+                is accepted too, as antflow 0.10 took it (its stage is typed ``Any``).
             unpack_args: Call the first task with ``*value`` (tuple) or ``**value``
                 (mapping). Such a stage is typed as taking any input.
             skip_if: Predicate on the stage's input; when true the item passes the stage
                 unchanged, so the stage's output type becomes ``input | output``.
-            on_success: Called with the item's `Payload` (the stage's output as
-                ``value``) when it completes the stage; may be ``async``.
-            **options: Any other `Stage` option, with the `Stage` default when left out:
-                ``workers`` (1), ``retry`` (``"per_task"``), ``task_attempts`` (3),
-                ``stage_attempts`` (3), ``task_wait_seconds`` (1.0),
-                ``task_concurrency_limits``, ``on_failure``, ``queue_capacity``,
+            on_success: Called when an item completes the stage, as ``on_success(item_id,
+                result, metadata)`` or ``on_success(payload)``; may be ``async``.
+            **options: Any other `Stage` option, with the `Stage` default when left out
+                except ``workers``: ``workers`` (5, as in antflow 0.10), ``retry``
+                (``"per_task"``), ``task_attempts`` (3) or ``retries`` (the same: the
+                attempts per task), ``stage_attempts`` (3), ``task_wait_seconds`` (1.0),
+                ``task_concurrency_limits``, ``on_failure``, ``on_skip``, ``queue_capacity``,
                 ``task_timeout`` (see `StageOptions`).
 
         Returns:

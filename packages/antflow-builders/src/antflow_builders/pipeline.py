@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Generic, Self, overload
 
 from antflow_core import (
     DashboardProtocol,
-    FailedItem,
     PipelineResult,
     ProgressDisplay,
     Stage,
@@ -29,8 +28,8 @@ from antflow_core import (
 from antflow_core.model import TaskFunc
 from antflow_core.runtime import Pipeline as _CorePipeline
 
-from antflow_builders._types import _T0, _T1, _T2, _T3, _T4, InT, Items, OutT
-from antflow_builders.builder import EmptyPipelineBuilder
+from antflow_builders._types import _T0, _T1, _T2, _T3, _T4, InT, Items, OnFailure, OutT
+from antflow_builders.builder import EmptyPipelineBuilder, attempts_from_retries
 
 __all__ = ["QUICK_STAGE_NAME", "Pipeline"]
 
@@ -82,7 +81,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
@@ -101,7 +100,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
@@ -120,7 +119,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
@@ -139,7 +138,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
@@ -158,7 +157,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
@@ -177,7 +176,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
@@ -196,7 +195,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
@@ -215,7 +214,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
@@ -238,7 +237,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
@@ -261,7 +260,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
@@ -284,7 +283,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
@@ -307,7 +306,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
@@ -330,7 +329,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
@@ -353,7 +352,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
@@ -376,7 +375,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
@@ -395,7 +394,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
@@ -419,7 +418,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -443,7 +442,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -467,7 +466,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -491,7 +490,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -515,7 +514,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -539,7 +538,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -563,7 +562,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -587,7 +586,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -611,7 +610,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -635,7 +634,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -659,7 +658,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -683,7 +682,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -707,7 +706,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -731,7 +730,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -755,7 +754,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -779,7 +778,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
@@ -798,7 +797,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: Callable[[FailedItem], object] | None = ...,
+        on_failure: OnFailure | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]: ...
@@ -818,7 +817,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = QUICK_STAGE_NAME,
         task_wait_seconds: float = 1.0,
         task_timeout: float | None = None,
-        on_failure: Callable[[FailedItem], object] | None = None,
+        on_failure: OnFailure | None = None,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
     ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]:
@@ -838,15 +837,16 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
                 of up to 4 is type-checked task to task; a list is not (its results are
                 ``Any``).
             workers: How many items are processed at once (default 5).
-            retries: How many times a failing task is retried after its first attempt
-                (default 3: up to 4 calls). ``retries=r`` is the stage option
-                ``task_attempts=r + 1``; 0 means no retry.
+            retries: How many attempts a task gets, as in antflow 0.10 (default 3: a
+                failing task is called at most 3 times). ``retries=r`` is the stage option
+                ``task_attempts=r``; 1 (or 0) means a single attempt, no retry.
             progress: True for a live progress bar (needs antflow-rich), or your own
                 `ProgressDisplay`.
             name: The stage's name (default ``"Quick"``).
             task_wait_seconds: Seconds to wait before each retry (default 1.0).
             task_timeout: Seconds one task call may take (default: no limit).
-            on_failure: Called with the `FailedItem` of each item that fails for good;
+            on_failure: Called for each item that fails for good, as
+                ``on_failure(item_id, error, metadata)`` or ``on_failure(failed_item)``;
                 those items are not in the returned list.
             dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
             refresh_interval: Seconds between display refreshes.
@@ -860,16 +860,11 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
                 change.
         """
         tasks = _quick_tasks(task_or_tasks)
-        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
-            raise StageValidationError(
-                "Pipeline.quick(): retries must be an integer of at least 0 "
-                f"(the retries after the first attempt; 0 means no retry), got {retries!r}"
-            )
         stage = Stage(
             name,
             workers=workers,
             tasks=tasks,
-            task_attempts=retries + 1,
+            task_attempts=attempts_from_retries(retries, "Pipeline.quick()"),
             task_wait_seconds=task_wait_seconds,
             task_timeout=task_timeout,
             on_failure=on_failure,

@@ -18,10 +18,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from antflow_core.errors import (
+    AntFlowError,
     AntflowError,
     ExtensionNotInstalledError,
     FeedError,
     PipelineCrashedError,
+    PipelineError,
     PipelineStateError,
     StageValidationError,
     TaskReturnedCoroutineError,
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AntFlowError",
     "AntflowError",
     "BaseDashboard",
     "DashboardProtocol",
@@ -79,6 +82,7 @@ __all__ = [
     "Payload",
     "Pipeline",
     "PipelineCrashedError",
+    "PipelineError",
     "PipelineObserver",
     "PipelineResult",
     "PipelineStateError",

@@ -1,18 +1,35 @@
 """The exceptions antflow raises, shared by the model and the runtime.
 
-Every error antflow raises for bad input derives from `AntflowError` and also
+Every error antflow raises for bad input derives from `AntFlowError` and also
 from the built-in exception a caller would naturally catch (`ValueError`,
 `RuntimeError`, `ImportError`), so existing ``except`` clauses keep working.
 Each message names what was wrong and what to change.
+
+The hierarchy is antflow 0.10's, extended::
+
+    AntFlowError
+    ├── PipelineError                    a pipeline or its stages were misused
+    │   ├── StageValidationError         (also a ValueError)
+    │   ├── UnknownStageError            (also a ValueError)
+    │   ├── PipelineStateError           (also a RuntimeError)
+    │   ├── FeedError                    (also a RuntimeError)
+    │   └── PipelineCrashedError         (also a RuntimeError)
+    ├── TaskTimeoutError                 (also a TimeoutError)
+    ├── TaskReturnedCoroutineError       (also a TypeError)
+    └── ExtensionNotInstalledError       (also an ImportError)
+
+``AntflowError`` is another name of `AntFlowError`.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AntFlowError",
     "AntflowError",
     "ExtensionNotInstalledError",
     "FeedError",
     "PipelineCrashedError",
+    "PipelineError",
     "PipelineStateError",
     "StageValidationError",
     "TaskReturnedCoroutineError",
@@ -21,11 +38,24 @@ __all__ = [
 ]
 
 
-class AntflowError(Exception):
-    """Base class of every error antflow raises on its own account."""
+class AntFlowError(Exception):
+    """Base class of every error antflow raises on its own account (antflow 0.10's name)."""
 
 
-class StageValidationError(AntflowError, ValueError):
+AntflowError = AntFlowError
+"""Another name of `AntFlowError`."""
+
+
+class PipelineError(AntFlowError):
+    """A pipeline, its stages or its lifecycle were used in a way that cannot work.
+
+    The base of the errors about a pipeline's configuration and state, as in antflow 0.10:
+    ``except PipelineError`` catches `StageValidationError`, `UnknownStageError`,
+    `PipelineStateError`, `FeedError` and `PipelineCrashedError`.
+    """
+
+
+class StageValidationError(PipelineError, ValueError):
     """A `Stage` or a list of stages is invalid.
 
     Raised at construction (``Stage(...)``, ``Pipeline(stages=...)`` or a builder's
@@ -34,18 +64,21 @@ class StageValidationError(AntflowError, ValueError):
     """
 
 
-class UnknownStageError(AntflowError, ValueError):
-    """A stage name, such as ``feed(..., target_stage=name)``, names no stage of the pipeline."""
+class UnknownStageError(PipelineError, ValueError):
+    """A stage name, such as ``feed(..., target_stage=name)``, names no stage of the pipeline.
+
+    The message says the stage was "not found" and lists the pipeline's stages.
+    """
 
 
-class PipelineStateError(AntflowError, RuntimeError):
+class PipelineStateError(PipelineError, RuntimeError):
     """The pipeline is not in a state that allows the call.
 
     For example ``feed()`` before ``start()`` or after ``shutdown()``.
     """
 
 
-class FeedError(AntflowError, RuntimeError):
+class FeedError(PipelineError, RuntimeError):
     """The items iterable raised while it was being fed.
 
     Every item read before the error was fed and still ends as a result or a failure;
@@ -58,7 +91,7 @@ class FeedError(AntflowError, RuntimeError):
         self.fed_count = fed_count
 
 
-class PipelineCrashedError(AntflowError, RuntimeError):
+class PipelineCrashedError(PipelineError, RuntimeError):
     """A worker died of an error that is not the fault of an item.
 
     This means a bug in antflow or in a custom subclass; the original exception
@@ -67,14 +100,14 @@ class PipelineCrashedError(AntflowError, RuntimeError):
     """
 
 
-class TaskTimeoutError(AntflowError, TimeoutError):
+class TaskTimeoutError(AntFlowError, TimeoutError):
     """A task call took longer than its stage's ``task_timeout``.
 
     It counts as a failed attempt and is retried like any other failure.
     """
 
 
-class TaskReturnedCoroutineError(AntflowError, TypeError):
+class TaskReturnedCoroutineError(AntFlowError, TypeError):
     """An ``async`` task returned a coroutine instead of a value: an ``await`` is missing.
 
     It fails the attempt like any other error (and is retried like one); the coroutine is
@@ -82,7 +115,7 @@ class TaskReturnedCoroutineError(AntflowError, TypeError):
     """
 
 
-class ExtensionNotInstalledError(AntflowError, ImportError):
+class ExtensionNotInstalledError(AntFlowError, ImportError):
     """A feature lives in an antflow package that is not installed.
 
     The message names the package to ``pip install``.

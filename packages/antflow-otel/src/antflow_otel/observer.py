@@ -263,7 +263,8 @@ class TelemetryObserver:
                 span.add_event(
                     names.RETRY_EVENT,
                     {
-                        names.ATTEMPT: int(metadata.get("attempt", item.retries)),
+                        # "attempt" is the one about to be made; name the one that failed.
+                        names.ATTEMPT: int(metadata.get("attempt", item.retries + 1)) - 1,
                         names.TASK: str(metadata.get("task", "")),
                         names.EXCEPTION_TYPE: str(metadata.get("error_type", "")),
                         names.EXCEPTION_MESSAGE: str(metadata.get("error", "")),
@@ -273,6 +274,10 @@ class TelemetryObserver:
         else:
             outcome = _STAGE_ENDS.get(status)
             if outcome is not None:
+                span = item.stage_span
+                if status is ItemStatus.SKIPPED and span is not None and worker is not None:
+                    # A skipped item goes queued -> skipped: no in_progress named its worker.
+                    span.set_attribute(names.WORKER, worker)
                 self._end_stage(item, stage, outcome, timestamp, metadata)
         return None
 

@@ -348,6 +348,12 @@ class StatusLog:
         self.index()
         return len(self._current)
 
+    def tracked_ids(self) -> list[Any]:
+        """Return the id of every tracked item (not forgotten), in order of first sight."""
+        self.index()
+        flat = self.flat
+        return [flat[slot - 2] for slot in self._current.values()]
+
 
 _is_slot = cast("Callable[[int | None], TypeGuard[int]]", partial(is_not, None))
 """``slot is not None``, as a C function for ``filter``."""

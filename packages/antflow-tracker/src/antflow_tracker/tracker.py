@@ -12,10 +12,15 @@ A tracker is a `PipelineObserver`. The pipeline calls it from its workers:
   when a task callback is set: `observes_task_events` tells the pipeline not to build
   task events otherwise.
 * ``on_item_finished(event)`` once per item when it leaves the pipeline. An item that
-  ended as a result has ``completed`` as its final status, one that ended as a failure
-  ``failed``; the tracker adds that final event itself in the one case the pipeline does
-  not end on it (an item that ``skip_if`` sent past the last stage). Failures also go to
-  the error summary. Then ``on_success`` or ``on_failure`` is called.
+  ended as a result has ``completed`` as its final status (``skipped`` if ``skip_if``
+  sent it past the last stage), one that ended as a failure ``failed``; the tracker adds
+  that final event itself if the pipeline did not end on it (a custom runtime may not).
+  Failures also go to the error summary. Then ``on_success`` or ``on_failure`` is called.
+
+Every callback is an attribute that may also be set after construction
+(``tracker.on_status_change = fn``), as in antflow 0.10. A status or item callback takes
+effect at once; a task callback at the next ``start()`` or ``run()`` of the pipeline,
+which reads `observes_task_events` when it starts.
 
 A callback may be a plain function or an ``async`` one. The tracker returns the
 callback's awaitable to the worker, which awaits it before the item moves on, so after
@@ -35,6 +40,7 @@ from typing import Any, Final, Literal, TypeAlias, TypeVar
 from antflow_core.model import (
     EMPTY_METADATA,
     FIRST_ATTEMPT,
+    CallbackForm,
     ErrorSummary,
     FailedItem,
     FailureRecord,
@@ -44,6 +50,7 @@ from antflow_core.model import (
     StatusEvent,
     TaskEvent,
     TaskEventType,
+    callback_form,
 )
 from returns.result import Success
 
@@ -66,11 +73,19 @@ StatusCallback: TypeAlias = Callable[[StatusEvent], Awaitable[None] | None]
 TaskCallback: TypeAlias = Callable[[TaskEvent], Awaitable[None] | None]
 """``on_task_start`` and the other task callbacks: called with a `TaskEvent`."""
 
-ResultCallback: TypeAlias = Callable[[PipelineResult[Any]], Awaitable[None] | None]
-"""``on_success``: called with the item's `PipelineResult` when it leaves the last stage."""
+ResultCallback: TypeAlias = (
+    Callable[[PipelineResult[Any]], Awaitable[None] | None]
+    | Callable[[Any, Any, dict[str, Any]], Awaitable[None] | None]
+)
+"""``on_success``: ``(result)`` with the item's `PipelineResult` when it leaves the last
+stage, or ``(item_id, value, metadata)`` as a stage's 0.10-form callback."""
 
-FailedItemCallback: TypeAlias = Callable[[FailedItem], Awaitable[None] | None]
-"""``on_failure``: called with the `FailedItem` when a stage gives up on the item."""
+FailedItemCallback: TypeAlias = (
+    Callable[[FailedItem], Awaitable[None] | None]
+    | Callable[[Any, Any, dict[str, Any]], Awaitable[None] | None]
+)
+"""``on_failure``: ``(failed_item)`` with the `FailedItem` when a stage gives up on the item,
+or ``(item_id, error, metadata)``."""
 
 HistoryLimit: TypeAlias = Literal["full"] | int
 """How many status events the tracker keeps per item: ``"full"`` (all) or N >= 1."""
@@ -83,6 +98,9 @@ DEFAULT_KEEP_FINISHED: Final = 100_000
 
 _COMPLETED: Final = ItemStatus.COMPLETED
 _FAILED: Final = ItemStatus.FAILED
+_SKIPPED: Final = ItemStatus.SKIPPED
+_RESULT_STATUSES: Final = (_COMPLETED, _SKIPPED)
+"""The final statuses of an item that ended as a result."""
 _FINISHED_METADATA: Final[Mapping[str, Any]] = MappingProxyType({"finished": True})
 _TASK_CALLBACK_NAMES: Final = {
     TaskEventType.START: "on_task_start",
@@ -114,16 +132,23 @@ class StatusTracker:
     ended: memory then follows the items in flight). The package README has the
     measurements.
 
+    Every callback can also be set, replaced or removed later by assigning the attribute
+    of the same name (``tracker.on_status_change = fn``).
+
     Args:
         on_status_change: Called with each `StatusEvent` (an item changed status at a stage).
+            The only argument that may be given by position: ``StatusTracker(print_event)``.
         on_task_start: Called with a `TaskEvent` when a task call begins.
         on_task_complete: Called with a `TaskEvent` when a task call succeeded.
         on_task_retry: Called with a `TaskEvent` when a failed task call will be retried.
         on_task_fail: Called with a `TaskEvent` when a task failed for good.
         on_success: Called once per item that went through every stage, with its
-            `PipelineResult` (id and final value).
+            `PipelineResult` (id and final value), or as ``on_success(item_id, value,
+            metadata)``: like a stage's callbacks, the form is decided from the signature
+            when the callback is set (see `antflow_core.model.callback_form`).
         on_failure: Called once per item a stage gave up on, with its `FailedItem` (id,
-            value, error, stage and attempts).
+            value, error, stage and attempts), or as ``on_failure(item_id, error,
+            metadata)``.
         history: Status events kept per item: ``"full"`` for all of them (the default), or an
             int N >= 1 for the latest N; ``1`` keeps the current status only.
         keep_finished: Which items to keep after they leave the pipeline: an int N for the
@@ -149,8 +174,8 @@ class StatusTracker:
 
     def __init__(
         self,
-        *,
         on_status_change: StatusCallback | None = None,
+        *,
         on_task_start: TaskCallback | None = None,
         on_task_complete: TaskCallback | None = None,
         on_task_retry: TaskCallback | None = None,
@@ -162,19 +187,17 @@ class StatusTracker:
         max_failures: int | None = None,
     ) -> None:
         self._on_status_change = _check_callback("on_status_change", on_status_change)
-        self._on_success = _check_callback("on_success", on_success)
-        self._on_failure = _check_callback("on_failure", on_failure)
-        task_callbacks = {
-            TaskEventType.START: on_task_start,
-            TaskEventType.COMPLETE: on_task_complete,
-            TaskEventType.RETRY: on_task_retry,
-            TaskEventType.FAIL: on_task_fail,
-        }
-        self._task_callbacks: dict[TaskEventType, TaskCallback] = {
-            kind: checked
-            for kind, callback in task_callbacks.items()
-            if (checked := _check_callback(_TASK_CALLBACK_NAMES[kind], callback)) is not None
-        }
+        self._on_success: ResultCallback | None = None
+        self._on_failure: FailedItemCallback | None = None
+        # The callbacks as functions of the result / failed item, in their decided form.
+        self._call_success: Callable[[PipelineResult[Any]], Awaitable[None] | None] | None
+        self._call_failure: Callable[[FailedItem], Awaitable[None] | None] | None
+        self._call_success = self._call_failure = None
+        self._task_callbacks: dict[TaskEventType, TaskCallback] = {}
+        self._set_task_callback(TaskEventType.START, on_task_start)
+        self._set_task_callback(TaskEventType.COMPLETE, on_task_complete)
+        self._set_task_callback(TaskEventType.RETRY, on_task_retry)
+        self._set_task_callback(TaskEventType.FAIL, on_task_fail)
         self._history: HistoryLimit = _check_history(history)
         self._keep_finished = _check_keep_finished(keep_finished)
         # The ended items still kept, oldest first, when only the latest N are kept.
@@ -185,8 +208,11 @@ class StatusTracker:
         self._extend = self._flat.extend
         # Whether ending items must be forgotten or the log compacted from time to time.
         self._bounded = self._history != "full" or self._keep_finished is not True
-        # Whether a result's end needs nothing once its last status is "completed".
-        self._plain_results = not self._bounded and self._on_success is None
+        # Whether a result's end needs nothing once its last status is "completed"
+        # (kept up to date by the on_success setter).
+        self._plain_results = not self._bounded
+        self.on_success = on_success
+        self.on_failure = on_failure
         self._failures: deque[FailureRecord] = deque(maxlen=self._max_failures)
         self._failed_total = 0
         self._errors_by_type: dict[str, int] = {}
@@ -202,8 +228,87 @@ class StatusTracker:
 
     @property
     def observes_task_events(self) -> bool:
-        """Whether a task callback is set; when False the pipeline builds no `TaskEvent`."""
+        """Whether a task callback is set; when False the pipeline builds no `TaskEvent`.
+
+        A pipeline reads it when it starts: a task callback set later takes effect at
+        the pipeline's next ``start()`` or ``run()``.
+        """
         return bool(self._task_callbacks)
+
+    @property
+    def on_status_change(self) -> StatusCallback | None:
+        """Called with each `StatusEvent`; assign it to set, replace or remove (None) it."""
+        return self._on_status_change
+
+    @on_status_change.setter
+    def on_status_change(self, callback: StatusCallback | None) -> None:
+        self._on_status_change = _check_callback("on_status_change", callback)
+
+    @property
+    def on_success(self) -> ResultCallback | None:
+        """Called with the `PipelineResult` of each item that went through every stage."""
+        return self._on_success
+
+    @on_success.setter
+    def on_success(self, callback: ResultCallback | None) -> None:
+        _check_callback("on_success", callback)
+        self._on_success = callback
+        self._call_success = _item_callback("on_success", callback, "result", "value")
+        self._plain_results = not self._bounded and self._on_success is None
+
+    @property
+    def on_failure(self) -> FailedItemCallback | None:
+        """Called with the `FailedItem` of each item a stage gave up on."""
+        return self._on_failure
+
+    @on_failure.setter
+    def on_failure(self, callback: FailedItemCallback | None) -> None:
+        _check_callback("on_failure", callback)
+        self._on_failure = callback
+        self._call_failure = _item_callback("on_failure", callback, "failed item", "error")
+
+    @property
+    def on_task_start(self) -> TaskCallback | None:
+        """Called with a `TaskEvent` when a task call begins."""
+        return self._task_callbacks.get(TaskEventType.START)
+
+    @on_task_start.setter
+    def on_task_start(self, callback: TaskCallback | None) -> None:
+        self._set_task_callback(TaskEventType.START, callback)
+
+    @property
+    def on_task_complete(self) -> TaskCallback | None:
+        """Called with a `TaskEvent` when a task call succeeded."""
+        return self._task_callbacks.get(TaskEventType.COMPLETE)
+
+    @on_task_complete.setter
+    def on_task_complete(self, callback: TaskCallback | None) -> None:
+        self._set_task_callback(TaskEventType.COMPLETE, callback)
+
+    @property
+    def on_task_retry(self) -> TaskCallback | None:
+        """Called with a `TaskEvent` when a failed task call will be retried."""
+        return self._task_callbacks.get(TaskEventType.RETRY)
+
+    @on_task_retry.setter
+    def on_task_retry(self, callback: TaskCallback | None) -> None:
+        self._set_task_callback(TaskEventType.RETRY, callback)
+
+    @property
+    def on_task_fail(self) -> TaskCallback | None:
+        """Called with a `TaskEvent` when a task failed for good."""
+        return self._task_callbacks.get(TaskEventType.FAIL)
+
+    @on_task_fail.setter
+    def on_task_fail(self, callback: TaskCallback | None) -> None:
+        self._set_task_callback(TaskEventType.FAIL, callback)
+
+    def _set_task_callback(self, kind: TaskEventType, callback: TaskCallback | None) -> None:
+        checked = _check_callback(_TASK_CALLBACK_NAMES[kind], callback)
+        if checked is None:
+            self._task_callbacks.pop(kind, None)
+        else:
+            self._task_callbacks[kind] = checked
 
     @property
     def history(self) -> HistoryLimit:
@@ -309,11 +414,11 @@ class StatusTracker:
             if self._plain_results and last_is_mine and flat[2 - FIELDS] is _COMPLETED:
                 return None  # the common case, in a few steps
             pending: Awaitable[None] | None = None
-            if not (last_is_mine and flat[2 - FIELDS] is _COMPLETED):
+            if not (last_is_mine and flat[2 - FIELDS] in _RESULT_STATUSES):
                 pending = self._settle_final(item_id, ItemStatus.COMPLETED, timestamp, None)
             if self._bounded:
                 self._after_finish(item_id)
-            on_success = self._on_success
+            on_success = self._call_success
             if on_success is not None:
                 pending = _chain(pending, _call(on_success, ended, "on_success"))
             return pending
@@ -323,8 +428,8 @@ class StatusTracker:
             pending = self._settle_final(item_id, ItemStatus.FAILED, timestamp, ended)
         if self._bounded:
             self._after_finish(item_id)
-        if self._on_failure is not None:
-            pending = _chain(pending, _call(self._on_failure, ended, "on_failure"))
+        if self._call_failure is not None:
+            pending = _chain(pending, _call(self._call_failure, ended, "on_failure"))
         return pending
 
     def _settle_final(
@@ -333,8 +438,11 @@ class StatusTracker:
         """Make ``status`` the item's latest status, adding that event if it is not yet."""
         log = self._log
         latest = log.latest(item_id)
-        if latest is not None and log.status_of(latest) == CODES[status]:
-            return None
+        if latest is not None and (
+            log.status_of(latest) == CODES[status]
+            or (status is _COMPLETED and log.status_of(latest) == CODES[_SKIPPED])
+        ):
+            return None  # ended as it should: a result skipped at the last stage ends skipped
         if latest is None and failed is None:
             return None  # never seen: the tracker was not attached while it ran
         stage: str = failed.stage if failed is not None else ""
@@ -393,11 +501,11 @@ class StatusTracker:
 
         Every item counts once, under its current (latest) status: an item that
         completed stage 1 and waits at stage 2 counts as ``"queued"``. An item that went
-        through every stage ends ``"completed"`` (also when ``skip_if`` sent it past the
-        last stage) and one a stage gave up on ends ``"failed"``, so after a run
-        ``"completed"`` and ``"failed"`` equal the pipeline's ``items_processed`` and
-        ``items_failed``. Items are told apart by id: give items unique ids when one
-        tracker watches several pipelines.
+        through every stage ends ``"completed"`` (``"skipped"`` when ``skip_if`` sent it
+        past the last stage) and one a stage gave up on ends ``"failed"``, so after a run
+        ``"completed"`` plus the items skipped at the last stage equal the pipeline's
+        ``items_processed``, and ``"failed"`` its ``items_failed``. Items are told apart
+        by id: give items unique ids when one tracker watches several pipelines.
 
         Returns:
             The counts by ``"queued"``, ``"in_progress"``, ``"completed"``, ``"failed"``,
@@ -432,6 +540,21 @@ class StatusTracker:
             raise ValueError(f"unknown status {status!r}: use one of {names}")
         log = self._log
         return [log.event(slot) for slot in log.with_status(code)]
+
+    def get_failed_items(self) -> list[StatusEvent]:
+        """Return the latest event of every item that failed: ``get_by_status("failed")``.
+
+        Each event's ``metadata`` holds the ``error`` (message), ``error_type`` and
+        ``attempt``. `get_error_summary` gives the failures counted by type and stage.
+        """
+        return self.get_by_status(ItemStatus.FAILED)
+
+    def get_tracked_ids(self) -> list[Any]:
+        """Return the id of every item the tracker knows, in the order it first saw them.
+
+        Items forgotten after they ended (see ``keep_finished``) are not listed.
+        """
+        return self._log.tracked_ids()
 
     def get_history(self, item_id: Any) -> list[StatusEvent]:
         """Return the item's status events, oldest first (the latest ``history`` of them).
@@ -527,6 +650,32 @@ def _check_callback(name: str, callback: _C | None) -> _C | None:
             f"{name} must be a function or an async function taking the event, got {callback!r}"
         )
     return callback
+
+
+def _item_callback(name: str, callback: Callable[..., Any] | None, single: str, second: str) -> Any:
+    """Return ``callback`` as a function of the result or failed item, in its decided form.
+
+    ``single`` names what a one-argument callback gets; ``second`` the attribute a
+    three-argument one gets second (``"value"`` or ``"error"``).
+
+    Raises:
+        TypeError: If the callback can take neither one nor three positional arguments.
+    """
+    if callback is None:
+        return None
+    form = callback_form(callback)
+    if form is CallbackForm.ONE_ARGUMENT:
+        return callback
+    if form is None:
+        raise TypeError(
+            f"{name} must take one argument (the {single}) or three, as "
+            f"{name}(item_id, {second}, metadata)"
+        )
+
+    def call(ended: Any) -> Any:
+        return callback(ended.id, getattr(ended, second), dict(ended.metadata))
+
+    return call
 
 
 def _check_history(history: object) -> HistoryLimit:

@@ -4,9 +4,15 @@ This umbrella package re-exports the public API of the antflow packages, so that
 ``from antflow import Pipeline, Stage, StatusTracker`` works as the guide shows. Each
 section below comes from one distribution.
 
-The names of antflow-rich (``FullDashboard``, ``ProgressBarDisplay``, ...) are loaded on
-first use, so ``import antflow`` never imports rich; ``run(items, progress=True)`` finds
-the displays through their entry points without touching these names at all.
+It is the successor of antflow 0.10: the submodules a 0.10 program imports from
+(``antflow.pipeline``, ``antflow.types``, ``antflow.tracker``, ``antflow.exceptions``,
+``antflow.context``, ``antflow.display``) re-export the same objects under the same
+names. ``docs/migrating.md`` lists what differs.
+
+The names of antflow-rich (``FullDashboard``, ``ProgressBarDisplay``, ...) and
+``antflow.display`` are loaded on first use, so ``import antflow`` never imports rich;
+``run(items, progress=True)`` finds the displays through their entry points without
+touching these names at all.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from antflow_builders import (
     EmptyPipelineBuilder,
     Items,
     KeyedItem,
+    OnFailure,
+    OnSkip,
+    OnSuccess,
     Pipeline,
     PipelineBuilder,
     StageOptions,
@@ -28,6 +37,7 @@ from antflow_builders import (
 
 # ----------------------------------------------------------------- antflow-core
 from antflow_core import (
+    AntFlowError,
     AntflowError,
     BaseDashboard,
     DashboardProtocol,
@@ -42,6 +52,7 @@ from antflow_core import (
     ItemStatus,
     Payload,
     PipelineCrashedError,
+    PipelineError,
     PipelineObserver,
     PipelineResult,
     PipelineStateError,
@@ -152,14 +163,17 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module("antflow_rich"), name)
         globals()[name] = value
         return value
+    if name == "display":  # antflow 0.10's submodule; it imports rich
+        return importlib.import_module("antflow.display")
     raise AttributeError(f"module 'antflow' has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
+__version__ = "0.11.0"
 
 __all__ = [
     "DEGRADATION_STEPS",
     "QUICK_STAGE_NAME",
+    "AntFlowError",
     "AntflowError",
     "BarCell",
     "BarLine",
@@ -184,10 +198,14 @@ __all__ = [
     "Items",
     "KeyedItem",
     "LayoutPlan",
+    "OnFailure",
+    "OnSkip",
+    "OnSuccess",
     "Payload",
     "Pipeline",
     "PipelineBuilder",
     "PipelineCrashedError",
+    "PipelineError",
     "PipelineObserver",
     "PipelineResult",
     "PipelineStateError",
@@ -238,3 +256,12 @@ __all__ = [
     "summary_line",
     "worker_table",
 ]
+
+# antflow 0.10's submodules, which re-export the names above; importing them here makes
+# ``antflow.pipeline.Stage`` work after a bare ``import antflow``, as it did in 0.10.
+from antflow import context as context  # noqa: E402
+from antflow import exceptions as exceptions  # noqa: E402
+from antflow import executor as executor  # noqa: E402
+from antflow import pipeline as pipeline  # noqa: E402
+from antflow import tracker as tracker  # noqa: E402
+from antflow import types as types  # noqa: E402

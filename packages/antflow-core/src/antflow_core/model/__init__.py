@@ -11,8 +11,9 @@ payload's value in order. When a task raises, `decide_retry` says what happens:
 call it again (`RetryTask`, ``per_task``), put the item back at the start of the stage
 (`RequeueItem`, ``per_stage``), or give up (`GiveUp`). When the stage ends,
 `route` says where the item goes: the next stage, out as a `PipelineResult`, or out as
-a `FailedItem`. Each item ends exactly once, as one or the other; `ItemOutcome` is that
-end as a `returns` Result.
+a `FailedItem`. A stage whose ``skip_if`` is true for an item skips it entirely: the item
+goes from ``queued`` to ``skipped`` and on, unchanged. Each item ends exactly once, as a
+result or as a failure; `ItemOutcome` is that end as a `returns` Result.
 
 While this happens a runtime emits `StatusEvent`, `TaskEvent` and `ItemFinished` to
 an attached `PipelineObserver`, and keeps counters that `compute_pipeline_stats`
@@ -53,10 +54,13 @@ from antflow_core.model.events import (
     TaskEventType,
 )
 from antflow_core.model.payload import (
+    NO_METADATA,
     HeapItem,
+    ItemMetadata,
     Payload,
     QueueEntry,
     coerce_payload,
+    item_metadata,
     prepare_payload,
 )
 from antflow_core.model.protocols import (
@@ -78,12 +82,17 @@ from antflow_core.model.results import (
 from antflow_core.model.stage import (
     DEFAULT_PRIORITY,
     RETRY_STRATEGIES,
+    CallbackForm,
     FailureCallback,
     RetryStrategy,
+    SkipCallback,
     SkipPredicate,
     Stage,
     SuccessCallback,
     TaskFunc,
+    call_with_failure,
+    call_with_payload,
+    callback_form,
     default_queue_capacity,
     effective_queue_capacity,
     is_async_callable,
@@ -111,8 +120,10 @@ __all__ = [
     "DEFAULT_PRIORITY",
     "EMPTY_METADATA",
     "FIRST_ATTEMPT",
+    "NO_METADATA",
     "RETRY_STRATEGIES",
     "ROUTING_TABLE",
+    "CallbackForm",
     "DashboardProtocol",
     "DashboardSnapshot",
     "Destination",
@@ -125,6 +136,7 @@ __all__ = [
     "GiveUp",
     "HeapItem",
     "ItemFinished",
+    "ItemMetadata",
     "ItemOutcome",
     "ItemStatus",
     "Payload",
@@ -138,6 +150,7 @@ __all__ = [
     "RetryDecision",
     "RetryStrategy",
     "RetryTask",
+    "SkipCallback",
     "SkipPredicate",
     "Stage",
     "StageCounts",
@@ -155,6 +168,9 @@ __all__ = [
     "WorkerMetrics",
     "WorkerState",
     "WorkerStatus",
+    "call_with_failure",
+    "call_with_payload",
+    "callback_form",
     "coerce_payload",
     "compute_pipeline_stats",
     "decide_retry",
@@ -163,6 +179,7 @@ __all__ = [
     "failed_outcome",
     "is_async_callable",
     "is_retryable",
+    "item_metadata",
     "order_by_sequence",
     "plan_pipeline",
     "prepare_payload",

@@ -256,4 +256,4 @@ def resolve_stage(plan: PipelinePlan, name: str) -> Result[int, UnknownStageErro
         if stage_plan.name == name:
             return Success(stage_plan.index)
     valid = ", ".join(repr(n) for n in plan.stage_names)
-    return Failure(UnknownStageError(f"no stage is named {name!r}; the stages are: {valid}"))
+    return Failure(UnknownStageError(f"stage {name!r} not found; the stages are: {valid}"))

@@ -15,9 +15,12 @@ Statuses of one item at one stage follow this table; anything else is a runtime 
 | from          | to                                        |
 |---------------|-------------------------------------------|
 | (fed / moved) | queued                                    |
-| queued        | in_progress                               |
-| in_progress   | completed, failed, skipped, retrying      |
+| queued        | in_progress; skipped (``skip_if`` true); failed (``skip_if`` raised) |
+| in_progress   | completed, failed, retrying               |
 | retrying      | queued (per_stage), completed, failed, retrying (per_task) |
+
+A skipped item is never ``in_progress`` at the stage it skips: ``skip_if`` is asked when a
+worker takes it from the queue, and the stage's tasks never see it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from antflow_core.model.payload import NO_METADATA
 from antflow_core.model.results import ItemOutcome
 
 __all__ = [
@@ -56,15 +60,17 @@ class ItemStatus(enum.StrEnum):
     RETRYING = "retrying"
     """A task failed and the item is being tried again."""
     SKIPPED = "skipped"
-    """``skip_if`` returned true; the item moved on unchanged."""
+    """``skip_if`` returned true: the item skipped the stage entirely and moved on unchanged."""
 
 
 ALLOWED_TRANSITIONS: Final[Mapping[ItemStatus | None, frozenset[ItemStatus]]] = MappingProxyType(
     {
         None: frozenset({ItemStatus.QUEUED}),
-        ItemStatus.QUEUED: frozenset({ItemStatus.IN_PROGRESS}),
+        ItemStatus.QUEUED: frozenset(
+            {ItemStatus.IN_PROGRESS, ItemStatus.SKIPPED, ItemStatus.FAILED}
+        ),
         ItemStatus.IN_PROGRESS: frozenset(
-            {ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.RETRYING}
+            {ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.RETRYING}
         ),
         ItemStatus.RETRYING: frozenset(
             {ItemStatus.QUEUED, ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.RETRYING}
@@ -86,8 +92,8 @@ class TaskEventType(enum.StrEnum):
     FAIL = "fail"
 
 
-EMPTY_METADATA: Final[Mapping[str, Any]] = MappingProxyType({})
-"""The metadata of an event that has none."""
+EMPTY_METADATA: Final[Mapping[str, Any]] = NO_METADATA
+"""The metadata of an event that has none (the same object as `NO_METADATA`)."""
 
 FIRST_ATTEMPT: Final[Mapping[str, Any]] = MappingProxyType({"attempt": 1})
 """The metadata of an ``in_progress`` event on an item's first attempt at a stage.
@@ -107,8 +113,11 @@ class StatusEvent:
         worker: The worker's name (``"Fetch-W3"``), or None while queued.
         worker_id: The worker's index in its stage, 0 to workers - 1, or None while queued.
         timestamp: Seconds since the epoch.
-        metadata: Details: ``error`` (message), ``error_type`` and ``attempt`` on
-            ``failed`` and ``retrying``; ``attempt`` when re-queued.
+        metadata: Details. On ``failed``: ``error`` (the message), ``error_type``,
+            ``exception`` and ``attempt`` (attempts made). On ``retrying``: ``retry`` (True),
+            ``attempt`` (the attempt about to be made, from 2), ``error``, ``error_type``,
+            ``exception`` and ``task`` (the task that failed). On ``in_progress`` and on
+            ``queued`` after a ``per_stage`` retry: ``attempt``.
     """
 
     item_id: Any

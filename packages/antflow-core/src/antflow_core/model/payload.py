@@ -1,9 +1,10 @@
 """Payloads and queue entries: how an item is wrapped while it travels.
 
 An item fed to a pipeline becomes a `Payload`: its id (taken from the item or
-given by its position), its current value, and the sequence id that orders results
-and breaks ties between equal priorities. In a stage's queue the payload sits in a
-`QueueEntry` together with its priority and attempt number.
+given by its position), its current value, the sequence id that orders results
+and breaks ties between equal priorities, and its metadata (the other keys of a dict
+item, carried along untouched to its result and its callbacks). In a stage's queue the
+payload sits in a `QueueEntry` together with its priority and attempt number.
 
 Queues compare plain ``(priority, sequence_id)`` keys: the runtime stores
 ``(priority, sequence_id, (payload, attempt))`` tuples, which is what
@@ -15,19 +16,57 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeAlias, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 __all__ = [
+    "NO_METADATA",
     "HeapItem",
+    "ItemMetadata",
     "Payload",
     "QueueEntry",
     "coerce_payload",
+    "item_metadata",
     "prepare_payload",
 ]
 
 T = TypeVar("T")
 U = TypeVar("U")
+
+
+class ItemMetadata(dict[str, Any]):
+    """An item's metadata: a dict that cannot be changed.
+
+    It is a `dict` (``isinstance(metadata, dict)`` holds, it compares equal to a dict
+    with the same keys and serializes like one) whose mutating methods raise `TypeError`:
+    an item's metadata belongs to its `Payload`, `PipelineResult` and `FailedItem`, which
+    are immutable. ``dict(metadata)`` or ``metadata.copy()`` gives a copy to change.
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "an item's metadata is read-only (results are immutable): change a copy, "
+            "e.g. metadata = dict(result.metadata)"
+        )
+
+    __setitem__ = __delitem__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+    def __reduce__(self) -> tuple[type[ItemMetadata], tuple[dict[str, Any]]]:
+        # Rebuilt through __init__: unpickling must not set items one by one.
+        return (ItemMetadata, (dict(self),))
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self)
+
+
+NO_METADATA: Final[Mapping[str, Any]] = ItemMetadata()
+"""The metadata of an item that has none (every item that is not a dict with extra keys)."""
+
+_RESERVED_KEYS: Final = frozenset({"id", "value", "_sequence_id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +79,19 @@ class Payload(Generic[T]):
         value: The item's current value: the input at the first stage, then each stage's output.
         sequence_id: Position in feeding order; results are returned in this order and
             items of equal priority are processed first-in, first-out by it.
+        metadata: The keys of a dict item other than ``"id"`` and ``"value"`` (for
+            ``{"id": 7, "value": x, "source": "s3"}``: ``{"source": "s3"}``), as a
+            read-only dict (`ItemMetadata`); empty for any other item. It travels with the
+            item, unchanged, to its `PipelineResult` and to stage callbacks.
     """
 
     id: Any
     value: T
     sequence_id: int
+    metadata: Mapping[str, Any] = field(default_factory=lambda: NO_METADATA, hash=False)
+
+    def __repr__(self) -> str:
+        return _fields_repr(self, ("id", "value", "sequence_id"))
 
     def with_value(self, value: U) -> Payload[U]:
         """Return the same item carrying a new value (a stage's output)."""
@@ -52,11 +99,20 @@ class Payload(Generic[T]):
         _set_id(new, self.id)
         _set_value(new, value)
         _set_sequence(new, self.sequence_id)
+        _set_metadata(new, self.metadata)
         return new
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the payload in the guide's dict form: ``{"id", "value", "_sequence_id"}``."""
-        return {"id": self.id, "value": self.value, "_sequence_id": self.sequence_id}
+        """Return the payload in the guide's dict form: ``{"id", "value", "_sequence_id"}``.
+
+        Its metadata keys come along, so feeding the dict again gives the same item.
+        """
+        return {
+            **self.metadata,
+            "id": self.id,
+            "value": self.value,
+            "_sequence_id": self.sequence_id,
+        }
 
 
 # with_value runs once per item per stage and prepare_payload once per item: these skip
@@ -65,6 +121,31 @@ _new_payload = object.__new__
 _set_id = Payload.__dict__["id"].__set__
 _set_value = Payload.__dict__["value"].__set__
 _set_sequence = Payload.__dict__["sequence_id"].__set__
+_set_metadata = Payload.__dict__["metadata"].__set__
+
+
+def _fields_repr(obj: Any, names: tuple[str, ...]) -> str:
+    """Return ``Class(name=value, ...)``, with ``metadata=`` only when the metadata is not empty.
+
+    The repr of the classes that carry an item's metadata: most items have none, and their
+    repr stays as short as it was before metadata existed.
+    """
+    parts = [f"{name}={getattr(obj, name)!r}" for name in names]
+    if obj.metadata:
+        parts.append(f"metadata={dict(obj.metadata)!r}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+def item_metadata(item: Mapping[Any, Any]) -> Mapping[str, Any]:
+    """Return the metadata of a dict item, read-only: its keys but the reserved ones.
+
+    The reserved keys are ``"id"``, ``"value"`` and ``"_sequence_id"``. A dict without a
+    ``"value"`` key is itself the item's value and has no metadata.
+    """
+    if "value" not in item or len(item) <= 1 + ("id" in item):
+        return NO_METADATA
+    extra = ItemMetadata({k: v for k, v in item.items() if k not in _RESERVED_KEYS})
+    return extra if extra else NO_METADATA
 
 
 # Types that are never mappings, tested before the (slower) isinstance check on the ABC.
@@ -75,13 +156,15 @@ def prepare_payload(item: object, sequence_id: int) -> Payload[Any]:
     """Wrap a fed item into a `Payload`.
 
     A mapping with an ``"id"`` key gives that id, otherwise the item's ``sequence_id`` is
-    its id. A mapping with a ``"value"`` key gives that value, otherwise the item itself is
-    the value.
+    its id. A mapping with a ``"value"`` key gives that value and its other keys are the
+    payload's metadata; otherwise the item itself is the value.
 
     Example:
         ```python
         prepare_payload({"id": "user_1", "value": {"name": "Alice"}}, 0)
         # Payload(id='user_1', value={'name': 'Alice'}, sequence_id=0)
+        prepare_payload({"id": 3, "value": "a.txt", "bucket": "logs"}, 1).metadata
+        # {'bucket': 'logs'}
         prepare_payload("http://a", 7)  # Payload(id=7, value='http://a', sequence_id=7)
         ```
     """
@@ -89,9 +172,11 @@ def prepare_payload(item: object, sequence_id: int) -> Payload[Any]:
     if type(item) is dict or (type(item) not in _NOT_MAPPINGS and isinstance(item, Mapping)):
         _set_id(payload, item.get("id", sequence_id))
         _set_value(payload, item.get("value", item))
+        _set_metadata(payload, item_metadata(item))
     else:
         _set_id(payload, sequence_id)
         _set_value(payload, item)
+        _set_metadata(payload, NO_METADATA)
     _set_sequence(payload, sequence_id)
     return payload
 
@@ -101,7 +186,7 @@ def coerce_payload(prepared: object, sequence_id: int) -> Payload[Any]:
 
     A `Payload` passes through. A mapping in the guide's form (``"id"``, ``"value"`` and
     optionally ``"_sequence_id"``) is converted; a missing ``"_sequence_id"`` takes
-    ``sequence_id``.
+    ``sequence_id``, and any other key becomes metadata.
 
     Raises:
         TypeError: If ``prepared`` is neither, with what the override must return.
@@ -112,7 +197,7 @@ def coerce_payload(prepared: object, sequence_id: int) -> Payload[Any]:
         seq = prepared.get("_sequence_id", sequence_id)
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise TypeError(f"_prepare_payload returned a non-integer _sequence_id: {seq!r}")
-        return Payload(prepared["id"], prepared["value"], seq)
+        return Payload(prepared["id"], prepared["value"], seq, item_metadata(prepared))
     raise TypeError(
         "_prepare_payload must return a Payload or a dict with 'id' and 'value' keys "
         f"(and optionally '_sequence_id'), got {prepared!r}"

@@ -8,13 +8,13 @@ error. `ItemOutcome` joins the two as ``Success(PipelineResult)`` or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeAlias, TypeVar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
 
 from returns.result import Failure, Result, Success
 
-from antflow_core.model.payload import Payload
+from antflow_core.model.payload import NO_METADATA, Payload, _fields_repr
 
 __all__ = [
     "FailedItem",
@@ -36,11 +36,27 @@ class PipelineResult(Generic[T]):
         id: The item's id (see `Payload.id`).
         value: What the last stage returned for it (or its value, if it skipped that stage).
         sequence_id: Its position in feeding order; ``run()`` returns results sorted by it.
+        metadata: The item's metadata: the extra keys of a dict item (see
+            `Payload.metadata`), empty otherwise.
     """
 
     id: Any
     value: T
     sequence_id: int
+    metadata: Mapping[str, Any] = field(default_factory=lambda: NO_METADATA, hash=False)
+
+    def __repr__(self) -> str:
+        return _fields_repr(self, ("id", "value", "sequence_id"))
+
+    @property
+    def error(self) -> None:
+        """Always None: a result is an item that succeeded (failures are `FailedItem`)."""
+        return None
+
+    @property
+    def is_success(self) -> Literal[True]:
+        """Always True, as for antflow 0.10 results that ``run()`` returns."""
+        return True
 
     @classmethod
     def from_payload(cls, payload: Payload[T]) -> PipelineResult[T]:
@@ -54,6 +70,7 @@ class PipelineResult(Generic[T]):
         _set_id(result, payload.id)
         _set_value(result, value)
         _set_sequence(result, payload.sequence_id)
+        _set_metadata(result, payload.metadata)
         return result
 
 
@@ -62,6 +79,7 @@ _new = object.__new__
 _set_id = PipelineResult.__dict__["id"].__set__
 _set_value = PipelineResult.__dict__["value"].__set__
 _set_sequence = PipelineResult.__dict__["sequence_id"].__set__
+_set_metadata = PipelineResult.__dict__["metadata"].__set__
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +94,7 @@ class FailedItem:
         attempts: How many attempts were made: task attempts with ``per_task``, stage
             attempts with ``per_stage``.
         sequence_id: Its position in feeding order.
+        metadata: The item's metadata (see `Payload.metadata`).
     """
 
     id: Any
@@ -84,6 +103,20 @@ class FailedItem:
     stage: str
     attempts: int
     sequence_id: int
+    metadata: Mapping[str, Any] = field(default_factory=lambda: NO_METADATA, hash=False)
+
+    def __repr__(self) -> str:
+        return _fields_repr(self, ("id", "value", "error", "stage", "attempts", "sequence_id"))
+
+    @property
+    def item_id(self) -> Any:
+        """The item's id (`id`), under the name error-summary records use."""
+        return self.id
+
+    @property
+    def is_success(self) -> Literal[False]:
+        """Always False: the item failed."""
+        return False
 
     @property
     def error_type(self) -> str:

@@ -5,28 +5,51 @@ order, and the policies (retry, limits, callbacks, queue capacity) the runtime
 applies. Constructing one checks every field and raises
 [`StageValidationError`][antflow_core.errors.StageValidationError] that lists each problem and
 how to fix it, so a mistake surfaces where it was written, not minutes into a run.
+
+Callbacks come in two forms, decided once per callback when the stage is built
+(`callback_form`), never per call:
+
+| callback     | one argument (``ONE_ARGUMENT``)  | three arguments (``THREE_ARGUMENTS``, 0.10's) |
+|--------------|----------------------------------|-----------------------------------------------|
+| `on_success` | ``(payload)``, the stage's output | ``(item_id, result, metadata)``              |
+| `on_failure` | ``(failed_item)``                 | ``(item_id, error, metadata)``               |
+| `on_skip`    | ``(payload)``, unchanged          | ``(item_id, value, metadata)``               |
+
+``metadata`` is a new dict of the item's metadata (the extra keys of a dict item, see
+`Payload.metadata`). `call_with_payload` and `call_with_failure` turn a callback and its
+form into the one-argument function a runtime calls.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from antflow_core.errors import StageValidationError
+
+if TYPE_CHECKING:
+    from antflow_core.model.payload import Payload
+    from antflow_core.model.results import FailedItem
 
 __all__ = [
     "DEFAULT_PRIORITY",
     "RETRY_STRATEGIES",
+    "CallbackForm",
     "FailureCallback",
     "RetryStrategy",
+    "SkipCallback",
     "SkipPredicate",
     "Stage",
     "SuccessCallback",
     "TaskFunc",
+    "call_with_failure",
+    "call_with_payload",
+    "callback_form",
     "default_queue_capacity",
     "effective_queue_capacity",
     "is_async_callable",
@@ -39,10 +62,13 @@ TaskFunc: TypeAlias = Callable[..., Any]
 """A task: an ``async def`` function (or any callable); plain functions run in a thread."""
 
 SuccessCallback: TypeAlias = Callable[..., Any]
-"""``on_success(payload)``: called with the item's `Payload` after the stage, sync or async."""
+"""``on_success(payload)`` or ``on_success(item_id, result, metadata)``, sync or async."""
 
 FailureCallback: TypeAlias = Callable[..., Any]
-"""``on_failure(failed_item)``: called with the `FailedItem` when the stage gives up."""
+"""``on_failure(failed_item)`` or ``on_failure(item_id, error, metadata)``, sync or async."""
+
+SkipCallback: TypeAlias = Callable[..., Any]
+"""``on_skip(payload)`` or ``on_skip(item_id, value, metadata)``, sync or async."""
 
 SkipPredicate: TypeAlias = Callable[[Any], Any]
 """``skip_if(value) -> bool``: when true the item passes the stage untouched."""
@@ -97,6 +123,96 @@ def is_async_callable(task: Callable[..., Any]) -> bool:
     return call is not None and not inspect.isroutine(task) and inspect.iscoroutinefunction(call)
 
 
+class CallbackForm(enum.Enum):
+    """How a stage calls one of its callbacks (see the table in this module's docstring)."""
+
+    ONE_ARGUMENT = "one_argument"
+    """``callback(payload)`` or ``callback(failed_item)``."""
+    THREE_ARGUMENTS = "three_arguments"
+    """``callback(item_id, value_or_error, metadata)``: antflow 0.10's form."""
+
+
+def _positional_range(callback: Callable[..., Any]) -> tuple[int, float] | None:
+    """Return how many positional arguments ``callback`` needs and accepts at most.
+
+    None if it has a required keyword-only parameter (no positional call can work);
+    ``(0, inf)`` if its signature cannot be read.
+    """
+    try:
+        signature = inspect.signature(callback)
+    except (TypeError, ValueError):  # some builtins have no readable signature
+        return (0, float("inf"))
+    required = 0
+    accepted: float = 0
+    for parameter in signature.parameters.values():
+        kind = parameter.kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            accepted = float("inf")
+        elif kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            accepted += 1
+            if parameter.default is inspect.Parameter.empty:
+                required += 1
+        elif (
+            kind is inspect.Parameter.KEYWORD_ONLY and parameter.default is inspect.Parameter.empty
+        ):
+            return None
+    return (required, accepted)
+
+
+def callback_form(callback: Callable[..., Any]) -> CallbackForm | None:
+    """Decide how a stage callback is called, from its signature; None if it cannot be called.
+
+    The rule: a callback that can be called with three positional arguments gets the
+    three-argument form (antflow 0.10's, so a 0.10 program keeps working); otherwise one
+    that can be called with one gets the one-argument form. A callback whose signature
+    cannot be read (some builtins) gets the three-argument form.
+
+    So ``def on_success(item_id, result, metadata)``, ``def on_success(item_id, *rest)``
+    and ``lambda *args: ...`` get the 0.10 form; ``def on_success(payload)`` and
+    ``def on_success(payload, *, verbose=False)`` the one-argument form. A callback that
+    needs a keyword-only argument, or can take neither one nor three positional
+    arguments, cannot be called (None), and `Stage` rejects it.
+    """
+    bounds = _positional_range(callback)
+    if bounds is None:
+        return None
+    required, accepted = bounds
+    if required <= 3 <= accepted:
+        return CallbackForm.THREE_ARGUMENTS
+    if required <= 1 <= accepted:
+        return CallbackForm.ONE_ARGUMENT
+    return None
+
+
+def call_with_payload(
+    callback: Callable[..., Any], form: CallbackForm
+) -> Callable[[Payload[Any]], Any]:
+    """Return a function of a `Payload` that calls ``callback`` in its ``form``.
+
+    For ``on_success`` (the payload carries the stage's output) and ``on_skip``.
+    """
+    if form is CallbackForm.ONE_ARGUMENT:
+        return callback
+
+    def call(payload: Payload[Any]) -> Any:
+        return callback(payload.id, payload.value, dict(payload.metadata))
+
+    return call
+
+
+def call_with_failure(
+    callback: Callable[..., Any], form: CallbackForm
+) -> Callable[[FailedItem], Any]:
+    """Return a function of a `FailedItem` that calls an ``on_failure`` in its ``form``."""
+    if form is CallbackForm.ONE_ARGUMENT:
+        return callback
+
+    def call(failed: FailedItem) -> Any:
+        return callback(failed.id, failed.error, dict(failed.metadata))
+
+    return call
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -122,19 +238,33 @@ class Stage:
         task_wait_seconds: Seconds to wait before each retry.
         task_concurrency_limits: Maximum concurrent calls of named tasks, for example
             ``{"upload": 2}`` with ``workers=50``; keys are task names (see `task_name`).
-        unpack_args: Call the first task with ``*value`` when the value is a tuple or
-            ``**value`` when it is a mapping.
-        on_success: Called with the item's `Payload` (the stage's output as ``value``) when the
-            item completes the stage; may be ``async``. Errors it raises are logged.
-        on_failure: Called with the `FailedItem` when the item fails the stage for good;
-            may be ``async``. Errors it raises are logged.
+        unpack_args: Call the first task with ``*value`` when the value is a tuple or a list,
+            or ``**value`` when it is a mapping.
+        on_success: Called when an item completes the stage, as ``on_success(item_id, result,
+            metadata)`` (antflow 0.10's form) or ``on_success(payload)`` with the item's
+            `Payload` (the stage's output as ``value``); which one is decided from its
+            signature here (see `callback_form`). May be ``async``. Errors it raises are
+            logged.
+        on_failure: Called when the item fails the stage for good, as ``on_failure(item_id,
+            error, metadata)`` or ``on_failure(failed_item)`` with the `FailedItem`. May be
+            ``async``. Errors it raises are logged.
         skip_if: Predicate on the item's value; when it returns true the item skips the stage
-            and moves on unchanged.
+            entirely (its status goes from ``queued`` to ``skipped``, ``on_success`` is not
+            called) and moves on unchanged.
         queue_capacity: Size of the stage's input queue. ``None`` gives
             ``max(1, workers * 10)``; ``0`` means unbounded. A full queue blocks the stage
             before it (or ``feed()``), which is how backpressure travels upstream.
         task_timeout: Seconds one task call may take; a call that takes longer fails with
             `TaskTimeoutError` and is retried like any other failure. ``None`` for no limit.
+        on_skip: Called when ``skip_if`` skips an item, as ``on_skip(item_id, value,
+            metadata)`` or ``on_skip(payload)``. May be ``async``. Errors it raises are
+            logged.
+
+    Attributes:
+        on_success_form: How ``on_success`` is called (None without one), decided at
+            construction by `callback_form`.
+        on_failure_form: How ``on_failure`` is called.
+        on_skip_form: How ``on_skip`` is called.
 
     Raises:
         StageValidationError: If any field is invalid; the message says what to change.
@@ -160,6 +290,14 @@ class Stage:
     skip_if: SkipPredicate | None = None
     queue_capacity: int | None = None
     task_timeout: float | None = None
+    on_skip: SkipCallback | None = None
+    on_success_form: CallbackForm | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
+    on_failure_form: CallbackForm | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
+    on_skip_form: CallbackForm | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         tasks = self.tasks
@@ -171,6 +309,10 @@ class Stage:
         limits = self.task_concurrency_limits
         if isinstance(limits, Mapping):
             object.__setattr__(self, "task_concurrency_limits", MappingProxyType(dict(limits)))
+        for attr in _CALLBACKS:
+            callback = getattr(self, attr)
+            form = callback_form(callback) if callable(callback) else None
+            object.__setattr__(self, f"{attr}_form", form)
         problems = stage_problems(self)
         if problems:
             raise StageValidationError(_format_problems(self, problems))
@@ -184,6 +326,22 @@ class Stage:
     def capacity(self) -> int:
         """The capacity of this stage's input queue; ``0`` means unbounded."""
         return effective_queue_capacity(self)
+
+
+def _refuse_assignment(stage: Stage, name: str, value: object = None) -> None:
+    raise FrozenInstanceError(
+        f"cannot assign to field {name!r}: a Stage does not change once built (pipelines "
+        f"may share it); make a changed copy with dataclasses.replace(stage, {name}=...)"
+    )
+
+
+def _refuse_deletion(stage: Stage, name: str) -> None:
+    _refuse_assignment(stage, name)
+
+
+# The frozen dataclass's own error says only "cannot assign to field"; say what to do.
+setattr(Stage, "__setattr__", _refuse_assignment)  # noqa: B010 - not allowed in the body
+setattr(Stage, "__delattr__", _refuse_deletion)  # noqa: B010
 
 
 def _format_problems(stage: Stage, problems: Sequence[str]) -> str:
@@ -247,15 +405,38 @@ def stage_problems(stage: Stage) -> list[str]:
             f"task_timeout must be None (no limit) or a number of seconds > 0, "
             f"got {stage.task_timeout!r}"
         )
-    for attr in ("on_success", "on_failure", "skip_if"):
+    for attr in ("on_success", "on_failure", "on_skip", "skip_if"):
         value = getattr(stage, attr)
         if value is not None and not callable(value):
             problems.append(f"{attr} must be a function or None, got {value!r}")
+        elif attr in _CALLBACKS and value is not None and callback_form(value) is None:
+            problems.append(
+                f"{attr}={_callable_name(value)} cannot be called with the arguments it gets: "
+                f"write it as {attr}({_CALLBACKS[attr]}) (antflow 0.10's form) or "
+                f"{attr}({_SINGLE_ARGUMENT[attr]})"
+            )
     unpack: object = stage.unpack_args
     if not isinstance(unpack, bool):
         problems.append(f"unpack_args must be True or False, got {unpack!r}")
     problems.extend(_limit_problems(stage))
     return problems
+
+
+_CALLBACKS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "on_success": "item_id, result, metadata",
+        "on_failure": "item_id, error, metadata",
+        "on_skip": "item_id, value, metadata",
+    }
+)
+_SINGLE_ARGUMENT: Final[Mapping[str, str]] = MappingProxyType(
+    {"on_success": "payload", "on_failure": "failed_item", "on_skip": "payload"}
+)
+
+
+def _callable_name(callback: Callable[..., Any]) -> str:
+    name = getattr(callback, "__qualname__", None)
+    return name if isinstance(name, str) else repr(callback)
 
 
 def _limit_problems(stage: Stage) -> list[str]:

@@ -248,6 +248,16 @@ class WorkerState:
             "task_status": self.task_status,
         }
 
+    @property
+    def worker_name(self) -> str:
+        """The worker's name: `worker` (antflow 0.10's name for it)."""
+        return self.worker
+
+    @property
+    def processing_since(self) -> float | None:
+        """When it took the current item: `busy_since` (antflow 0.10's name for it)."""
+        return self.busy_since
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerMetrics:
@@ -290,10 +300,22 @@ class WorkerMetrics:
             "last_active": self.last_active,
         }
 
+    @property
+    def avg_processing_time(self) -> float:
+        """`average_processing_time`, under antflow 0.10's name."""
+        return self.average_processing_time
+
+    @property
+    def worker_name(self) -> str:
+        """The worker's name: `worker` (antflow 0.10's name for it)."""
+        return self.worker
+
 
 @dataclass(frozen=True, slots=True)
 class FailureRecord:
-    """One failed item, as error summaries list it.
+    """One failed item, as error summaries list it (antflow 0.10 called this record ``FailedItem``).
+
+    It holds the error as text, not the exception, so keeping many costs little.
 
     Attributes:
         item_id: The item's id.
@@ -349,6 +371,39 @@ class ErrorSummary:
             "failed_items": [record.to_dict() for record in self.failed_items],
         }
 
+    def __str__(self) -> str:
+        """A readable summary: the counts by type and by stage, then the failed items listed.
+
+        ``"No errors occurred"`` when nothing failed.
+        """
+        if not self.total_failed:
+            return "No errors occurred"
+        noun = "item" if self.total_failed == 1 else "items"
+        lines = [f"{self.total_failed} {noun} failed"]
+        if self.errors_by_type:
+            lines.append(f"  by error type: {_counts(self.errors_by_type)}")
+        if self.errors_by_stage:
+            lines.append(f"  by stage: {_counts(self.errors_by_stage)}")
+        if self.failed_items:
+            shown = len(self.failed_items)
+            heading = "failed items" if shown == self.total_failed else f"latest {shown}"
+            lines.append(f"  {heading}:")
+            lines.extend(f"    {_describe(r)}" for r in self.failed_items)
+        return "\n".join(lines)
+
+
+def _describe(record: FailureRecord) -> str:
+    error = record.error_type
+    if record.error and record.error != record.error_type:
+        error = f"{error}: {record.error}"
+    attempts = f"{record.attempts} attempt{'' if record.attempts == 1 else 's'}"
+    return f"item {record.item_id!r} at {record.stage} after {attempts}: {error}"
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{name} {count}" for name, count in ordered)
+
 
 def summarize_errors(records: Iterable[FailureRecord], *, limit: int | None = None) -> ErrorSummary:
     """Count failures by type and by stage, keeping the latest ``limit`` records (all if None)."""
@@ -389,6 +444,11 @@ class DashboardSnapshot:
     started_at: float | None = None
     stage_names: tuple[str, ...] = ()
     run_baseline: PipelineStats | None = None
+
+    @property
+    def pipeline_stats(self) -> PipelineStats:
+        """The pipeline's counts: `stats` (antflow 0.10's name for it)."""
+        return self.stats
 
     @property
     def elapsed(self) -> float:

@@ -31,8 +31,8 @@ class TaskSpec:
         name: Its name (see `task_name`).
         stage: The stage's name, for messages.
         is_async: Whether calling it returns a coroutine; if not it runs in a thread.
-        unpack: Call it with ``*value`` / ``**value`` (the first task of an
-            ``unpack_args`` stage).
+        unpack: Call it with ``*value`` (a tuple or a list) or ``**value`` (a mapping): the
+            first task of an ``unpack_args`` stage.
         semaphore: The concurrency limit of its name in its stage, shared by every task of
             that name, or None.
         timeout: Seconds one call may take, or None.
@@ -108,8 +108,8 @@ async def _call_with_timeout(spec: TaskSpec, value: Any, held: asyncio.Semaphore
 async def _call(spec: TaskSpec, value: Any, held: asyncio.Semaphore | None) -> Any:
     args: tuple[Any, ...]
     kwargs: Mapping[str, Any]
-    if spec.unpack and isinstance(value, tuple):
-        args, kwargs = value, {}
+    if spec.unpack and isinstance(value, tuple | list):
+        args, kwargs = tuple(value), {}
     elif spec.unpack and isinstance(value, Mapping):
         args, kwargs = (), value
     else:

@@ -80,13 +80,7 @@ class _ObserverGroup:
     than looping), so the group adds about one call per event to what its members cost.
     """
 
-    __slots__ = (
-        "observers",
-        "observes_task_events",
-        "on_task_event",
-        "record_finished",
-        "record_status",
-    )
+    __slots__ = ("_task_members", "observers", "record_finished", "record_status")
 
     def __init__(self, observers: tuple[PipelineObserver, ...]) -> None:
         self.observers = observers
@@ -96,17 +90,35 @@ class _ObserverGroup:
         self.record_finished: FinishRecorder = _fan_out_finished(
             tuple(_finish_recorder(observer) for observer in observers)
         )
-        wanting = tuple(
-            observer for observer in observers if getattr(observer, "observes_task_events", True)
+        self._task_members: tuple[_Task, ...] = tuple(
+            (observer.on_task_event, observer) for observer in observers
         )
-        self.observes_task_events = bool(wanting)
-        """Whether a member wants task events (only those members get them)."""
-        self.on_task_event: Callable[[TaskEvent], Awaitable[None] | None] = _fan_out_task(
-            tuple((observer.on_task_event, observer) for observer in wanting)
-        )
+
+    @property
+    def observes_task_events(self) -> bool:
+        """Whether a member wants task events now (a pipeline asks at each start).
+
+        Read at each start and at each event, so a task callback set on a member after
+        the pipeline was built (``tracker.on_task_retry = fn``) takes effect.
+        """
+        return any(getattr(observer, "observes_task_events", True) for observer in self.observers)
 
     def __repr__(self) -> str:
         return f"combine_observers({', '.join(map(repr, self.observers))})"
+
+    def on_task_event(self, event: TaskEvent) -> Awaitable[None] | None:
+        """Pass a `TaskEvent` to each member that wants task events."""
+        pending: list[Awaitable[None]] = []
+        for call, observer in self._task_members:
+            if not getattr(observer, "observes_task_events", True):
+                continue
+            try:
+                result = call(event)
+            except Exception:
+                result = _raised(observer, f"task {event.event_type}", event.item_id)
+            if result is not None:
+                pending.append(result)
+        return _settle_all(pending) if pending else None
 
     def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
         """Pass a `StatusEvent` to each member."""
@@ -273,24 +285,6 @@ def _fan_out_finished(members: tuple[_Finish, ...]) -> FinishRecorder:
         return _settle_all(pending) if pending else None
 
     return finish_each
-
-
-def _fan_out_task(members: tuple[_Task, ...]) -> Callable[[TaskEvent], Awaitable[None] | None]:
-    if len(members) == 1:  # one member wants task events: it gets them directly
-        return members[0][0]
-
-    def on_task_event(event: TaskEvent) -> Awaitable[None] | None:
-        pending: list[Awaitable[None]] = []
-        for call, observer in members:
-            try:
-                result = call(event)
-            except Exception:
-                result = _raised(observer, f"task {event.event_type}", event.item_id)
-            if result is not None:
-                pending.append(result)
-        return _settle_all(pending) if pending else None
-
-    return on_task_event
 
 
 async def _settle_all(pending: list[Awaitable[None]]) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import (
@@ -51,6 +52,7 @@ from antflow_core.model import (
     DEFAULT_PRIORITY,
     EMPTY_METADATA,
     FIRST_ATTEMPT,
+    CallbackForm,
     DashboardProtocol,
     DashboardSnapshot,
     ErrorSummary,
@@ -77,6 +79,8 @@ from antflow_core.model import (
     TaskEventType,
     WorkerMetrics,
     WorkerState,
+    call_with_failure,
+    call_with_payload,
     coerce_payload,
     compute_pipeline_stats,
     decide_retry,
@@ -118,6 +122,7 @@ DEFAULT_CALLBACK_TIMEOUT: Final = 60.0
 class _State(Enum):
     NEW = "new"  # constructed, never started
     RUNNING = "running"  # workers are up
+    STOPPING = "stopping"  # join() is stopping the workers: feed() must wait for it
     IDLE = "idle"  # joined: workers stopped, may start again
     CLOSED = "closed"  # shut down for good
 
@@ -142,6 +147,7 @@ class _StageRuntime:
         "name",
         "next",
         "on_failure",
+        "on_skip",
         "on_success",
         "per_task",
         "plan",
@@ -164,8 +170,14 @@ class _StageRuntime:
         self.next: _StageRuntime | None = None
         self.per_task = stage.retry == "per_task"
         self.skip_if = stage.skip_if
-        self.on_success = stage.on_success
-        self.on_failure = stage.on_failure
+        # Each callback as a function of one argument, in the form the stage decided.
+        self.on_success = _with_payload(stage.on_success, stage.on_success_form)
+        self.on_skip = _with_payload(stage.on_skip, stage.on_skip_form)
+        self.on_failure = (
+            None
+            if stage.on_failure is None or stage.on_failure_form is None
+            else call_with_failure(stage.on_failure, stage.on_failure_form)
+        )
         # One semaphore per limited task name: tasks sharing a name share its limit.
         semaphores = {
             name: asyncio.Semaphore(limit)
@@ -212,12 +224,32 @@ def _is_own_cancellation(exc: BaseException) -> bool:
     return task is None or task.cancelling() > 0
 
 
+def _with_payload(
+    callback: Callable[..., Any] | None, form: CallbackForm | None
+) -> Callable[[Payload[Any]], Any] | None:
+    if callback is None or form is None:
+        return None
+    return call_with_payload(callback, form)
+
+
 def _error_metadata(error: BaseException, attempt: int) -> dict[str, Any]:
     return {
         "error": str(error) or type(error).__name__,
         "error_type": type(error).__name__,
         "exception": error,
         "attempt": attempt,
+    }
+
+
+def _retry_metadata(error: BaseException, next_attempt: int, task: str) -> dict[str, Any]:
+    """A ``retrying`` event's metadata: ``retry`` and the attempt about to be made, as in 0.10."""
+    return {
+        "retry": True,
+        "attempt": next_attempt,
+        "error": str(error) or type(error).__name__,
+        "error_type": type(error).__name__,
+        "exception": error,
+        "task": task,
     }
 
 
@@ -296,11 +328,8 @@ class Pipeline:
         self._record_finished: FinishRecorder | None = (
             cast("FinishRecorder", finisher) if callable(finisher) else None
         )
-        self._on_task: Callable[[TaskEvent], Awaitable[None] | None] | None = (
-            observer.on_task_event
-            if observer is not None and getattr(observer, "observes_task_events", True)
-            else None
-        )
+        self._on_task: Callable[[TaskEvent], Awaitable[None] | None] | None = None
+        self._read_task_observation()
         self._queues: list[StageQueue[_QueueItem]] = [
             StageQueue(maxsize=p.capacity) for p in self._plan.stages
         ]
@@ -339,6 +368,7 @@ class Pipeline:
         self._started_at: float | None = None
         self._run_baseline: PipelineStats | None = None
         self._run_first_failure = 0
+        self._run_first_seq = 0  # the first sequence id fed for the next run
 
     # ------------------------------------------------------------------ introspection
 
@@ -532,9 +562,14 @@ class Pipeline:
                 self._start_display(display, total)
             return
         self._crash = None
+        self._read_task_observation()
         self._start_threads()
         self._started_at = time.time()
-        self._run_baseline = self.get_stats()
+        baseline = self.get_stats()
+        # Items fed before start() (waiting in the queues) belong to this run.
+        self._run_baseline = dataclasses.replace(
+            baseline, items_fed=baseline.items_fed - baseline.items_in_flight
+        )
         self._run_first_failure = len(self._failure_records)
         loop = asyncio.get_running_loop()
         for stage in self._stages:
@@ -545,6 +580,16 @@ class Pipeline:
         self._state = _State.RUNNING
         if display is not None:
             self._start_display(display, total)
+
+    def _read_task_observation(self) -> None:
+        """Ask the observer whether it wants task events (at construction and each start).
+
+        A tracker's task callback may be set after the pipeline was built, as in antflow
+        0.10 (``tracker.on_task_retry = fn``): it takes effect at the next start.
+        """
+        observer = self._observer
+        wants = observer is not None and getattr(observer, "observes_task_events", True)
+        self._on_task = observer.on_task_event if wants and observer is not None else None
 
     def _start_display(self, display: ProgressDisplay, total: int | None) -> None:
         driver = DisplayDriver(display, self.get_dashboard_snapshot, total, self._plan.stage_names)
@@ -565,8 +610,15 @@ class Pipeline:
 
         Raises:
             PipelineCrashedError: If a worker died of an internal error.
+            PipelineStateError: If items were fed and the workers were never started:
+                nothing would ever process them.
         """
         if self._state is not _State.RUNNING:
+            if self._in_flight and self._state is not _State.CLOSED:
+                raise PipelineStateError(
+                    f"join() before start(): {self._in_flight} fed items wait in the queues "
+                    "and no worker runs to process them; call `await pipeline.start()` first"
+                )
             return
         try:
             await self._wait_idle()
@@ -581,8 +633,13 @@ class Pipeline:
                 "the pipeline was shut down while join() waited: the items that had not "
                 "ended are in unfinished_items"
             )
-        self._state = _State.IDLE  # from here on feed() is refused until start()
+        # Until the workers are gone feed() is refused: a stopping worker could take an
+        # item and be cancelled with it. From IDLE on, fed items wait for the next start().
+        self._state = _State.STOPPING
+        self._run_first_seq = self._msg_counter
         await self._stop_workers()
+        if self._state is _State.STOPPING:  # (not started again or shut down meanwhile)
+            self._state = _State.IDLE
         await self._stop_display()
 
     async def shutdown(self) -> None:
@@ -671,15 +728,15 @@ class Pipeline:
                 "create a new Pipeline"
             )
 
-    def _require_running(self, what: str) -> None:
-        self._require_open(what)
-        if self._state is not _State.RUNNING:
-            raise PipelineStateError(
-                f"{what}() needs running workers: call `await pipeline.start()` first "
-                "(or use `await pipeline.run(items)`, which starts and joins for you)"
-            )
-
     # ------------------------------------------------------------------------ feeding
+
+    def _require_feedable(self, what: str) -> None:
+        self._require_open(what)
+        if self._state is _State.STOPPING:
+            raise PipelineStateError(
+                f"{what}() while join() stops the workers: feed once join() has returned "
+                "(the items then wait for the next start()), or before join()"
+            )
 
     def _prepare_payload(self, item: Any) -> Payload[Any] | dict[str, Any]:
         """Wrap a fed item; override to change how ids are given.
@@ -728,11 +785,18 @@ class Pipeline:
     async def feed(
         self,
         items: Iterable[Any],
-        *,
         target_stage: str | None = None,
+        *,
         priority: int = DEFAULT_PRIORITY,
     ) -> None:
         """Put items into the pipeline, waiting while the target stage's queue is full.
+
+        Items fed before ``start()`` (or between ``join()`` and the next ``start()``) wait
+        in the queue and are processed once the workers start, as in antflow 0.10. The
+        queue's capacity still applies: feeding more than it holds before ``start()``
+        waits for the workers, so start the pipeline first, or feed from another task
+        (``asyncio.create_task(pipeline.feed(items))``); a warning is logged when that
+        happens.
 
         Args:
             items: The items; dicts with ``"id"``/``"value"`` keys give their own ids.
@@ -741,11 +805,11 @@ class Pipeline:
             priority: Lower is processed first (default 100); kept across stages and retries.
 
         Raises:
-            PipelineStateError: Before ``start()`` or after ``shutdown()``.
+            PipelineStateError: After ``shutdown()``.
             UnknownStageError: If ``target_stage`` names no stage.
             FeedError: If the iterable raised; the items read before it were fed.
         """
-        self._require_running("feed")
+        self._require_feedable("feed")
         self._check_items(items, allow_async=False)
         self._check_priority(priority)
         index = self._target_index(target_stage)
@@ -754,18 +818,18 @@ class Pipeline:
     async def feed_async(
         self,
         items: AsyncIterable[Any],
-        *,
         target_stage: str | None = None,
+        *,
         priority: int = DEFAULT_PRIORITY,
     ) -> None:
         """Like `feed`, for an async iterable (an ``async def`` generator, a stream).
 
         Raises:
-            PipelineStateError: Before ``start()`` or after ``shutdown()``.
+            PipelineStateError: After ``shutdown()``.
             UnknownStageError: If ``target_stage`` names no stage.
             FeedError: If the iterable raised; the items read before it were fed.
         """
-        self._require_running("feed_async")
+        self._require_feedable("feed_async")
         if not isinstance(items, AsyncIterable):
             raise TypeError(
                 f"feed_async() takes an async iterable, got {type(items).__name__}: "
@@ -861,6 +925,14 @@ class Pipeline:
         entry, pending = waiting
         if pending is not None:
             await self._settle(pending)
+        if self._state is not _State.RUNNING and stage.queue.full():
+            logger.warning(
+                "antflow: feed() waits for room in the queue of stage %r (%d items, full) "
+                "but the pipeline is not started: it waits until start(). Call start() "
+                "before feeding this many items, or feed from another task",
+                stage.name,
+                stage.queue.maxsize,
+            )
         await stage.queue.put(entry)
         self._fed += 1
         self._in_flight += 1
@@ -922,6 +994,8 @@ class Pipeline:
         """Feed ``items``, wait for all of them, and return the results in input order.
 
         Items that fail are not in the list; find them in `failures` (or with a tracker).
+        Items fed with ``feed()`` before this call, while the pipeline was not running, are
+        processed by this run and their results returned with the others.
 
         Args:
             items: An iterable or async iterable of items.
@@ -953,6 +1027,11 @@ class Pipeline:
         self._check_priority(priority)
         total = len(items) if isinstance(items, Sized) else None
         first_seq = self._msg_counter
+        if self._state is not _State.RUNNING:
+            # Items fed before this start() are processed by this run, and returned by it.
+            first_seq = self._run_first_seq
+            if total is not None:
+                total += self._in_flight
         await self.start(
             progress=progress,
             dashboard=dashboard,
@@ -1245,18 +1324,11 @@ class Pipeline:
         payload: Payload[Any],
         attempt: int,
     ) -> None:
-        """The general path for one item at one stage: events, skip, tasks, hand-off."""
-        observing = self._observer is not None
-        if observing:
-            pending = self._status(
-                payload.id,
-                stage.name,
-                ItemStatus.IN_PROGRESS,
-                record,
-                FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
-            )
-            if pending is not None:
-                await self._settle(pending)
+        """The general path for one item at one stage: skip, events, tasks, hand-off.
+
+        ``skip_if`` is asked first: a skipped item goes from ``queued`` to ``skipped``
+        without being ``in_progress`` (and a ``skip_if`` that raises fails it there).
+        """
         if stage.skip_if is not None:
             try:
                 skip = stage.skip_if(payload.value)
@@ -1269,20 +1341,43 @@ class Pipeline:
                 await self._fail_item(stage, record, payload, exc, attempt, None)
                 return
             if skip:
-                stage.skipped += 1
-                record.items_processed += 1
-                if observing:
-                    pending = self._status(payload.id, stage.name, ItemStatus.SKIPPED, record)
-                    if pending is not None:
-                        await self._settle(pending)
-                await self._forward(stage, record, priority, seq, payload)
+                await self._skip(stage, record, priority, seq, payload)
                 return
+        if self._observer is not None:
+            pending = self._status(
+                payload.id,
+                stage.name,
+                ItemStatus.IN_PROGRESS,
+                record,
+                FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
+            )
+            if pending is not None:
+                await self._settle(pending)
         try:
             value = await self._run_tasks(stage, record, payload, attempt, 0, payload.value)
         except _TaskFailed as failure:
             await self._stage_failed(stage, record, priority, seq, payload, attempt, failure)
             return
         await self._complete(stage, record, priority, seq, payload, value)
+
+    async def _skip(
+        self,
+        stage: _StageRuntime,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+    ) -> None:
+        """``skip_if`` was true: the item passes the stage unchanged, ``on_skip`` is called."""
+        stage.skipped += 1
+        record.items_processed += 1
+        if stage.on_skip is not None:
+            await self._callback(stage.on_skip, payload, "on_skip", stage.name)
+        if self._observer is not None:
+            pending = self._status(payload.id, stage.name, ItemStatus.SKIPPED, record)
+            if pending is not None:
+                await self._settle(pending)
+        await self._forward(stage, record, priority, seq, payload)
 
     async def _observed_loop(
         self, stage: _StageRuntime, record: WorkerRecord, spec: TaskSpec
@@ -1535,7 +1630,7 @@ class Pipeline:
                     stage.name,
                     ItemStatus.RETRYING,
                     record,
-                    {**_error_metadata(error, state.attempt_number), "task": spec.name},
+                    _retry_metadata(error, state.attempt_number + 1, spec.name),
                 )
                 if pending is not None:
                     await self._settle(pending)
@@ -1673,7 +1768,7 @@ class Pipeline:
                 stage.name,
                 ItemStatus.RETRYING,
                 record,
-                {**_error_metadata(failure.error, stage_attempt), "task": failure.task},
+                _retry_metadata(failure.error, requeue.attempt, failure.task),
             )
             if pending is not None:
                 await self._settle(pending)
@@ -1701,7 +1796,13 @@ class Pipeline:
     ) -> None:
         """The item ends here as a `FailedItem`."""
         failed = FailedItem(
-            payload.id, payload.value, error, stage.name, attempts, payload.sequence_id
+            payload.id,
+            payload.value,
+            error,
+            stage.name,
+            attempts,
+            payload.sequence_id,
+            payload.metadata,
         )
         stream_out = self._stream_out
         if stream_out is not None and self._stream_failures:

@@ -85,7 +85,7 @@ current_worker: ContextVar[WorkerRecord | None] = ContextVar("antflow_worker", d
 """The record of the worker running the current task (set once per worker task)."""
 
 
-def set_task_status(status: str, *, min_interval: float = 0.0) -> bool:
+def set_task_status(status: str, min_interval: float = 0.0) -> bool:
     """Publish what the running task is doing into its worker's state.
 
     Call it from inside a task, for example in a loop that polls a batch job for
