@@ -9,15 +9,19 @@ keyed by ``(priority, sequence_id)``: lower priority first, then feeding order.
 A worker of a stage takes the smallest entry and runs the stage's tasks on the
 payload's value in order. When a task raises, `decide_retry` says what happens:
 call it again (`RetryTask`, ``per_task``), put the item back at the start of the stage
-(`RequeueItem`, ``per_stage``), or give up (`GiveUp`). When the stage ends,
-`route` says where the item goes: the next stage, out as a `PipelineResult`, or out as
-a `FailedItem`. A stage whose ``skip_if`` is true for an item skips it entirely: the item
-goes from ``queued`` to ``skipped`` and on, unchanged. Each item ends exactly once, as a
-result or as a failure; `ItemOutcome` is that end as a `returns` Result.
+(`RequeueItem`, ``per_stage``), or give up (`GiveUp`); once a task has failed for good,
+`decide_stage_failure` says whether the stage re-queues the item or fails it, and with
+how many attempts. When the stage ends, `route` says where the item goes (a plan's
+``next_index`` is that answer, computed once): the next stage, out as a
+`PipelineResult`, or out as a `FailedItem`. A stage whose ``skip_if`` is true for an item
+skips it entirely: the item goes from ``queued`` to ``skipped`` and on, unchanged. Each
+item ends exactly once, as a result or as a failure; `ItemOutcome` is that end as a
+`returns` Result.
 
 While this happens a runtime emits `StatusEvent`, `TaskEvent` and `ItemFinished` to
-an attached `PipelineObserver`, and keeps counters that `compute_pipeline_stats`
-turns into `PipelineStats`.
+an attached `PipelineObserver` (their metadata from `attempt_metadata`,
+`retry_metadata` and `error_metadata`, their attempt numbers from `call_attempt`), and
+keeps counters that `compute_pipeline_stats` turns into `PipelineStats`.
 
 Everything here is data and pure functions: no asyncio, no I/O, no clock, no
 randomness. Time and ids are passed in. The asyncio runtime in
@@ -36,11 +40,15 @@ from antflow_core.model.decisions import (
     RetryTask,
     StageOutcome,
     StagePlan,
+    call_attempt,
     decide_retry,
+    decide_stage_failure,
     is_retryable,
     plan_pipeline,
     resolve_stage,
     route,
+    skip_check_failed,
+    validate_pipeline_options,
     worker_name,
 )
 from antflow_core.model.events import (
@@ -52,6 +60,9 @@ from antflow_core.model.events import (
     StatusEvent,
     TaskEvent,
     TaskEventType,
+    attempt_metadata,
+    error_metadata,
+    retry_metadata,
 )
 from antflow_core.model.payload import (
     NO_METADATA,
@@ -168,14 +179,18 @@ __all__ = [
     "WorkerMetrics",
     "WorkerState",
     "WorkerStatus",
+    "attempt_metadata",
+    "call_attempt",
     "call_with_failure",
     "call_with_payload",
     "callback_form",
     "coerce_payload",
     "compute_pipeline_stats",
     "decide_retry",
+    "decide_stage_failure",
     "default_queue_capacity",
     "effective_queue_capacity",
+    "error_metadata",
     "failed_outcome",
     "is_async_callable",
     "is_retryable",
@@ -184,12 +199,15 @@ __all__ = [
     "plan_pipeline",
     "prepare_payload",
     "resolve_stage",
+    "retry_metadata",
     "route",
+    "skip_check_failed",
     "stage_counts",
     "stage_problems",
     "succeeded_outcome",
     "summarize_errors",
     "task_name",
+    "validate_pipeline_options",
     "validate_stages",
     "worker_name",
 ]

@@ -15,6 +15,13 @@ An error is retryable when it is an `Exception`; a `BaseException` that is not (
 ``SystemExit`` raised by user code) fails the item at once. The retry decision is a
 `returns` Result: ``Success(RetryTask | RequeueItem)`` or ``Failure(GiveUp)``.
 
+When a task has failed for good at its own level (``per_task``: its attempts are used;
+``per_stage``: its one call failed), `decide_stage_failure` says what the stage does:
+re-queue the item (`RequeueItem`) or fail it (`GiveUp`, with the attempts to report). A
+``skip_if`` that raises fails the item at once, never retried (`skip_check_failed`).
+Events count attempts as the strategy does (`call_attempt`): the call's number with
+``per_task``, the stage attempt with ``per_stage``.
+
 **Routing** (`route`), after a stage ends for an item:
 
 | stage outcome | last stage? | destination  |
@@ -41,6 +48,7 @@ from typing import Final, TypeAlias
 from returns.result import Failure, Result, Success
 
 from antflow_core.errors import UnknownStageError
+from antflow_core.model.protocols import PipelineObserver
 from antflow_core.model.stage import (
     Stage,
     effective_queue_capacity,
@@ -59,11 +67,15 @@ __all__ = [
     "RetryTask",
     "StageOutcome",
     "StagePlan",
+    "call_attempt",
     "decide_retry",
+    "decide_stage_failure",
     "is_retryable",
     "plan_pipeline",
     "resolve_stage",
     "route",
+    "skip_check_failed",
+    "validate_pipeline_options",
     "worker_name",
 ]
 
@@ -138,6 +150,57 @@ def decide_retry(
     if stage_attempt < stage.stage_attempts:
         return Success(RequeueItem(stage_attempt + 1, float(stage.task_wait_seconds)))
     return Failure(GiveUp(made, f"{stage_attempt} of {stage.stage_attempts} stage attempts used"))
+
+
+def decide_stage_failure(
+    stage: Stage, *, task_attempts: int, stage_attempt: int, error: BaseException
+) -> Result[RequeueItem, GiveUp]:
+    """Decide what the stage does when one of its tasks failed for good.
+
+    "For good" means at the task's own level: with ``per_task`` its ``task_attempts`` are
+    used (or the error is not retryable); with ``per_stage`` its one call failed.
+
+    Args:
+        stage: The stage.
+        task_attempts: How many times the task was called for this stage attempt.
+        stage_attempt: The stage attempt the item is on, from 1.
+        error: What the last call raised.
+
+    Returns:
+        ``Success(RequeueItem)`` to put the item back at the start of the stage
+        (``per_stage``, attempts left), or ``Failure(GiveUp)`` whose ``attempts`` is what
+        the `FailedItem` reports: task calls with ``per_task``, stage attempts with
+        ``per_stage``.
+    """
+    decision = decide_retry(
+        stage, task_attempt=task_attempts, stage_attempt=stage_attempt, error=error
+    )
+    if isinstance(decision, Failure):
+        return Failure(decision.failure())
+    chosen = decision.unwrap()
+    if isinstance(chosen, RequeueItem):
+        return Success(chosen)
+    # RetryTask: the runtime stopped calling the task while the table allowed another
+    # call; the calls it made are the attempts.
+    return Failure(GiveUp(task_attempts, f"the task's calls ended after {task_attempts}"))
+
+
+def skip_check_failed(error: BaseException, *, stage_attempt: int) -> GiveUp:
+    """Decide what follows when a stage's ``skip_if`` raised: the item fails, never retried.
+
+    A predicate that raises says nothing about the item's tasks, so no retry strategy
+    applies; the `FailedItem` reports the stage attempt the item was on.
+    """
+    return GiveUp(stage_attempt, f"skip_if raised {type(error).__name__}")
+
+
+def call_attempt(stage: Stage, *, task_attempt: int, stage_attempt: int) -> int:
+    """Return the attempt number events report for a task call.
+
+    ``per_task`` counts the calls of the task (``task_attempt``, from 1); ``per_stage``
+    counts the stage attempts (``stage_attempt``), since each one calls the task once.
+    """
+    return task_attempt if stage.retry == "per_task" else stage_attempt
 
 
 class StageOutcome(enum.Enum):
@@ -257,3 +320,31 @@ def resolve_stage(plan: PipelinePlan, name: str) -> Result[int, UnknownStageErro
             return Success(stage_plan.index)
     valid = ", ".join(repr(n) for n in plan.stage_names)
     return Failure(UnknownStageError(f"stage {name!r} not found; the stages are: {valid}"))
+
+
+def validate_pipeline_options(
+    *, collect_results: object, status_tracker: object, callback_timeout: object
+) -> None:
+    """Check the options a pipeline is constructed with (besides its stages).
+
+    Raises:
+        TypeError: If ``collect_results`` is not a bool, or ``status_tracker`` does not
+            implement `PipelineObserver`.
+        ValueError: If ``callback_timeout`` is neither None nor a number of seconds > 0.
+    """
+    if callback_timeout is not None and (
+        isinstance(callback_timeout, bool)
+        or not isinstance(callback_timeout, int | float)
+        or callback_timeout <= 0
+    ):
+        raise ValueError(
+            "callback_timeout must be None (no limit) or a number of seconds > 0, "
+            f"got {callback_timeout!r}"
+        )
+    if status_tracker is not None and not isinstance(status_tracker, PipelineObserver):
+        raise TypeError(
+            "status_tracker must implement on_status_event, on_task_event and "
+            f"on_item_finished (e.g. antflow.StatusTracker), got {status_tracker!r}"
+        )
+    if not isinstance(collect_results, bool):
+        raise TypeError(f"collect_results must be True or False, got {collect_results!r}")

@@ -21,6 +21,10 @@ Statuses of one item at one stage follow this table; anything else is a runtime 
 
 A skipped item is never ``in_progress`` at the stage it skips: ``skip_if`` is asked when a
 worker takes it from the queue, and the stage's tasks never see it.
+
+What an event's ``metadata`` holds is decided here too: `attempt_metadata` for
+``in_progress`` and for ``queued`` after a re-queue, `retry_metadata` for ``retrying``,
+`error_metadata` for ``failed``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ __all__ = [
     "StatusEvent",
     "TaskEvent",
     "TaskEventType",
+    "attempt_metadata",
+    "error_metadata",
+    "retry_metadata",
 ]
 
 
@@ -100,6 +107,57 @@ FIRST_ATTEMPT: Final[Mapping[str, Any]] = MappingProxyType({"attempt": 1})
 
 Runtimes pass this very object (so an observer may test it with ``is``) instead of a
 new ``{"attempt": 1}`` per item per stage."""
+
+
+def attempt_metadata(attempt: int) -> Mapping[str, Any]:
+    """Return the metadata of an ``in_progress`` or re-queued ``queued`` event: the attempt.
+
+    ``attempt`` is the stage attempt the item is on, from 1; the first attempt gives the
+    shared `FIRST_ATTEMPT` (a runtime's hot path may test ``attempt == 1`` and pass
+    `FIRST_ATTEMPT` itself, which is the same thing).
+    """
+    return FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt}
+
+
+def error_metadata(error: BaseException, attempts: int) -> Mapping[str, Any]:
+    """Return the metadata of a ``failed`` event.
+
+    Args:
+        error: What the last call raised.
+        attempts: The attempts made, counted as the stage's retry strategy counts them.
+
+    Returns:
+        ``error`` (the message, or the class name when it has none), ``error_type``,
+        ``exception`` (the exception itself) and ``attempt``.
+    """
+    return {
+        "error": str(error) or type(error).__name__,
+        "error_type": type(error).__name__,
+        "exception": error,
+        "attempt": attempts,
+    }
+
+
+def retry_metadata(error: BaseException, next_attempt: int, task: str) -> Mapping[str, Any]:
+    """Return the metadata of a ``retrying`` event, as antflow 0.10 gave it.
+
+    Args:
+        error: What the failed call raised.
+        next_attempt: The attempt about to be made, from 2 (the task's next call with
+            ``per_task``, the next stage attempt with ``per_stage``).
+        task: The task that failed.
+
+    Returns:
+        ``retry`` (True), ``attempt``, ``error``, ``error_type``, ``exception`` and ``task``.
+    """
+    return {
+        "retry": True,
+        "attempt": next_attempt,
+        "error": str(error) or type(error).__name__,
+        "error_type": type(error).__name__,
+        "exception": error,
+        "task": task,
+    }
 
 
 @dataclass(frozen=True, slots=True, init=False)
