@@ -1,8 +1,31 @@
 """The asyncio runtime of antflow: `Pipeline` executes what `antflow_core.model` decides.
 
 It waits, schedules and calls; every decision (retry, routing, ordering, capacity,
-stats) is a model function. See `antflow_core.runtime.pipeline` for the theory of
-operation.
+stats) is a model function. The runtime is split into rooms, one module each:
+
+| module | holds |
+|---|---|
+| ``pipeline`` | `Pipeline`, the facade: wires the rooms, owns the lifecycle |
+| ``intake`` | ``feed()``: payloads, ids, priorities, ``target_stage``, backpressure |
+| ``stage_runner`` | `StageRunner`: one stage's queue and workers, the general path |
+| ``fast_paths`` | the two worker loops that inline the common hop |
+| ``task_calls`` | calling a stage's tasks; per-task retries through tenacity |
+| ``handoff`` | after a stage: next stage, result, re-queue or failure |
+| ``outcomes`` | results in order, failures, unfinished items, the stream channel |
+| ``emission`` | events to the observer, stage callbacks, ``callback_timeout`` |
+| ``run_state`` | the phase, items in flight, what ``join()`` waits on, a crash |
+| ``supervisor`` | every task and thread the pipeline starts, and their stopping |
+| ``runs`` | ``run()`` and ``stream()``: a batch of items from start to end |
+| ``monitoring`` | stats, worker states and metrics, dashboard snapshots |
+| ``queues`` | `StageQueue`, the bounded priority queue in front of a stage |
+| ``invoke`` | calling one task: sync or async, limit, timeout |
+| ``workers`` | per-worker records, `set_task_status` |
+| ``display``, ``extensions`` | refreshing a display; finding displays, telemetry, the builders |
+| ``observers`` | `combine_observers`: several observers on one pipeline |
+| ``dashboards`` | antflow 0.10's custom dashboards, run as displays; `BaseDashboard` |
+| ``interrupts`` | what ``run()`` does on Ctrl-C and SIGTERM |
+
+Each module opens with its theory of operation.
 """
 
 from antflow_core.runtime.dashboards import BaseDashboard, DashboardDisplay

@@ -1,4 +1,4 @@
-"""Calling one task: sync or async, unpacked arguments, concurrency limit, timeout.
+"""Calling user code: one task (sync or async, unpacked arguments, limit, timeout).
 
 A plain (non-async) task runs in the pipeline's own thread pool, sized so that every
 worker of the stages with such tasks can run one at once (the event loop's default pool
@@ -20,7 +20,19 @@ from typing import Any, NoReturn
 
 from antflow_core.errors import TaskReturnedCoroutineError, TaskTimeoutError
 
-__all__ = ["TaskSpec", "invoke", "returned_coroutine"]
+__all__ = ["TaskSpec", "invoke", "is_own_cancellation", "returned_coroutine"]
+
+
+def is_own_cancellation(exc: BaseException) -> bool:
+    """Tell a cancellation of the running task from a CancelledError raised by user code.
+
+    Every ``except BaseException`` around user code (tasks, callbacks, observers) asks
+    this: the runtime's own cancellation propagates, anything user code raised is handled.
+    """
+    if not isinstance(exc, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
 
 
 class TaskSpec:

@@ -1,0 +1,234 @@
+"""What a worker does with an item once a stage is over for it.
+
+Theory of operation
+-------------------
+A stage ends for an item in one of these ways, and each has one function here:
+
+* `complete`: the tasks succeeded. Count it, call ``on_success``, emit ``completed``,
+  then `forward` the new value.
+* `forward`: to the next stage's queue (waiting for room there, which is how
+  backpressure travels upstream), or, after the last stage, out as a result
+  (`Outcomes.finish`).
+* `skip_stage`: ``skip_if`` was true. Count it, call ``on_skip``, emit ``skipped``, then
+  `forward` the item unchanged.
+* `stage_failed`: a task failed for good; the model decides (`decide_stage_failure`)
+  between `requeue` (``per_stage``, attempts left) and `fail_item`.
+* `requeue`: wait, then put the item back into this stage's own queue with the next
+  stage attempt. It never waits for room there: a full stage whose workers all re-queue
+  would otherwise wait on itself forever.
+* `fail_item`: the item ends as a `FailedItem` (`Outcomes.add_failure`), ``on_failure``
+  is called and the observer told.
+
+Each function clears the worker's record (``record.payload = None``) only once the item
+is safely elsewhere: in a queue, or ended. The fast loops do the common case of
+`complete` and `forward` inline and come here for everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from returns.result import Success
+
+from antflow_core.model import (
+    FailedItem,
+    ItemStatus,
+    Payload,
+    PipelineResult,
+    RequeueItem,
+    TaskEventType,
+    attempt_metadata,
+    decide_stage_failure,
+    error_metadata,
+    retry_metadata,
+)
+from antflow_core.runtime.task_calls import TaskFailed
+from antflow_core.runtime.workers import WorkerRecord
+
+if TYPE_CHECKING:
+    from antflow_core.runtime.stage_runner import StageRunner
+
+__all__ = ["complete", "fail_item", "forward", "requeue", "skip_stage", "stage_failed"]
+
+
+async def complete(
+    runner: StageRunner,
+    record: WorkerRecord,
+    priority: int,
+    seq: int,
+    payload: Payload[Any],
+    value: Any,
+) -> None:
+    """The item completed the stage with output ``value``: count, call back, hand on."""
+    record.items_processed += 1
+    result = payload.with_value(value)
+    emitter = runner.emitter
+    if runner.on_success is not None:
+        await emitter.callback(runner.on_success, result, "on_success", runner.name)
+    if emitter.observer is not None:
+        pending = emitter.status(result.id, runner.name, ItemStatus.COMPLETED, record)
+        if pending is not None:
+            await emitter.settle(pending)
+    await forward(runner, record, priority, seq, result)
+
+
+async def skip_stage(
+    runner: StageRunner,
+    record: WorkerRecord,
+    priority: int,
+    seq: int,
+    payload: Payload[Any],
+) -> None:
+    """``skip_if`` was true: the item passes the stage unchanged, ``on_skip`` is called."""
+    runner.skipped += 1
+    record.items_processed += 1
+    emitter = runner.emitter
+    if runner.on_skip is not None:
+        await emitter.callback(runner.on_skip, payload, "on_skip", runner.name)
+    if emitter.observer is not None:
+        pending = emitter.status(payload.id, runner.name, ItemStatus.SKIPPED, record)
+        if pending is not None:
+            await emitter.settle(pending)
+    await forward(runner, record, priority, seq, payload)
+
+
+async def forward(
+    runner: StageRunner,
+    record: WorkerRecord,
+    priority: int,
+    seq: int,
+    payload: Payload[Any],
+) -> None:
+    """Hand the item to the next stage (waiting for room), or finish it as a result."""
+    following = runner.next
+    if following is None:
+        await runner.outcomes.finish(record, PipelineResult.from_payload(payload))
+        return
+    emitter = runner.emitter
+    if emitter.observer is not None:
+        pending = emitter.status(payload.id, following.name, ItemStatus.QUEUED, None)
+        if pending is not None:
+            await emitter.settle(pending)
+    item = (priority, seq, (payload, 1))
+    if not following.queue.try_put(item):
+        await following.queue.put(item)
+    record.payload = None
+
+
+async def stage_failed(
+    runner: StageRunner,
+    record: WorkerRecord,
+    priority: int,
+    seq: int,
+    payload: Payload[Any],
+    stage_attempt: int,
+    failure: TaskFailed,
+) -> None:
+    """A task failed for good: re-queue the item (``per_stage``) or fail it, as the model says."""
+    decision = decide_stage_failure(
+        runner.stage,
+        task_attempts=failure.attempts,
+        stage_attempt=stage_attempt,
+        error=failure.error,
+    )
+    if isinstance(decision, Success):
+        await requeue(
+            runner, record, priority, seq, payload, stage_attempt, failure, decision.unwrap()
+        )
+        return
+    gave_up = decision.failure()
+    await fail_item(runner, record, payload, failure.error, gave_up.attempts, failure)
+
+
+async def requeue(
+    runner: StageRunner,
+    record: WorkerRecord,
+    priority: int,
+    seq: int,
+    payload: Payload[Any],
+    stage_attempt: int,
+    failure: TaskFailed,
+    decision: RequeueItem,
+) -> None:
+    """``per_stage`` retry: wait, then put the item back at the start of its stage."""
+    runner.retried += 1
+    emitter = runner.emitter
+    if emitter.on_task is not None:
+        pending = emitter.task_event(
+            payload.id,
+            runner.name,
+            failure.task,
+            record,
+            TaskEventType.RETRY,
+            stage_attempt,
+            error=failure.error,
+            duration=failure.duration,
+        )
+        if pending is not None:
+            await emitter.settle(pending)
+    if emitter.observer is not None:
+        pending = emitter.status(
+            payload.id,
+            runner.name,
+            ItemStatus.RETRYING,
+            record,
+            retry_metadata(failure.error, decision.attempt, failure.task),
+        )
+        if pending is not None:
+            await emitter.settle(pending)
+    if decision.wait_seconds > 0:
+        await asyncio.sleep(decision.wait_seconds)
+    if emitter.observer is not None:
+        pending = emitter.status(
+            payload.id, runner.name, ItemStatus.QUEUED, None, attempt_metadata(decision.attempt)
+        )
+        if pending is not None:
+            await emitter.settle(pending)
+    # Into its own stage's queue: never wait for room there (see the module's docstring).
+    runner.queue.force_put((priority, seq, (payload, decision.attempt)))
+    record.payload = None
+
+
+async def fail_item(
+    runner: StageRunner,
+    record: WorkerRecord,
+    payload: Payload[Any],
+    error: BaseException,
+    attempts: int,
+    failure: TaskFailed | None,
+) -> None:
+    """The item ends here as a `FailedItem` (``failure`` is None when ``skip_if`` raised)."""
+    failed = FailedItem(
+        payload.id, payload.value, error, runner.name, attempts, payload.sequence_id
+    )
+    await runner.outcomes.add_failure(failed)
+    runner.failed += 1
+    record.items_failed += 1
+    record.payload = None
+    emitter = runner.emitter
+    if runner.on_failure is not None:
+        await emitter.callback(runner.on_failure, failed, "on_failure", runner.name)
+    if failure is not None and emitter.on_task is not None:
+        pending = emitter.task_event(
+            payload.id,
+            runner.name,
+            failure.task,
+            record,
+            TaskEventType.FAIL,
+            attempts,
+            error=error,
+            duration=failure.duration,
+        )
+        if pending is not None:
+            await emitter.settle(pending)
+    if emitter.observer is not None:
+        pending = emitter.status(
+            payload.id, runner.name, ItemStatus.FAILED, record, error_metadata(error, attempts)
+        )
+        if pending is not None:
+            await emitter.settle(pending)
+        pending = emitter.item_finished(payload.id, failed)
+        if pending is not None:
+            await emitter.settle(pending)
+    runner.run_state.end_item()

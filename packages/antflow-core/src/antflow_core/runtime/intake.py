@@ -1,0 +1,291 @@
+"""`Intake`: how items get into a pipeline (``feed``, ``feed_async``, ``run``, ``stream``).
+
+Theory of operation
+-------------------
+A feed reads the user's iterable one item at a time. Each item is wrapped into a
+`Payload` with the next sequence id (`prepare_payload`, or the facade's
+``_prepare_payload`` when a subclass overrides it), the observer hears ``queued``, and
+the entry ``(priority, sequence_id, (payload, 1))`` is put into the target stage's queue.
+Only then does the item count as fed (``fed``) and in flight (`RunState.in_flight`): an
+item is never counted before it is somewhere a shutdown can find it.
+
+When the queue is full the feed waits for room; that wait is the backpressure a
+caller of ``feed()`` feels. Items may be fed before ``start()`` (and between ``join()``
+and the next ``start()``): they wait in the queue for the workers, and belong to the
+next run (``run_start_sequence``). The common case (no observer coroutine, room in the queue)
+takes no await at all. A feed holds `RunState.active_feeds` while it runs, so ``join()``
+waits for it.
+
+Mistakes are refused before anything is fed (a string instead of a list, a bad
+priority, an unknown ``target_stage``). An iterable that raises midway, or a
+``_prepare_payload`` override that does, stops the feed with a `FeedError` that says how
+many items were fed; those still end as results or failures. A queue closed under a
+waiting feed (shutdown, or a worker's crash) raises the matching error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Any, TypeAlias
+
+from returns.result import Failure
+
+from antflow_core.errors import FeedError
+from antflow_core.model import (
+    HeapItem,
+    ItemStatus,
+    Payload,
+    PipelinePlan,
+    coerce_payload,
+    prepare_payload,
+    resolve_stage,
+)
+from antflow_core.runtime.emission import Emitter
+from antflow_core.runtime.queues import QueueClosed
+from antflow_core.runtime.run_state import Phase, RunState
+from antflow_core.runtime.stage_runner import StageRunner
+
+__all__ = ["Intake", "PreparePayload"]
+
+logger = logging.getLogger("antflow")
+
+PreparePayload: TypeAlias = Callable[[Any], "Payload[Any] | dict[str, Any]"]
+"""A ``_prepare_payload`` override: wraps one fed item."""
+
+_Waiting: TypeAlias = tuple[HeapItem, Awaitable[None] | None]
+
+
+class Intake:
+    """Feeds items into a pipeline's stage queues and counts what was accepted.
+
+    Args:
+        plan: The compiled pipeline (for ``target_stage``).
+        runners: The stage runners, in order.
+        run_state: Counts items in flight and feeds running.
+        emitter: Tells the observer that an item is queued.
+        prepare: A ``_prepare_payload`` override, or None to use `prepare_payload`.
+    """
+
+    __slots__ = (
+        "emitter",
+        "fed",
+        "msg_counter",
+        "next_custom_sequence",
+        "observed",
+        "plan",
+        "prepare",
+        "run_start_sequence",
+        "run_state",
+        "runners",
+    )
+
+    def __init__(
+        self,
+        plan: PipelinePlan,
+        runners: list[StageRunner],
+        run_state: RunState,
+        emitter: Emitter,
+        prepare: PreparePayload | None,
+    ) -> None:
+        self.plan = plan
+        self.runners = runners
+        self.run_state = run_state
+        self.emitter = emitter
+        self.observed = emitter.observer is not None
+        self.prepare = prepare
+        self.msg_counter = 0  # the next sequence id
+        self.next_custom_sequence = 0  # the least sequence id an override may give next
+        self.fed = 0  # items accepted into a queue
+        # The first sequence id of the next run: items fed while no worker runs belong to it.
+        self.run_start_sequence = 0
+
+    # --------------------------------------------------------------- feed(), feed_async()
+
+    async def feed(self, items: Iterable[Any], *, target_stage: str | None, priority: int) -> None:
+        """``Pipeline.feed``: check everything, then feed ``items`` into the target stage."""
+        self.run_state.require_feedable("feed")
+        self.check_items(items, allow_async=False)
+        self.check_priority(priority)
+        index = self.target_index(target_stage)
+        await self.feed_iterator(iter(items), index, priority)
+
+    async def feed_async(
+        self, items: AsyncIterable[Any], *, target_stage: str | None, priority: int
+    ) -> None:
+        """``Pipeline.feed_async``: check everything, then feed the async ``items``."""
+        self.run_state.require_feedable("feed_async")
+        if not isinstance(items, AsyncIterable):
+            raise TypeError(
+                f"feed_async() takes an async iterable, got {type(items).__name__}: "
+                "use feed() for lists and other iterables"
+            )
+        self.check_priority(priority)
+        index = self.target_index(target_stage)
+        await self.feed_async_iterator(items.__aiter__(), index, priority)
+
+    # ----------------------------------------------------------------- checking input
+
+    def target_index(self, target_stage: str | None) -> int:
+        """The index of the stage to feed, from its name (None: the first)."""
+        if target_stage is None:
+            return 0
+        if not isinstance(target_stage, str):
+            raise TypeError(f"target_stage must be a stage name, got {target_stage!r}")
+        found = resolve_stage(self.plan, target_stage)
+        if isinstance(found, Failure):
+            raise found.failure()
+        return found.unwrap()
+
+    @staticmethod
+    def check_priority(priority: object) -> None:
+        """Refuse a priority that is not an integer."""
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise TypeError(
+                f"priority must be an integer (lower runs first; default 100), got {priority!r}"
+            )
+
+    @staticmethod
+    def check_items(items: object, *, allow_async: bool) -> None:
+        """Refuse what is not an iterable of items (a string, an async iterable for feed())."""
+        if isinstance(items, str | bytes):
+            raise TypeError(
+                f"items is a {type(items).__name__}, which would be fed one character at a "
+                "time: pass a list, e.g. [text]"
+            )
+        if isinstance(items, Iterable):
+            return
+        if isinstance(items, AsyncIterable):
+            if allow_async:
+                return
+            raise TypeError("items is an async iterable: use `await pipeline.feed_async(items)`")
+        raise TypeError(
+            f"items must be an iterable of items (a list, range, generator...), got "
+            f"{type(items).__name__}"
+        )
+
+    # ------------------------------------------------------------------------ feeding
+
+    async def feed_any(self, items: Iterable[Any] | AsyncIterable[Any], priority: int) -> None:
+        """Feed an iterable or async iterable into the first stage."""
+        if isinstance(items, Iterable):
+            await self.feed_iterator(iter(items), 0, priority)
+        else:
+            await self.feed_async_iterator(items.__aiter__(), 0, priority)
+
+    async def feed_iterator(self, iterator: Iterator[Any], index: int, priority: int) -> None:
+        """Feed every item of ``iterator`` into stage ``index``."""
+        runner = self.runners[index]
+        run_state = self.run_state
+        run_state.begin_feed()
+        count = 0
+        try:
+            while True:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+                except Exception as exc:
+                    raise self.feed_error(exc, count) from exc
+                waiting = self.feed_item(runner, item, priority, count)
+                if waiting is not None:
+                    await self.feed_waiting(runner, waiting)
+                count += 1
+        except QueueClosed:
+            raise run_state.closed_while_feeding(count) from run_state.crash
+        finally:
+            run_state.end_feed()
+
+    async def feed_async_iterator(
+        self, iterator: AsyncIterator[Any], index: int, priority: int
+    ) -> None:
+        """Feed every item of the async ``iterator`` into stage ``index``."""
+        runner = self.runners[index]
+        run_state = self.run_state
+        run_state.begin_feed()
+        count = 0
+        try:
+            while True:
+                try:
+                    item = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    raise self.feed_error(exc, count) from exc
+                waiting = self.feed_item(runner, item, priority, count)
+                if waiting is not None:
+                    await self.feed_waiting(runner, waiting)
+                count += 1
+        except QueueClosed:
+            raise run_state.closed_while_feeding(count) from run_state.crash
+        finally:
+            run_state.end_feed()
+
+    def feed_item(
+        self, runner: StageRunner, item: Any, priority: int, count: int
+    ) -> _Waiting | None:
+        """`feed_now`, with an error of a ``_prepare_payload`` override made a `FeedError`."""
+        if self.prepare is None:
+            return self.feed_now(runner, item, priority)
+        try:
+            return self.feed_now(runner, item, priority)
+        except QueueClosed:
+            raise
+        except Exception as exc:
+            raise self.feed_error(exc, count, "preparing an item (_prepare_payload)") from exc
+
+    def feed_now(self, runner: StageRunner, item: Any, priority: int) -> _Waiting | None:
+        """Feed one item if nothing must be waited for; else return what `feed_waiting` needs.
+
+        The observer hears of the item (``queued``) before it enters the queue.
+        """
+        seq = self.msg_counter
+        prepare = self.prepare
+        if prepare is None:
+            payload = prepare_payload(item, seq)
+        else:  # the guide's override reads self._msg_counter: advance it afterwards
+            prepared = prepare(item)
+            payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
+            if payload.sequence_id < self.next_custom_sequence:
+                raise ValueError(
+                    f"_prepare_payload gave sequence id {payload.sequence_id} after "
+                    f"{self.next_custom_sequence - 1}: sequence ids must increase with each "
+                    "item fed, as self._msg_counter does (use it for '_sequence_id')"
+                )
+            self.next_custom_sequence = payload.sequence_id + 1
+        self.msg_counter = seq + 1
+        entry = (priority, payload.sequence_id, (payload, 1))
+        pending = None
+        if self.observed:
+            pending = self.emitter.status(payload.id, runner.name, ItemStatus.QUEUED, None)
+        if pending is None and runner.queue.try_put(entry):
+            self.fed += 1
+            self.run_state.in_flight += 1
+            return None
+        return (entry, pending)
+
+    async def feed_waiting(self, runner: StageRunner, waiting: _Waiting) -> None:
+        """Finish feeding one item: await the observer, then wait for room in the queue."""
+        entry, pending = waiting
+        if pending is not None:
+            await self.emitter.settle(pending)
+        if self.run_state.phase is not Phase.RUNNING and runner.queue.full():
+            logger.warning(
+                "antflow: feed() waits for room in the queue of stage %r (%d items, full) "
+                "but the pipeline is not started: it waits until start(). Call start() "
+                "before feeding this many items, or feed from another task",
+                runner.name,
+                runner.queue.maxsize,
+            )
+        await runner.queue.put(entry)
+        self.fed += 1
+        self.run_state.in_flight += 1
+
+    @staticmethod
+    def feed_error(exc: Exception, count: int, where: str = "the items iterable") -> FeedError:
+        """The error for a feed stopped by ``exc`` after ``count`` items."""
+        return FeedError(
+            f"{where} raised {type(exc).__name__}: {exc} after {count} items; "
+            f"those {count} items were fed and will still end as results or failures",
+            fed_count=count,
+        )

@@ -1,0 +1,203 @@
+"""`Outcomes`: how items end, and where their ends go.
+
+Theory of operation
+-------------------
+Every item fed ends exactly once: as a `PipelineResult` when it leaves the last stage,
+or as a `FailedItem` when a stage gives up on it. The last stage's workers hand a
+result to `Outcomes.finish_now` (or, when something must be waited for, to
+`Outcomes.finish`); a failing stage hands its `FailedItem` to `Outcomes.add_failure`.
+Each counts the item out of `RunState` once, which is what ``join()`` waits on.
+
+A result goes to one consumer. While ``stream()`` runs it goes into the stream channel
+(a bounded `StageQueue` keyed by arrival, so the consumer sees completion order and a
+slow consumer holds the last stage back); otherwise it is kept for ``run()`` and
+``results`` when ``collect_results`` is on, and dropped when it is off. Results are
+appended in completion order and sorted by ``sequence_id`` only when read, and only if
+they arrived out of order. Failures are always kept (they are few), go to the stream too
+under ``stream_outcomes()``, and feed the error summaries.
+
+Items that had not ended when the pipeline shut down are collected into ``unfinished``
+by the facade; they are counted neither as results nor as failures.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeAlias
+
+from antflow_core.model import (
+    FailedItem,
+    FailureRecord,
+    ItemOutcome,
+    Payload,
+    PipelineResult,
+    failed_outcome,
+    order_by_sequence,
+    succeeded_outcome,
+)
+from antflow_core.runtime.emission import Emitter
+from antflow_core.runtime.queues import StageQueue
+from antflow_core.runtime.run_state import RunState
+from antflow_core.runtime.workers import WorkerRecord
+
+__all__ = ["Outcomes", "StreamEntry"]
+
+StreamEntry: TypeAlias = tuple[int, "PipelineResult[Any] | FailedItem"]
+"""What the stream channel holds: ``(arrival number, result or failure)``."""
+
+
+class Outcomes:
+    """The results, failures and unfinished items of a pipeline, and its stream channel.
+
+    Args:
+        collect_results: Keep results for ``run()`` and ``results``.
+        emitter: Tells the observer that an item ended.
+        run_state: Counts ended items out.
+    """
+
+    __slots__ = (
+        "collect_results",
+        "emitter",
+        "end_item",
+        "failed",
+        "failure_records",
+        "failures",
+        "processed",
+        "results",
+        "results_sorted",
+        "stream_arrivals",
+        "stream_failures",
+        "stream_out",
+        "unfinished",
+    )
+
+    def __init__(self, collect_results: bool, emitter: Emitter, run_state: RunState) -> None:
+        self.collect_results = collect_results
+        self.emitter = emitter
+        self.end_item = run_state.end_item
+        self.processed = 0  # items that ended as results
+        self.failed = 0  # items that ended as failures
+        self.results: list[PipelineResult[Any]] = []  # in arrival order until sorted
+        self.results_sorted = True
+        self.failures: list[FailedItem] = []
+        self.failure_records: list[FailureRecord] = []
+        self.unfinished: list[Payload[Any]] = []
+        # Ended items on their way to a stream() consumer, keyed by arrival (FIFO).
+        self.stream_out: StageQueue[StreamEntry] | None = None
+        self.stream_arrivals = 0
+        self.stream_failures = False  # whether failures go to the stream too
+
+    # ------------------------------------------------------------------ ending items
+
+    def deliver(self, result: PipelineResult[Any]) -> bool:
+        """Hand a result to its consumer (the stream, or the kept results) without waiting.
+
+        Returns False when the stream is full; then `finish` waits for room.
+        """
+        stream_out = self.stream_out
+        if stream_out is not None:
+            if not stream_out.try_put((self.stream_arrivals, result)):
+                return False
+            self.stream_arrivals += 1
+        elif self.collect_results:
+            results = self.results
+            if results and results[-1].sequence_id > result.sequence_id:
+                self.results_sorted = False
+            results.append(result)
+        return True
+
+    def finish_now(self, record: WorkerRecord, result: PipelineResult[Any]) -> bool:
+        """`finish` for an unobserved pipeline when nothing must be waited for.
+
+        Returns False, having done nothing, when the stream is full: await `finish` then.
+        """
+        if not self.deliver(result):
+            return False
+        self.processed += 1
+        record.payload = None
+        self.end_item()
+        return True
+
+    async def finish(self, record: WorkerRecord, result: PipelineResult[Any]) -> None:
+        """The item held by ``record`` left the last stage: it ends as ``result``."""
+        if not self.deliver(result):
+            stream_out = self.stream_out
+            assert stream_out is not None
+            entry = (self.stream_arrivals, result)
+            self.stream_arrivals += 1
+            await stream_out.put(entry)
+        self.processed += 1
+        record.payload = None
+        emitter = self.emitter
+        if emitter.observer is not None:
+            pending = emitter.item_finished(result.id, result)
+            if pending is not None:
+                await emitter.settle(pending)
+        self.end_item()
+
+    async def add_failure(self, failed: FailedItem) -> None:
+        """Keep a failure (and stream it under ``stream_outcomes()``).
+
+        The failing stage then tells the observer and counts the item out with ``end_item``.
+        """
+        stream_out = self.stream_out
+        if stream_out is not None and self.stream_failures:
+            entry = (self.stream_arrivals, failed)
+            self.stream_arrivals += 1
+            if not stream_out.try_put(entry):
+                await stream_out.put(entry)
+        self.failed += 1
+        self.failures.append(failed)
+        self.failure_records.append(
+            FailureRecord(
+                failed.id,
+                failed.error_message,
+                failed.error_type,
+                failed.stage,
+                failed.attempts,
+                time.time(),
+            )
+        )
+
+    # ---------------------------------------------------------------- the stream channel
+
+    def open_stream(self, out: StageQueue[StreamEntry], *, failures: bool) -> None:
+        """Send ended items to ``out`` from now on (failures too, if ``failures``)."""
+        self.stream_out = out
+        self.stream_failures = failures
+
+    def close_stream(self) -> None:
+        """Keep results again (when ``collect_results``), instead of streaming them."""
+        self.stream_out = None
+
+    # ---------------------------------------------------------------------- reading
+
+    def ordered_results(self) -> list[PipelineResult[Any]]:
+        """The kept results, in input order (a copy)."""
+        if not self.results_sorted:
+            self.results = order_by_sequence(self.results)
+            self.results_sorted = True
+        return list(self.results)
+
+    def results_since(self, first_sequence: int) -> list[PipelineResult[Any]]:
+        """The kept results of the items fed from ``first_sequence`` on, in input order."""
+        results = self.ordered_results()
+        if first_sequence == 0:
+            return results
+        return [r for r in results if r.sequence_id >= first_sequence]
+
+    def ordered_failures(self) -> list[FailedItem]:
+        """Every failure, in input order."""
+        return order_by_sequence(self.failures)
+
+    def ordered_outcomes(self) -> list[ItemOutcome]:
+        """Every kept result and every failure as a `returns` Result, in input order."""
+        ended: list[PipelineResult[Any] | FailedItem] = [*self.results, *self.failures]
+        return [
+            succeeded_outcome(x) if isinstance(x, PipelineResult) else failed_outcome(x)
+            for x in order_by_sequence(ended)
+        ]
+
+    def ordered_unfinished(self) -> list[Payload[Any]]:
+        """The items that had not ended at shutdown, in input order."""
+        return order_by_sequence(self.unfinished)

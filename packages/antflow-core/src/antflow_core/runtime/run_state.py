@@ -1,0 +1,131 @@
+"""`RunState`: where the pipeline is in its life, and when ``join()`` may stop waiting.
+
+Theory of operation
+-------------------
+A pipeline is in one `Phase`: ``NEW`` (never started), ``RUNNING`` (workers up),
+``STOPPING`` (``join()`` is stopping the workers), ``IDLE`` (joined: workers stopped, it
+may start again) or ``CLOSED`` (shut down for good). The facade moves it from one to the
+next; worker loops read it once per item and stop once it is ``CLOSED``; ``feed()``
+(accepted in every phase but ``STOPPING`` and ``CLOSED``: items fed while no worker runs
+wait in the queues for the next ``start()``) and ``start()`` check it first.
+
+``join()`` waits until every item fed has ended and no feed is running. Intake counts
+an item in (``in_flight += 1``) once it is in a queue, the outcome side counts it out
+(`RunState.end_item`) when it ends as a result or a failure, and a feed holds
+``active_feeds`` while it runs. When both are zero, ``idle`` is set and ``join()``
+wakes: nothing polls.
+
+A worker that dies of an internal error (a bug, never an item's fault) records it with
+`RunState.crashed`: every queue is closed, which wakes a ``feed()`` blocked on a full
+queue, and ``idle`` is set, which wakes ``join()``; both then raise
+`PipelineCrashedError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any, NoReturn
+
+from antflow_core.errors import AntflowError, PipelineCrashedError, PipelineStateError
+from antflow_core.runtime.queues import StageQueue
+
+__all__ = ["Phase", "RunState"]
+
+
+class Phase(Enum):
+    """Where a pipeline is in its life."""
+
+    NEW = "new"  # constructed, never started
+    RUNNING = "running"  # workers are up
+    STOPPING = "stopping"  # join() is stopping the workers: feed() must wait for it
+    IDLE = "idle"  # joined: workers stopped, may start again
+    CLOSED = "closed"  # shut down for good
+
+
+class RunState:
+    """The phase, the count of items in flight and feeds running, and a worker's crash.
+
+    Args:
+        queues: Every stage's queue, closed when a worker crashes.
+    """
+
+    __slots__ = ("active_feeds", "crash", "idle", "in_flight", "phase", "queues")
+
+    def __init__(self, queues: Sequence[StageQueue[Any]]) -> None:
+        self.phase = Phase.NEW
+        self.queues = queues
+        self.in_flight = 0  # items fed that have not ended
+        self.active_feeds = 0  # feed() calls running
+        self.idle = asyncio.Event()  # set while both are zero (or after a crash)
+        self.idle.set()
+        self.crash: BaseException | None = None
+
+    def end_item(self) -> None:
+        """Count out an item that ended (as a result or a failure)."""
+        self.in_flight -= 1
+        if not self.in_flight and not self.active_feeds:
+            self.idle.set()
+
+    def begin_feed(self) -> None:
+        """A feed starts: ``join()`` waits for it."""
+        self.active_feeds += 1
+        self.idle.clear()
+
+    def end_feed(self) -> None:
+        """A feed ended (done, failed or cancelled)."""
+        self.active_feeds -= 1
+        if not self.active_feeds and not self.in_flight:
+            self.idle.set()
+
+    async def wait_idle(self) -> None:
+        """Wait until every item fed has ended and no feed runs, or a worker crashed."""
+        while (self.in_flight or self.active_feeds) and self.crash is None:
+            self.idle.clear()
+            await self.idle.wait()
+
+    def crashed(self, exc: BaseException) -> None:
+        """A worker died: wake ``join()`` and any ``feed()`` waiting for room, so they raise."""
+        self.crash = exc
+        for queue in self.queues:
+            queue.close()
+        self.idle.set()
+
+    def raise_crash(self) -> NoReturn:
+        """Raise the `PipelineCrashedError` that reports the recorded crash."""
+        crash = self.crash
+        raise PipelineCrashedError(
+            f"a worker died of an internal error ({type(crash).__name__}: {crash}); "
+            "the pipeline was shut down, see unfinished_items"
+        ) from crash
+
+    def require_open(self, what: str) -> None:
+        """Refuse ``what()`` after ``shutdown()``."""
+        if self.phase is Phase.CLOSED:
+            raise PipelineStateError(
+                f"{what}() after shutdown(): a pipeline cannot be used once shut down; "
+                "create a new Pipeline"
+            )
+
+    def require_feedable(self, what: str) -> None:
+        """Refuse ``what()`` (a feed) after ``shutdown()`` or while ``join()`` stops the workers."""
+        self.require_open(what)
+        if self.phase is Phase.STOPPING:
+            raise PipelineStateError(
+                f"{what}() while join() stops the workers: feed once join() has returned "
+                "(the items then wait for the next start()), or before join()"
+            )
+
+    def closed_while_feeding(self, count: int) -> AntflowError:
+        """The error for a feed whose queue was closed under it, after ``count`` items."""
+        crash = self.crash
+        if crash is not None:
+            return PipelineCrashedError(
+                f"a worker died of an internal error ({type(crash).__name__}: {crash}) "
+                f"while feeding; {count} items of this feed had been fed"
+            )
+        return PipelineStateError(
+            f"the pipeline was shut down while feeding; {count} items of this feed had "
+            "been fed (see unfinished_items for those that had not ended)"
+        )

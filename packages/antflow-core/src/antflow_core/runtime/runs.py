@@ -1,0 +1,199 @@
+r"""``run()``, ``stream()`` and ``stream_outcomes()``: a batch of items from start to end.
+
+Theory of operation
+-------------------
+Both drive the facade's lifecycle: ``start()``, feed every item (`Intake.feed_any`),
+wait for all of them to end, and stop cleanly when anything goes wrong.
+
+`run_items` feeds in the caller's task, then ``join()``\ s, and returns the results of
+the items it fed, in input order. An iterable that raised midway (`FeedError`) does not
+stop the items already fed: they end first, then the error is raised. Any other error
+or a cancellation shuts the pipeline down (``unfinished_items`` lists what had not
+ended) and propagates; while a display is shown, SIGTERM does the same
+(`interrupt_guard`).
+
+A stream is a run whose consumer reads ended items while the pipeline still works.
+`stream_items` opens the stream channel (`Outcomes.open_stream`): a `StageQueue` keyed
+by arrival, bounded like a stage of the last stage's size, so a consumer that reads
+slowly holds the last stage back instead of piling results up in memory. Two helper
+tasks, owned by the `Supervisor`, run beside the consumer:
+
+* the feeder feeds the items (`Intake.feed_any`);
+* the closer waits for the feeder and then for every fed item to end, and closes the
+  channel, which ends the consumer's loop. It returns the feeder's error, if any,
+  which the stream raises after the last result.
+
+When the consumer stops early (it breaks out, is cancelled, or throws an error in),
+the pipeline shuts down: helpers and workers stop, and the items that had not ended are
+in ``unfinished_items``. A shutdown from elsewhere ends the stream with
+`PipelineStateError`; a worker's crash with `PipelineCrashedError`.
+
+This module is written against the facade's lifecycle (``start``, ``join``,
+``shutdown``) and its rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sized
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from antflow_core.errors import FeedError, PipelineStateError
+from antflow_core.model import (
+    DashboardProtocol,
+    FailedItem,
+    PipelineResult,
+    ProgressDisplay,
+    default_queue_capacity,
+)
+from antflow_core.runtime.interrupts import interrupt_guard
+from antflow_core.runtime.outcomes import StreamEntry
+from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
+from antflow_core.runtime.run_state import RunState
+
+if TYPE_CHECKING:
+    from antflow_core.runtime.pipeline import Pipeline
+
+__all__ = ["DisplayOptions", "check_stream", "run_items", "stream_items"]
+
+
+class DisplayOptions(NamedTuple):
+    """The display arguments of ``run()`` and ``stream()``, handed on to ``start()``."""
+
+    progress: bool | ProgressDisplay
+    dashboard: str | ProgressDisplay | None
+    refresh_interval: float | None
+    custom_dashboard: DashboardProtocol | ProgressDisplay | None = None
+
+    async def start(self, pipeline: Pipeline, total: int | None) -> None:
+        """Start ``pipeline`` with these display options."""
+        await pipeline.start(
+            progress=self.progress,
+            dashboard=self.dashboard,
+            refresh_interval=self.refresh_interval,
+            total=total,
+            custom_dashboard=self.custom_dashboard,
+        )
+
+
+async def run_items(
+    pipeline: Pipeline,
+    items: Iterable[Any] | AsyncIterable[Any],
+    priority: int,
+    display: DisplayOptions,
+) -> list[PipelineResult[Any]]:
+    """Feed ``items``, wait until each has ended, and return their results in input order."""
+    pipeline._run_state.require_open("run")
+    if pipeline._outcomes.stream_out is not None:
+        raise PipelineStateError(
+            "run() while stream() runs on this pipeline: its results would go to the "
+            "stream; wait for the stream to end, or use another Pipeline"
+        )
+    intake = pipeline._intake
+    intake.check_items(items, allow_async=True)
+    intake.check_priority(priority)
+    total = len(items) if isinstance(items, Sized) else None
+    first_seq = intake.msg_counter
+    if not pipeline.is_running:
+        # Items fed before this start() are processed by this run, and returned by it.
+        first_seq = intake.run_start_sequence
+        if total is not None:
+            total += pipeline._run_state.in_flight
+    await display.start(pipeline, total)
+    feed_error: FeedError | None = None
+    with interrupt_guard(sigterm=pipeline._supervisor.has_display):
+        try:
+            try:
+                await intake.feed_any(items, priority)
+            except FeedError as exc:
+                feed_error = exc
+            await pipeline.join()
+        except BaseException:
+            if not pipeline.is_closed:
+                await pipeline._abort()
+            raise
+    if feed_error is not None:
+        raise feed_error
+    return pipeline._outcomes.results_since(first_seq)
+
+
+def check_stream(pipeline: Pipeline, items: object, priority: object) -> None:
+    """Refuse a stream before anything starts: closed pipeline, bad items, one already running."""
+    pipeline._run_state.require_open("stream")
+    pipeline._intake.check_items(items, allow_async=True)
+    pipeline._intake.check_priority(priority)
+    if pipeline._outcomes.stream_out is not None:
+        raise PipelineStateError(
+            "stream() is already running on this pipeline: wait for it to end, or use "
+            "another Pipeline"
+        )
+
+
+async def stream_items(
+    pipeline: Pipeline,
+    items: Iterable[Any] | AsyncIterable[Any],
+    priority: int,
+    display: DisplayOptions,
+    *,
+    failures: bool,
+) -> AsyncGenerator[PipelineResult[Any] | FailedItem, None]:
+    """Feed ``items`` and yield every result (and every failure, if ``failures``) as it ends."""
+    check_stream(pipeline, items, priority)
+    total = len(items) if isinstance(items, Sized) else None
+    last = pipeline.plan.stages[-1]
+    out: StageQueue[StreamEntry] = StageQueue(maxsize=default_queue_capacity(last.stage.workers))
+    await display.start(pipeline, total)
+    outcomes, run_state, supervisor = pipeline._outcomes, pipeline._run_state, pipeline._supervisor
+    outcomes.open_stream(out, failures=failures)
+    loop = asyncio.get_running_loop()
+    feeder = loop.create_task(
+        pipeline._intake.feed_any(items, priority), name="antflow:stream-feeder"
+    )
+    closer = loop.create_task(
+        _close_when_done(run_state, feeder, out), name="antflow:stream-closer"
+    )
+    supervisor.adopt(feeder, closer)
+    try_get = out.try_get
+    try:
+        while True:
+            entry = try_get()
+            if entry is EMPTY:
+                try:
+                    entry = await out.get()
+                except QueueClosed:
+                    break
+            yield entry[1]  # type: ignore[index]
+    except BaseException:
+        # The consumer broke out (GeneratorExit), was cancelled, or threw in an error:
+        # stop everything, the feeder and closer included.
+        await pipeline.shutdown()
+        outcomes.close_stream()
+        raise
+    outcomes.close_stream()
+    supervisor.release_helpers()
+    if pipeline.is_closed and run_state.crash is None:
+        raise PipelineStateError(
+            "the pipeline was shut down while streaming: the items that had not ended "
+            "are in unfinished_items"
+        )
+    feed_error = await closer
+    if run_state.crash is not None:
+        await pipeline._abort()
+        run_state.raise_crash()
+    await pipeline.join()
+    if feed_error is not None:
+        raise feed_error
+
+
+async def _close_when_done(
+    run_state: RunState, feeder: asyncio.Task[None], out: StageQueue[StreamEntry]
+) -> Exception | None:
+    """Wait for the feed, then for every item to end; close the channel; return the feed's error."""
+    error: Exception | None = None
+    try:
+        await feeder
+    except Exception as exc:
+        error = exc
+    await run_state.wait_idle()
+    out.close()
+    return error

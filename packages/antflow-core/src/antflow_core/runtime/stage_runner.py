@@ -1,0 +1,335 @@
+"""`StageRunner`: one stage at run time, its queue, its workers and the loops they run.
+
+Theory of operation
+-------------------
+Each stage of a pipeline gets one `StageRunner`. It owns the stage's input queue (a
+`StageQueue` of ``(priority, sequence_id, (payload, attempt))`` entries), one
+`WorkerRecord` per worker, the stage's tasks prepared for calling (`TaskSpec`), and the
+stage's counters (failed, skipped, retried; completed items are counted per worker).
+Its ``next`` is the runner the plan routes completed and skipped items to
+(`StagePlan.next_index`), or None for the last stage, whose items end as results.
+
+Every worker runs one loop, chosen once when it starts (`StageRunner.worker`):
+
+* `lean_loop` (``fast_paths``): no observer, no ``skip_if``, no ``on_success``;
+* `observed_loop` (``fast_paths``): an observer that wants no task events, and one
+  plain async task;
+* `StageRunner.general_loop`: everything else, each item through `StageRunner.process`.
+
+The two fast loops inline the common case of a hop and leave it for the general
+methods as soon as anything goes wrong (`StageRunner.recover`). The general path reads
+as the spec: ask ``skip_if`` (a skipped item is never ``in_progress``), emit
+``in_progress``, run the tasks (``task_calls``), then hand the item on (``handoff``): to
+the next stage, out as a result, back into this queue (``per_stage`` retry), or out as
+a failure.
+
+Ownership: an item is in exactly one place, this queue or a worker's record
+(``record.payload``). A worker clears its record only once the item is safely
+elsewhere, so `StageRunner.take_unfinished` can list every item that had not ended
+when the pipeline shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from typing import Any, TypeAlias
+
+from antflow_core.model import (
+    CallbackForm,
+    HeapItem,
+    ItemStatus,
+    Payload,
+    PipelineResult,
+    StageCounts,
+    StagePlan,
+    attempt_metadata,
+    call_with_failure,
+    call_with_payload,
+    skip_check_failed,
+    stage_counts,
+)
+from antflow_core.runtime.emission import Emitter
+from antflow_core.runtime.fast_paths import lean_loop, observed_loop
+from antflow_core.runtime.handoff import complete, fail_item, skip_stage, stage_failed
+from antflow_core.runtime.invoke import TaskSpec, is_own_cancellation
+from antflow_core.runtime.outcomes import Outcomes
+from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
+from antflow_core.runtime.run_state import Phase, RunState
+from antflow_core.runtime.task_calls import TaskFailed, retry_task, run_tasks
+from antflow_core.runtime.workers import WorkerRecord, current_worker
+
+__all__ = ["FinishNow", "StageRunner"]
+
+logger = logging.getLogger("antflow")
+
+FinishNow: TypeAlias = Callable[[WorkerRecord, PipelineResult[Any]], bool]
+"""Ends an unobserved item as a result if nothing must be waited for (`Outcomes.finish_now`)."""
+
+
+def _with_payload(
+    callback: Callable[..., Any] | None, form: CallbackForm | None
+) -> Callable[[Payload[Any]], Any] | None:
+    if callback is None or form is None:
+        return None
+    return call_with_payload(callback, form)
+
+
+class StageRunner:
+    """The run-time side of one stage: its queue, tasks, workers, counters and loops.
+
+    Args:
+        plan: The stage, compiled.
+        queue: Its input queue.
+        run_state: The pipeline's phase (loops stop when it is closed) and crash.
+        outcomes: Where items that leave the pipeline go.
+        emitter: The observer and the stage callbacks.
+        finish_now: What a last stage's lean loop calls to end an item.
+    """
+
+    __slots__ = (
+        "emitter",
+        "failed",
+        "finish_now",
+        "index",
+        "name",
+        "next",
+        "on_failure",
+        "on_skip",
+        "on_success",
+        "outcomes",
+        "per_task",
+        "plan",
+        "queue",
+        "records",
+        "retried",
+        "run_state",
+        "skip_if",
+        "skipped",
+        "specs",
+        "stage",
+    )
+
+    def __init__(
+        self,
+        plan: StagePlan,
+        queue: StageQueue[HeapItem],
+        *,
+        run_state: RunState,
+        outcomes: Outcomes,
+        emitter: Emitter,
+        finish_now: FinishNow,
+    ) -> None:
+        stage = plan.stage
+        self.plan = plan
+        self.stage = stage
+        self.name = stage.name
+        self.index = plan.index
+        self.queue = queue
+        self.next: StageRunner | None = None  # set by the facade from plan.next_index
+        self.run_state = run_state
+        self.outcomes = outcomes
+        self.emitter = emitter
+        self.finish_now = finish_now
+        self.per_task = stage.retry == "per_task"
+        self.skip_if = stage.skip_if
+        # Each callback as a function of one argument, in the form the stage decided.
+        self.on_success = _with_payload(stage.on_success, stage.on_success_form)
+        self.on_skip = _with_payload(stage.on_skip, stage.on_skip_form)
+        self.on_failure = (
+            None
+            if stage.on_failure is None or stage.on_failure_form is None
+            else call_with_failure(stage.on_failure, stage.on_failure_form)
+        )
+        # One semaphore per limited task name: tasks sharing a name share its limit.
+        semaphores = {
+            name: asyncio.Semaphore(limit)
+            for name, limit in zip(plan.task_names, plan.task_limits, strict=True)
+            if limit is not None
+        }
+        self.specs = tuple(
+            TaskSpec(
+                fn,
+                name=plan.task_names[i],
+                stage=stage.name,
+                is_async=plan.task_is_async[i],
+                unpack=stage.unpack_args and i == 0,
+                semaphore=semaphores.get(plan.task_names[i]),
+                timeout=stage.task_timeout,
+            )
+            for i, fn in enumerate(stage.tasks)
+        )
+        self.records = tuple(
+            WorkerRecord(name, stage.name, worker_id)
+            for worker_id, name in enumerate(plan.worker_names)
+        )
+        self.failed = 0
+        self.skipped = 0
+        self.retried = 0
+
+    def __repr__(self) -> str:
+        return f"<StageRunner {self.name!r} workers={len(self.records)} queue={self.queue!r}>"
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def counts(self) -> StageCounts:
+        """The stage's counters now, for `compute_pipeline_stats`."""
+        # Read from the worker records, so the hot path updates one counter, not three.
+        return stage_counts(
+            pending=self.queue.qsize(),
+            held=sum(1 for r in self.records if r.payload is not None),
+            handled=sum(r.items_processed for r in self.records),
+            failed=self.failed,
+            skipped=self.skipped,
+            retried=self.retried,
+        )
+
+    @property
+    def calls_plain_functions(self) -> bool:
+        """Whether a task of this stage runs in a thread (a plain function)."""
+        return any(not spec.is_async for spec in self.specs)
+
+    def use_executor(self, executor: Executor) -> None:
+        """Run this stage's plain-function tasks in ``executor``."""
+        for spec in self.specs:
+            if not spec.is_async:
+                spec.executor = executor
+
+    def start_workers(self, loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[None]]:
+        """Start one task per worker; the caller owns them (cancels and awaits them)."""
+        return [
+            loop.create_task(self.worker(record), name=f"antflow:{record.name}")
+            for record in self.records
+        ]
+
+    def take_unfinished(self) -> list[Payload[Any]]:
+        """Empty the queue and the workers' hands (workers stopped): the items not ended."""
+        taken = [payload for _, _, (payload, _) in self.queue.drain()]
+        for record in self.records:
+            if record.payload is not None:
+                taken.append(record.payload)
+                record.payload = None
+            record.current_task = None
+        return taken
+
+    # ------------------------------------------------------------------------ workers
+
+    async def worker(self, record: WorkerRecord) -> None:
+        """One worker: take an entry, run the stage on it, hand it on; until cancelled.
+
+        The worker runs one of three loops, chosen once. They repeat the few lines that take
+        an entry and time it instead of sharing a helper: a call per item is what the hot
+        path cannot afford.
+        """
+        current_worker.set(record)
+        specs = self.specs
+        if len(specs) == 1:
+            record.current_task = specs[0].name
+        emitter = self.emitter
+        try:
+            if emitter.observer is None and self.skip_if is None and self.on_success is None:
+                await lean_loop(self, record)
+            elif (
+                emitter.observer is not None
+                and emitter.on_task is None
+                and self.skip_if is None
+                and len(specs) == 1
+                and specs[0].simple
+            ):
+                await observed_loop(self, record, specs[0])
+            else:
+                await self.general_loop(record)
+        except QueueClosed:
+            return
+        except BaseException as exc:
+            if is_own_cancellation(exc):
+                raise
+            # A bug (never an item's fault: those are handled), or a BaseException that
+            # escaped user code outside a task.
+            logger.critical("antflow: worker %s crashed", record.name, exc_info=exc)
+            self.run_state.crashed(exc)
+
+    async def general_loop(self, record: WorkerRecord) -> None:
+        """`worker`'s loop for any stage: every item through `process`."""
+        try_get, get = self.queue.try_get, self.queue.get
+        run_state = self.run_state
+        monotonic = time.monotonic
+        ended = 0.0
+        while run_state.phase is not Phase.CLOSED:
+            entry = try_get()
+            if entry is EMPTY:
+                entry = await get()
+                started = monotonic()
+            else:  # taken without waiting, right after the previous item: no new clock read
+                started = ended or monotonic()
+            priority, seq, (payload, attempt) = entry  # type: ignore[misc]
+            record.payload = payload
+            record.busy_since = started
+            await self.process(record, priority, seq, payload, attempt)
+            record.last_active = ended = monotonic()
+            record.total_time += ended - started
+
+    # ------------------------------------------------------------------ the general path
+
+    async def process(
+        self, record: WorkerRecord, priority: int, seq: int, payload: Payload[Any], attempt: int
+    ) -> None:
+        """The general path for one item at this stage: skip, events, tasks, hand-off.
+
+        ``skip_if`` is asked first: a skipped item goes from ``queued`` to ``skipped``
+        without being ``in_progress`` (and a ``skip_if`` that raises fails it there).
+        """
+        skip_if = self.skip_if
+        if skip_if is not None:
+            try:
+                skip = skip_if(payload.value)
+                if isinstance(skip, Awaitable):
+                    skip = await skip
+                skip = bool(skip)  # a truth value that raises fails the item here
+            except BaseException as exc:
+                if is_own_cancellation(exc):
+                    raise
+                gave_up = skip_check_failed(exc, stage_attempt=attempt)
+                await fail_item(self, record, payload, exc, gave_up.attempts, None)
+                return
+            if skip:
+                await skip_stage(self, record, priority, seq, payload)
+                return
+        emitter = self.emitter
+        if emitter.observer is not None:
+            pending = emitter.status(
+                payload.id, self.name, ItemStatus.IN_PROGRESS, record, attempt_metadata(attempt)
+            )
+            if pending is not None:
+                await emitter.settle(pending)
+        try:
+            value = await run_tasks(self, record, payload, attempt, 0, payload.value)
+        except TaskFailed as failure:
+            await stage_failed(self, record, priority, seq, payload, attempt, failure)
+            return
+        await complete(self, record, priority, seq, payload, value)
+
+    async def recover(
+        self,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        attempt: int,
+        index: int,
+        value: Any,
+        error: BaseException,
+    ) -> None:
+        """Continue an item whose task ``index`` failed on ``value`` in a fast loop."""
+        try:
+            value = await retry_task(
+                self, record, self.specs[index], value, payload, attempt, error, 0.0
+            )
+            value = await run_tasks(self, record, payload, attempt, index + 1, value)
+        except TaskFailed as failure:
+            await stage_failed(self, record, priority, seq, payload, attempt, failure)
+            return
+        await complete(self, record, priority, seq, payload, value)

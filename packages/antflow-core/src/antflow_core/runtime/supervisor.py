@@ -1,0 +1,105 @@
+"""`Supervisor`: owns every task and thread the pipeline starts, and stops them.
+
+Theory of operation
+-------------------
+Structured concurrency (rule 7 of the design) has one owner here. A pipeline starts:
+
+* one task per worker of every stage (`StageRunner.start_workers`), named
+  ``antflow:<worker name>``;
+* a thread pool when a stage has plain-function tasks, with a thread for every worker
+  that may call one (so a stage of 50 workers can run 50 calls at once);
+* the display refresher (`DisplayDriver`) when a display is asked for;
+* while ``stream()`` runs, its feeder and its closer.
+
+The supervisor keeps a handle on each, and ``join()``, ``shutdown()`` or the method that
+started them stops them through it: tasks are cancelled and awaited, the thread pool is
+shut down without waiting for a call that is still running in a thread (a thread cannot
+be stopped; a timed-out call finishes on its own). After ``join()``, ``shutdown()`` or
+an ``async with`` block nothing the pipeline started is left running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from antflow_core.model import DashboardSnapshot, ProgressDisplay
+from antflow_core.runtime.display import DisplayDriver
+from antflow_core.runtime.stage_runner import StageRunner
+
+__all__ = ["Supervisor"]
+
+
+class Supervisor:
+    """The tasks (workers, display, stream helpers) and the thread pool of one pipeline."""
+
+    __slots__ = ("driver", "executor", "helpers", "workers")
+
+    def __init__(self) -> None:
+        self.workers: list[asyncio.Task[None]] = []
+        self.helpers: list[asyncio.Task[Any]] = []  # a stream's feeder and closer
+        self.driver: DisplayDriver | None = None
+        self.executor: ThreadPoolExecutor | None = None  # runs the plain-function tasks
+
+    def start_workers(self, runners: Sequence[StageRunner]) -> None:
+        """Start every stage's workers (and their threads, if a stage needs some)."""
+        threads = sum(len(r.records) for r in runners if r.calls_plain_functions)
+        if threads:
+            self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="antflow")
+            for runner in runners:
+                runner.use_executor(self.executor)
+        loop = asyncio.get_running_loop()
+        for runner in runners:
+            self.workers.extend(runner.start_workers(loop))
+
+    async def stop_workers(self) -> None:
+        """Cancel and await every worker; shut the thread pool down."""
+        workers, self.workers = self.workers, []
+        for task in workers:
+            task.cancel()
+        if workers:
+            await asyncio.gather(*workers, return_exceptions=True)
+        executor, self.executor = self.executor, None
+        if executor is not None:
+            # Threads still running a task (a timed-out call) finish on their own.
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def has_display(self) -> bool:
+        """Whether a display is being refreshed."""
+        return self.driver is not None
+
+    def start_display(
+        self,
+        display: ProgressDisplay,
+        snapshot: Callable[[], DashboardSnapshot],
+        total: int | None,
+        stage_names: Sequence[str],
+    ) -> None:
+        """Start refreshing ``display`` with ``snapshot()`` at its interval."""
+        driver = DisplayDriver(display, snapshot, total, stage_names)
+        self.driver = driver
+        driver.start()
+
+    async def stop_display(self) -> None:
+        """Stop refreshing the display and let it show the final snapshot."""
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            await driver.stop()
+
+    def adopt(self, *helpers: asyncio.Task[Any]) -> None:
+        """Own ``helpers`` (a stream's feeder and closer) until they are released or cancelled."""
+        self.helpers = list(helpers)
+
+    def release_helpers(self) -> None:
+        """The helpers ended on their own (their owner awaited them): forget them."""
+        self.helpers = []
+
+    async def cancel_helpers(self) -> None:
+        """Cancel and await the helpers."""
+        helpers, self.helpers = self.helpers, []
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
