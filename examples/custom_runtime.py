@@ -11,6 +11,10 @@ It supports priorities, ``skip_if`` and both retry strategies. It has no use for
 ``workers`` or ``task_concurrency_limits`` (it makes one call at a time), and leaves out
 ``unpack_args``, the callbacks and ``task_timeout`` to stay short.
 
+At the end, ``drive`` holds it to antflow's conformance kit (``antflow_core.testing``):
+100 drawn scenarios of random failures under both retry strategies, priorities and
+``skip_if``, each compared item by item with what the model says must happen.
+
     python examples/custom_runtime.py
 """
 
@@ -49,6 +53,7 @@ from antflow_core.model import (
     route,
     succeeded_outcome,
 )
+from antflow_core.testing import Observed, Supports, Trial, check_runtime
 from returns.result import Failure, Success
 
 
@@ -210,6 +215,25 @@ async def with_asyncio(stages: list[Stage], lines: list[str]) -> list[ItemOutcom
     return pipeline.outcomes
 
 
+SUPPORTS = Supports(target_stage=False, async_tasks=False, unretryable_errors=False)
+"""What SyncRuntime does not do: feed into a later stage, run async tasks, and survive a
+task raising a BaseException that is not an Exception. The kit draws no such scenario."""
+
+
+def drive(trial: Trial) -> Observed:
+    """Run one conformance trial on SyncRuntime and report what it did."""
+    runtime = SyncRuntime(trial.stages, sleep=lambda seconds: None)
+    for feed in trial.feeds:
+        runtime.feed(feed.items, priority=feed.priority)
+    trial.release()  # every item is fed: a held first stage may start
+    outcomes = runtime.run()
+    return Observed.read(
+        results=[o.unwrap() for o in outcomes if isinstance(o, Success)],
+        failures=[o.failure() for o in outcomes if isinstance(o, Failure)],
+        stats=runtime.stats,
+    )
+
+
 def main() -> None:
     lines = ["widget:2", "bolt:10", "gadget:1", "nut:0", "washer:5"]
     strategies: tuple[RetryStrategy, ...] = ("per_task", "per_stage")
@@ -226,6 +250,8 @@ def main() -> None:
             print(f"  {line}")
         same = outcomes == summary(asyncio.run(with_asyncio(make_stages(strategy), lines)))
         print(f"  same outcomes as antflow's asyncio Pipeline: {same}")
+    report = check_runtime(drive, supports=SUPPORTS, count=100)  # raises if it does not conform
+    print(f"conformance kit: passed {report}")
 
 
 if __name__ == "__main__":

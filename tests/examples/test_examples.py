@@ -48,6 +48,7 @@ def check_backpressure(out: str) -> None:
 def check_custom_runtime(out: str) -> None:
     assert out.count("same outcomes as antflow's asyncio Pipeline: True") == 2, out
     assert "#2 failed at Price after 2 attempts: ConnectionError" in out
+    assert "conformance kit: passed 100 scenarios" in out
 
 
 def check_etl(out: str) -> None:
