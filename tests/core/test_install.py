@@ -53,6 +53,14 @@ SCRIPT = textwrap.dedent(
         print(name, "installed" if importlib.util.find_spec(name) else "absent")
     asyncio.run(main())
     print("imported:", sorted({m.split(".")[0] for m in sys.modules} & set(NAMES)))
+
+    # The conformance kit ships in antflow-core and needs neither pytest nor hypothesis.
+    for name in ("pytest", "hypothesis"):
+        print(name, "installed" if importlib.util.find_spec(name) else "absent")
+    from antflow_core.testing import check_runtime_async, pipeline_driver
+
+    report = asyncio.run(check_runtime_async(pipeline_driver(), count=10))
+    print("kit:", report.scenarios, "scenarios passed")
     """
 )
 
@@ -88,3 +96,6 @@ def test_the_core_installs_and_runs_alone(tmp_path: Path) -> None:
     assert "telemetry: telemetry=True comes from the antflow-otel package" in out
     assert "pip install antflow-otel (or pip install antflow[otel])" in out
     assert "imported: []" in out  # nothing optional was imported, opentelemetry above all
+    assert "pytest absent" in out
+    assert "hypothesis absent" in out
+    assert "kit: 10 scenarios passed" in out
