@@ -1,0 +1,170 @@
+"""`StageActor`: the Ray actor that runs one stage's tasks, and `ActorRef`, its typed handle.
+
+Theory of operation
+-------------------
+An actor is a dumb executor. ``call(index, value)`` runs task ``index`` of its stage once
+on ``value`` and returns two objects: the task's output, and a small report (the error
+the call raised, or None, and how long it took). The driver awaits only the report and
+passes the output on by reference, so values travel from actor to actor through Ray's
+object store without passing through the driver. The output comes first: when Ray cannot
+serialise it, the report fails too, so the driver learns it from the same call.
+
+The actor calls tasks the way the asyncio runtime does (`antflow_core.runtime.invoke`):
+``async def`` tasks on the actor's event loop, plain functions in its threads, with
+``unpack_args`` and ``task_timeout``. It decides nothing: retries, routing, limits and
+events belong to the driver.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeAlias, cast
+
+import ray
+from antflow_core.model import is_async_callable, task_name
+from antflow_core.runtime.invoke import TaskSpec, invoke
+from ray import cloudpickle
+
+from antflow_ray.errors import RemoteTaskError
+
+__all__ = ["ActorRef", "Report", "StageActor"]
+
+_dumps = cast("Callable[[object], bytes]", cloudpickle.dumps)
+
+Report: TypeAlias = tuple[BaseException | None, float]
+"""What an actor says about one call: the error it raised (None on success), and seconds."""
+
+
+def portable(error: BaseException, stage: str) -> BaseException:
+    """Return ``error`` if it survives pickling, else a `RemoteTaskError` describing it.
+
+    The remote traceback is added to the exception as a note, so it shows where the
+    driver prints the error.
+    """
+    where = traceback.format_exception(error)
+    try:
+        error.add_note(f"raised in a Ray actor of stage {stage!r} (pid {os.getpid()}):")
+        error.add_note("".join(where).rstrip())
+        copy = pickle.loads(_dumps(error))
+        if type(copy) is not type(error):  # pragma: no cover - a broken __reduce__
+            raise TypeError("the error does not unpickle as its own type")
+    except Exception:
+        return RemoteTaskError(
+            f"{type(error).__name__}: {error} (the exception cannot be pickled back to the "
+            f"driver; remote traceback:\n{''.join(where).rstrip()})",
+            type(error).__name__,
+        )
+    return error
+
+
+class StageActor:
+    """Runs the tasks of one stage in a Ray actor process.
+
+    Args:
+        stage: The stage's name, for messages.
+        tasks: The stage's tasks, in order.
+        unpack_args: Call the first task with ``*value`` / ``**value``.
+        task_timeout: Seconds one call may take, or None.
+        skip_if: The stage's ``skip_if`` predicate, or None.
+        threads: Threads for plain-function tasks: the calls this actor runs at once.
+    """
+
+    def __init__(
+        self,
+        stage: str,
+        tasks: Sequence[Callable[..., Any]],
+        unpack_args: bool,
+        task_timeout: float | None,
+        skip_if: Callable[[Any], Any] | None,
+        threads: int,
+    ) -> None:
+        self._stage = stage
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, threads), thread_name_prefix=f"antflow-{stage}"
+        )
+        self._specs = tuple(
+            TaskSpec(
+                fn,
+                name=task_name(fn),
+                stage=stage,
+                is_async=is_async_callable(fn),
+                unpack=unpack_args and index == 0,
+                semaphore=None,
+                timeout=task_timeout,
+            )
+            for index, fn in enumerate(tasks)
+        )
+        for spec in self._specs:
+            if not spec.is_async:
+                spec.executor = self._executor
+        self._skip_if = skip_if
+
+    async def ready(self) -> int:
+        """Return the actor's process id once it is constructed."""
+        return os.getpid()
+
+    @ray.method(num_returns=2)
+    async def call(self, index: int, value: Any) -> tuple[Any, Report]:
+        """Run task ``index`` once on ``value``; return its output and a `Report`."""
+        started = time.perf_counter()
+        try:
+            output = await invoke(self._specs[index], value)
+        except BaseException as error:  # the driver decides what an error means
+            return None, (portable(error, self._stage), time.perf_counter() - started)
+        return output, (None, time.perf_counter() - started)
+
+    async def skip(self, value: Any) -> tuple[bool, BaseException | None]:
+        """Evaluate ``skip_if`` on ``value``: ``(skip, None)``, or ``(False, error)``."""
+        predicate = self._skip_if
+        if predicate is None:
+            return False, None
+        try:
+            verdict = predicate(value)
+            if hasattr(verdict, "__await__"):
+                verdict = await verdict
+            return bool(verdict), None
+        except BaseException as error:
+            return False, portable(error, self._stage)
+
+
+class ActorRef:
+    """The driver's typed handle on one `StageActor` (Ray's handles are untyped).
+
+    Args:
+        handle: The Ray actor handle.
+    """
+
+    __slots__ = ("_call", "_skip", "handle")
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self._call = handle.call.remote
+        self._skip = handle.skip.remote
+
+    def call(self, index: int, value: Any) -> tuple[ray.ObjectRef[Any], ray.ObjectRef[Report]]:
+        """Start task ``index`` on ``value`` (a value, or an `ObjectRef` Ray resolves).
+
+        Raises:
+            TypeError: If ``value`` cannot be serialised (Ray's message says why).
+        """
+        output, report = self._call(index, value)
+        return output, report
+
+    def skip(self, value: Any) -> ray.ObjectRef[tuple[bool, BaseException | None]]:
+        """Start evaluating ``skip_if`` on ``value``."""
+        reply: ray.ObjectRef[tuple[bool, BaseException | None]] = self._skip(value)
+        return reply
+
+    def ready(self) -> ray.ObjectRef[int]:
+        """Ask the actor for its process id; the reply comes once it is constructed."""
+        reply: ray.ObjectRef[int] = self.handle.ready.remote()
+        return reply
+
+    def kill(self) -> None:
+        """Kill the actor now; its running calls fail with ``ActorDiedError``."""
+        ray.kill(self.handle)

@@ -1,0 +1,845 @@
+"""`RayPipeline`: the same `Stage` definitions, run as pools of Ray actors.
+
+Theory of operation
+-------------------
+The driver (the process that builds the pipeline) keeps everything the model decides
+on: the stage queues, the workers that walk items through their stages, retries,
+routing, counters, events and callbacks (`antflow_ray.runner`). The stages' tasks run
+in Ray actors (`antflow_ray.actor`), ``RayStageOptions.actors`` per stage, on this
+machine or anywhere in a cluster; values move between them through Ray's object store.
+So a `StatusTracker`, a progress display, ``get_stats()`` and every query behave as
+with the asyncio `Pipeline`, while the work runs on as many cores and machines as the
+cluster has.
+
+Lifecycle: ``start()`` connects to Ray (`antflow_ray.connection.connect`), creates the
+actors and waits until they are constructed, then starts the workers; ``join()`` waits
+until every fed item has ended, then stops the workers and kills the actors, releasing
+their resources; ``shutdown()`` does the same at once and lists what had not ended in
+``unfinished_items``. Completion is event driven (`antflow_ray.outcomes`); nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sized,
+)
+from enum import Enum
+from typing import Any, Final, NoReturn, cast
+
+from antflow_core.errors import (
+    AntflowError,
+    FeedError,
+    PipelineCrashedError,
+    PipelineStateError,
+    UnknownStageError,
+)
+from antflow_core.model import (
+    DEFAULT_PRIORITY,
+    DashboardSnapshot,
+    ErrorSummary,
+    FailedItem,
+    ItemOutcome,
+    ItemStatus,
+    Payload,
+    PipelineObserver,
+    PipelinePlan,
+    PipelineResult,
+    PipelineStats,
+    ProgressDisplay,
+    Stage,
+    WorkerMetrics,
+    WorkerState,
+    coerce_payload,
+    compute_pipeline_stats,
+    default_queue_capacity,
+    failed_outcome,
+    plan_pipeline,
+    prepare_payload,
+    resolve_stage,
+    succeeded_outcome,
+    summarize_errors,
+)
+from antflow_core.runtime import DisplayDriver, QueueClosed, StageQueue, resolve_display
+from returns.result import Failure
+
+from antflow_ray.connection import connect, dumps, resolve
+from antflow_ray.emission import Emitter
+from antflow_ray.errors import TaskNotSerializableError, UnsupportedStageOptionError
+from antflow_ray.options import RayStageOptions, unsupported_options
+from antflow_ray.outcomes import Outcomes, StreamItem
+from antflow_ray.runner import QueueEntry, StageRunner
+
+__all__ = ["RayPipeline"]
+
+logger = logging.getLogger("antflow")
+
+_RECENT_ERRORS: Final = 20
+DEFAULT_CALLBACK_TIMEOUT: Final = 60.0
+
+
+class _State(Enum):
+    NEW = "new"
+    RUNNING = "running"
+    IDLE = "idle"
+    CLOSED = "closed"
+
+
+def _check_stage(stage: Stage, options: RayStageOptions) -> None:
+    """Refuse what the Ray runtime cannot run, before anything starts."""
+    unsupported = unsupported_options(stage)
+    if unsupported:
+        names = ", ".join(unsupported)
+        raise UnsupportedStageOptionError(
+            f"stage {stage.name!r} sets {names}, which RayPipeline does not support: "
+            "remove it, or run this pipeline with the asyncio Pipeline"
+        )
+    if options.actors > stage.workers:
+        raise ValueError(
+            f"stage {stage.name!r} has {stage.workers} workers but RayStageOptions asks for "
+            f"{options.actors} actors: each actor serves at least one worker, so give the "
+            f"stage workers >= {options.actors} or fewer actors"
+        )
+    functions = [
+        (f"task {name!r}", fn) for name, fn in zip(stage.task_names, stage.tasks, strict=True)
+    ]
+    if stage.skip_if is not None:
+        functions.append(("skip_if", stage.skip_if))
+    for label, fn in functions:
+        try:
+            dumps(fn)
+        except Exception as error:
+            raise TaskNotSerializableError(
+                f"{label} of stage {stage.name!r} cannot be sent to Ray actors: "
+                f"{type(error).__name__}: {error}. A task runs in another process: define "
+                "it at module level or as a closure over picklable values, and create "
+                "clients, locks and connections inside it instead of capturing them"
+            ) from error
+
+
+class RayPipeline:
+    """A multi-stage pipeline whose stages run as pools of Ray actors.
+
+    It takes the same `Stage` objects as the asyncio `Pipeline` and has the same public
+    surface for what it supports: ``run``, ``stream``, ``start``/``feed``/``join``/
+    ``shutdown``, ``results``, ``failures``, ``outcomes``, ``get_stats()``, a
+    ``status_tracker``, priorities, both retry strategies, ``skip_if``,
+    ``task_concurrency_limits`` and the stage callbacks (which run on the driver).
+
+    Args:
+        stages: The stages, in order. At least one; names must be unique.
+        collect_results: Keep results in memory for ``run()`` and `results`.
+        status_tracker: An observer of every status and task event, such as
+            ``antflow.StatusTracker``; it runs on the driver.
+        options: `RayStageOptions` by stage name: actors and resources per stage. A stage
+            not named gets ``RayStageOptions()`` (one actor).
+        address: The Ray cluster to join (``"auto"``, ``"ray://head:10001"``); None uses
+            ``RAY_ADDRESS``, or starts a local Ray with this machine's CPUs. Ignored when
+            Ray is already initialised in this process.
+        init_options: More keyword arguments for ``ray.init()`` when the pipeline starts
+            Ray (``num_cpus``, ``runtime_env``, ...).
+        callback_timeout: Seconds an async callback may run before it is abandoned.
+
+    Raises:
+        StageValidationError: If ``stages`` is empty, holds a non-Stage or repeats a name.
+        UnsupportedStageOptionError: If a stage sets an option this runtime does not
+            support; the message names it.
+        TaskNotSerializableError: If a task or ``skip_if`` cannot be pickled.
+        UnknownStageError: If ``options`` names no stage.
+
+    Example:
+        ```python
+        pipeline = RayPipeline(
+            [Stage("Parse", workers=4, tasks=[parse]), Stage("Save", workers=2, tasks=[save])],
+            options={"Parse": RayStageOptions(actors=2, num_cpus=1)},
+        )
+        results = await pipeline.run(paths)
+        ```
+    """
+
+    def __init__(
+        self,
+        stages: Iterable[Stage],
+        collect_results: bool = True,
+        status_tracker: PipelineObserver | None = None,
+        *,
+        options: Mapping[str, RayStageOptions] | None = None,
+        address: str | None = None,
+        init_options: Mapping[str, Any] | None = None,
+        callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
+    ) -> None:
+        self._plan: PipelinePlan = plan_pipeline(stages)
+        if callback_timeout is not None and (
+            isinstance(callback_timeout, bool)
+            or not isinstance(callback_timeout, int | float)
+            or callback_timeout <= 0
+        ):
+            raise ValueError(
+                "callback_timeout must be None (no limit) or a number of seconds > 0, "
+                f"got {callback_timeout!r}"
+            )
+        if status_tracker is not None and not isinstance(status_tracker, PipelineObserver):
+            raise TypeError(
+                "status_tracker must implement on_status_event, on_task_event and "
+                f"on_item_finished (e.g. antflow.StatusTracker), got {status_tracker!r}"
+            )
+        if not isinstance(collect_results, bool):
+            raise TypeError(f"collect_results must be True or False, got {collect_results!r}")
+        chosen = dict(options or {})
+        for name, option in chosen.items():
+            found = resolve_stage(self._plan, name)
+            if isinstance(found, Failure):
+                raise UnknownStageError(f"options: {found.failure()}")
+            if not isinstance(option, RayStageOptions):
+                raise TypeError(
+                    f"options[{name!r}] must be a RayStageOptions, got {type(option).__name__}"
+                )
+        stage_options = [chosen.get(p.name, RayStageOptions()) for p in self._plan.stages]
+        for plan, option in zip(self._plan.stages, stage_options, strict=True):
+            _check_stage(plan.stage, option)
+        self.collect_results = collect_results
+        self.status_tracker = status_tracker
+        self.callback_timeout = callback_timeout
+        self.address = address
+        self.init_options: Mapping[str, Any] = dict(init_options or {})
+        self._outcomes = Outcomes(collect_results)
+        self._emitter = Emitter(status_tracker, callback_timeout)
+        self._runners = [
+            StageRunner(plan, option, self._outcomes, self._emitter, self._crashed)
+            for plan, option in zip(self._plan.stages, stage_options, strict=True)
+        ]
+        for current, following in zip(self._runners, self._runners[1:], strict=False):
+            current.next = following
+        self._queues: list[StageQueue[QueueEntry]] = [r.queue for r in self._runners]
+        self._msg_counter = 0
+        self._own_prepare = type(self)._prepare_payload is RayPipeline._prepare_payload
+        self._next_custom_sequence = 0
+        self._state = _State.NEW
+        self._crash: BaseException | None = None
+        self._closed = asyncio.Event()
+        self._helpers: list[asyncio.Task[Any]] = []
+        self._driver: DisplayDriver | None = None
+        self._started_at: float | None = None
+        self._run_baseline: PipelineStats | None = None
+        self._run_first_failure = 0
+
+    # ------------------------------------------------------------------ introspection
+
+    def __repr__(self) -> str:
+        names = ", ".join(self._plan.stage_names)
+        return f"<RayPipeline [{names}] {self._state.value}>"
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        """The stages, in order."""
+        return tuple(p.stage for p in self._plan.stages)
+
+    @property
+    def plan(self) -> PipelinePlan:
+        """The compiled plan the workers follow."""
+        return self._plan
+
+    @property
+    def stage_options(self) -> dict[str, RayStageOptions]:
+        """The `RayStageOptions` of every stage, by name."""
+        return {r.name: r.pool.options for r in self._runners}
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the workers and actors are up (between ``start()`` and ``join()``)."""
+        return self._state is _State.RUNNING
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``shutdown()`` was called (the pipeline cannot be used again)."""
+        return self._state is _State.CLOSED
+
+    @property
+    def results(self) -> list[PipelineResult[Any]]:
+        """The results collected so far, in input order (empty with ``collect_results=False``)."""
+        return self._outcomes.ordered_results()
+
+    @property
+    def failures(self) -> list[FailedItem]:
+        """Every item that failed, in input order, with its error, stage and attempts."""
+        return sorted(self._outcomes.failures, key=lambda f: f.sequence_id)
+
+    @property
+    def outcomes(self) -> list[ItemOutcome]:
+        """Every ended item as a `returns` Result, in input order."""
+        return self._outcomes.outcomes()
+
+    @property
+    def unfinished_items(self) -> list[Payload[Any]]:
+        """Items that had not ended when the pipeline was shut down, in input order.
+
+        Their values were fetched from Ray's object store at the shutdown (a value that
+        could not be fetched stays a reference).
+        """
+        return sorted(self._outcomes.unfinished, key=lambda p: p.sequence_id)
+
+    def get_worker_names(self) -> dict[str, list[str]]:
+        """Return the names of each stage's workers: ``{"Fetch": ["Fetch-W0", ...]}``."""
+        return {p.name: list(p.worker_names) for p in self._plan.stages}
+
+    def get_actors(self, stage: str) -> list[Any]:
+        """Return the Ray actor handles of ``stage`` while the pipeline runs (else empty).
+
+        Worker ``i`` of the stage calls actor ``i % len(actors)``.
+
+        Raises:
+            UnknownStageError: If no stage has that name.
+        """
+        found = resolve_stage(self._plan, stage)
+        if isinstance(found, Failure):
+            raise found.failure()
+        return [actor.handle for actor in self._runners[found.unwrap()].pool.actors]
+
+    def get_stats(self) -> PipelineStats:
+        """Return the pipeline's counts now: items processed, failed, in flight, and per stage."""
+        outcomes = self._outcomes
+        return compute_pipeline_stats(
+            self._plan.stage_names,
+            [r.counts() for r in self._runners],
+            fed=outcomes.fed,
+            processed=outcomes.processed,
+            failed=outcomes.failed,
+            unfinished=len(outcomes.unfinished),
+        )
+
+    def get_worker_states(self) -> dict[str, WorkerState]:
+        """Return what each worker is doing now, by worker name."""
+        now_wall, now_mono = time.time(), time.monotonic()
+        return {r.name: r.state(now_wall, now_mono) for s in self._runners for r in s.records}
+
+    def get_worker_metrics(self) -> dict[str, WorkerMetrics]:
+        """Return what each worker has done so far, by worker name."""
+        now_wall, now_mono = time.time(), time.monotonic()
+        return {r.name: r.metrics(now_wall, now_mono) for s in self._runners for r in s.records}
+
+    def get_error_summary(self, limit: int | None = None) -> ErrorSummary:
+        """Return failures counted by error type and by stage, with the failed items."""
+        return summarize_errors(self._outcomes.failure_records, limit=limit)
+
+    def get_dashboard_snapshot(self) -> DashboardSnapshot:
+        """Return worker states, worker metrics, stats and recent errors, read at one moment."""
+        return DashboardSnapshot(
+            timestamp=time.time(),
+            stats=self.get_stats(),
+            worker_states=self.get_worker_states(),
+            worker_metrics=self.get_worker_metrics(),
+            error_summary=summarize_errors(
+                self._outcomes.failure_records[self._run_first_failure :], limit=_RECENT_ERRORS
+            ),
+            started_at=self._started_at,
+            stage_names=self._plan.stage_names,
+            run_baseline=self._run_baseline,
+        )
+
+    # ----------------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> RayPipeline:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            await self.join()
+        await self.shutdown()
+
+    async def start(
+        self,
+        *,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+        total: int | None = None,
+    ) -> None:
+        """Connect to Ray, create the actors, start the workers; then ``feed()`` and ``join()``.
+
+        Calling it while running does nothing; after ``join()`` it starts again.
+
+        Args:
+            progress: True for a live progress bar (needs antflow-rich), or a `ProgressDisplay`.
+            dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
+            refresh_interval: Seconds between display refreshes.
+            total: How many items you will feed, if known, for the display's ETA.
+
+        Raises:
+            PipelineStateError: After ``shutdown()``.
+            ActorStartError: If the actors of a stage could not be created.
+        """
+        self._require_open("start")
+        if total is not None and (
+            not isinstance(total, int) or isinstance(total, bool) or total < 0
+        ):
+            raise ValueError(f"total must be None or a number of items >= 0, got {total!r}")
+        display = resolve_display(progress, dashboard, refresh_interval)
+        if self._state is _State.RUNNING:
+            if display is not None and self._driver is None:
+                self._start_display(display, total)
+            return
+        self._crash = None
+        connect(self.address, self.init_options)
+        try:
+            for runner in self._runners:
+                runner.pool.start()
+            await asyncio.gather(*(r.pool.wait_ready() for r in self._runners))
+        except BaseException:
+            for runner in self._runners:
+                runner.pool.stop()
+            raise
+        self._started_at = time.time()
+        self._run_baseline = self.get_stats()
+        self._run_first_failure = len(self._outcomes.failure_records)
+        for runner in self._runners:
+            runner.start_workers()
+        self._state = _State.RUNNING
+        if display is not None:
+            self._start_display(display, total)
+
+    def _start_display(self, display: ProgressDisplay, total: int | None) -> None:
+        driver = DisplayDriver(display, self.get_dashboard_snapshot, total, self._plan.stage_names)
+        self._driver = driver
+        driver.start()
+
+    async def _stop_display(self) -> None:
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            await driver.stop()
+
+    async def join(self) -> None:
+        """Wait until every fed item has ended, then stop the workers and kill the actors.
+
+        If the task awaiting ``join()`` is cancelled, the pipeline shuts down and
+        `unfinished_items` lists what had not ended.
+
+        Raises:
+            PipelineCrashedError: If a worker died of an internal error.
+        """
+        if self._state is not _State.RUNNING:
+            return
+        try:
+            await self._wait_idle()
+        except BaseException:
+            await self._abort()
+            raise
+        if self._crash is not None:
+            await self._abort()
+            self._raise_crash()
+        if self.is_closed:
+            raise PipelineStateError(
+                "the pipeline was shut down while join() waited: the items that had not "
+                "ended are in unfinished_items"
+            )
+        self._state = _State.IDLE
+        for runner in self._runners:
+            await runner.stop_workers()
+            runner.pool.stop()
+        await self._stop_display()
+
+    async def shutdown(self) -> None:
+        """Stop the workers, kill the actors and close the pipeline for good.
+
+        Items that had not ended are listed in `unfinished_items`. Calling it again, or
+        before ``start()``, does nothing more. Ray itself keeps running (``ray.shutdown()``
+        stops it).
+        """
+        if self._state is _State.CLOSED:
+            await self._closed.wait()
+            return
+        await self._abort()
+
+    async def _abort(self) -> None:
+        self._state = _State.CLOSED
+        for queue in self._queues:
+            queue.close()
+        if self._outcomes.stream_out is not None:
+            self._outcomes.stream_out.close()
+        helpers, self._helpers = self._helpers, []
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        left: list[Payload[Any]] = []
+        for runner in self._runners:
+            await runner.stop_workers()
+            runner.pool.stop()
+            left.extend(runner.take_unfinished())
+        self._outcomes.abandon([await self._fetched(payload) for payload in left])
+        await self._stop_display()
+        self._closed.set()
+
+    @staticmethod
+    async def _fetched(payload: Payload[Any]) -> Payload[Any]:
+        try:
+            return payload.with_value(await resolve(payload.value))
+        except Exception:  # lost with its node: keep the reference
+            return payload
+
+    async def _wait_idle(self) -> None:
+        idle = self._outcomes.idle
+        while (self._outcomes.in_flight or self._outcomes.active_feeds) and self._crash is None:
+            idle.clear()
+            await idle.wait()
+
+    def _crashed(self, exc: BaseException) -> None:
+        self._crash = exc
+        for queue in self._queues:
+            queue.close()
+        self._outcomes.idle.set()
+
+    def _raise_crash(self) -> NoReturn:
+        crash = self._crash
+        raise PipelineCrashedError(
+            f"a worker died of an internal error ({type(crash).__name__}: {crash}); "
+            "the pipeline was shut down, see unfinished_items"
+        ) from crash
+
+    def _require_open(self, what: str) -> None:
+        if self._state is _State.CLOSED:
+            raise PipelineStateError(
+                f"{what}() after shutdown(): a pipeline cannot be used once shut down; "
+                "create a new RayPipeline"
+            )
+
+    def _require_running(self, what: str) -> None:
+        self._require_open(what)
+        if self._state is not _State.RUNNING:
+            raise PipelineStateError(
+                f"{what}() needs running workers: call `await pipeline.start()` first "
+                "(or use `await pipeline.run(items)`, which starts and joins for you)"
+            )
+
+    # ------------------------------------------------------------------------ feeding
+
+    def _prepare_payload(self, item: Any) -> Payload[Any] | dict[str, Any]:
+        """Wrap a fed item; override to change how ids are given (as on `Pipeline`)."""
+        return prepare_payload(item, self._msg_counter)
+
+    def _target_index(self, target_stage: str | None) -> int:
+        if target_stage is None:
+            return 0
+        if not isinstance(target_stage, str):
+            raise TypeError(f"target_stage must be a stage name, got {target_stage!r}")
+        found = resolve_stage(self._plan, target_stage)
+        if isinstance(found, Failure):
+            raise found.failure()
+        return found.unwrap()
+
+    @staticmethod
+    def _check_priority(priority: object) -> None:
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise TypeError(
+                f"priority must be an integer (lower runs first; default 100), got {priority!r}"
+            )
+
+    @staticmethod
+    def _check_items(items: object, *, allow_async: bool) -> None:
+        if isinstance(items, str | bytes):
+            raise TypeError(
+                f"items is a {type(items).__name__}, which would be fed one character at a "
+                "time: pass a list, e.g. [text]"
+            )
+        if isinstance(items, Iterable):
+            return
+        if isinstance(items, AsyncIterable):
+            if allow_async:
+                return
+            raise TypeError("items is an async iterable: use `await pipeline.feed_async(items)`")
+        raise TypeError(
+            f"items must be an iterable of items (a list, range, generator...), got "
+            f"{type(items).__name__}"
+        )
+
+    async def feed(
+        self,
+        items: Iterable[Any],
+        *,
+        target_stage: str | None = None,
+        priority: int = DEFAULT_PRIORITY,
+    ) -> None:
+        """Put items into the pipeline, waiting while the target stage's queue is full.
+
+        Args:
+            items: The items; dicts with ``"id"``/``"value"`` keys give their own ids.
+            target_stage: The stage to enter at (default: the first).
+            priority: Lower is processed first (default 100); kept across stages and retries.
+
+        Raises:
+            PipelineStateError: Before ``start()`` or after ``shutdown()``.
+            UnknownStageError: If ``target_stage`` names no stage.
+            FeedError: If the iterable raised; the items read before it were fed.
+        """
+        self._require_running("feed")
+        self._check_items(items, allow_async=False)
+        self._check_priority(priority)
+        index = self._target_index(target_stage)
+        await self._feed(iter(items), index, priority)
+
+    async def feed_async(
+        self,
+        items: AsyncIterable[Any],
+        *,
+        target_stage: str | None = None,
+        priority: int = DEFAULT_PRIORITY,
+    ) -> None:
+        """Like `feed`, for an async iterable.
+
+        Raises:
+            PipelineStateError: Before ``start()`` or after ``shutdown()``.
+            UnknownStageError: If ``target_stage`` names no stage.
+            FeedError: If the iterable raised; the items read before it were fed.
+        """
+        self._require_running("feed_async")
+        if not isinstance(items, AsyncIterable):
+            raise TypeError(
+                f"feed_async() takes an async iterable, got {type(items).__name__}: "
+                "use feed() for lists and other iterables"
+            )
+        self._check_priority(priority)
+        index = self._target_index(target_stage)
+        await self._feed(items.__aiter__(), index, priority)
+
+    async def _feed_any(self, items: Iterable[Any] | AsyncIterable[Any], priority: int) -> None:
+        if isinstance(items, Iterable):
+            await self._feed(iter(items), 0, priority)
+        else:
+            await self._feed(items.__aiter__(), 0, priority)
+
+    async def _feed(
+        self, iterator: Iterator[Any] | AsyncIterator[Any], index: int, priority: int
+    ) -> None:
+        runner = self._runners[index]
+        outcomes = self._outcomes
+        outcomes.begin_feed()
+        count = 0
+        try:
+            while True:
+                try:
+                    if isinstance(iterator, AsyncIterator):
+                        item = await iterator.__anext__()
+                    else:
+                        item = next(iterator)
+                except (StopIteration, StopAsyncIteration):
+                    return
+                except Exception as exc:
+                    raise self._feed_error(exc, count) from exc
+                payload = self._payload_of(item, count)
+                await self._emitter.status(payload.id, runner.name, ItemStatus.QUEUED, None)
+                await runner.queue.put((priority, payload.sequence_id, (payload, 1)))
+                outcomes.accepted()
+                count += 1
+        except QueueClosed:
+            raise self._closed_while_feeding(count) from self._crash
+        finally:
+            outcomes.end_feed()
+
+    def _payload_of(self, item: Any, count: int) -> Payload[Any]:
+        seq = self._msg_counter
+        if self._own_prepare:
+            payload = prepare_payload(item, seq)
+        else:
+            try:
+                prepared = self._prepare_payload(item)
+                payload = coerce_payload(prepared, seq)
+                if payload.sequence_id < self._next_custom_sequence:
+                    raise ValueError(
+                        f"_prepare_payload gave sequence id {payload.sequence_id} after "
+                        f"{self._next_custom_sequence - 1}: sequence ids must increase with "
+                        "each item fed, as self._msg_counter does (use it for '_sequence_id')"
+                    )
+            except Exception as exc:
+                raise self._feed_error(exc, count, "preparing an item (_prepare_payload)") from exc
+            self._next_custom_sequence = payload.sequence_id + 1
+        self._msg_counter = seq + 1
+        return payload
+
+    def _closed_while_feeding(self, count: int) -> AntflowError:
+        crash = self._crash
+        if crash is not None:
+            return PipelineCrashedError(
+                f"a worker died of an internal error ({type(crash).__name__}: {crash}) "
+                f"while feeding; {count} items of this feed had been fed"
+            )
+        return PipelineStateError(
+            f"the pipeline was shut down while feeding; {count} items of this feed had "
+            "been fed (see unfinished_items for those that had not ended)"
+        )
+
+    @staticmethod
+    def _feed_error(exc: Exception, count: int, where: str = "the items iterable") -> FeedError:
+        return FeedError(
+            f"{where} raised {type(exc).__name__}: {exc} after {count} items; "
+            f"those {count} items were fed and will still end as results or failures",
+            fed_count=count,
+        )
+
+    # ------------------------------------------------------------------------ running
+
+    async def run(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+    ) -> list[PipelineResult[Any]]:
+        """Feed ``items``, wait for all of them, and return the results in input order.
+
+        Items that fail are not in the list; find them in `failures`.
+
+        Raises:
+            FeedError: If the iterable raised midway; the items before it were processed.
+            PipelineStateError: After ``shutdown()``.
+            ActorStartError: If the actors of a stage could not be created.
+        """
+        self._require_open("run")
+        if self._outcomes.stream_out is not None:
+            raise PipelineStateError(
+                "run() while stream() runs on this pipeline: wait for the stream to end, "
+                "or use another RayPipeline"
+            )
+        self._check_items(items, allow_async=True)
+        self._check_priority(priority)
+        total = len(items) if isinstance(items, Sized) else None
+        first_seq = self._msg_counter
+        await self.start(
+            progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
+        )
+        feed_error: FeedError | None = None
+        try:
+            try:
+                await self._feed_any(items, priority)
+            except FeedError as exc:
+                feed_error = exc
+            await self.join()
+        except BaseException:
+            if self._state is not _State.CLOSED:
+                await self._abort()
+            raise
+        if feed_error is not None:
+            raise feed_error
+        return [r for r in self.results if r.sequence_id >= first_seq]
+
+    def stream(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+    ) -> AsyncGenerator[PipelineResult[Any], None]:
+        """Feed ``items`` and yield each result as soon as it is ready (completion order).
+
+        Results are not kept. Breaking out of the loop shuts the pipeline down.
+
+        Raises:
+            FeedError: After the last result, if the iterable raised midway.
+            PipelineStateError: At the call, after ``shutdown()`` or while another stream runs.
+        """
+        self._check_stream(items, priority)
+        ended = self._stream(items, priority, progress, dashboard, refresh_interval, False)
+        return cast("AsyncGenerator[PipelineResult[Any], None]", ended)
+
+    async def stream_outcomes(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+    ) -> AsyncGenerator[ItemOutcome, None]:
+        """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
+        self._check_stream(items, priority)
+        async with contextlib.aclosing(
+            self._stream(items, priority, progress, dashboard, refresh_interval, True)
+        ) as ended:
+            async for item in ended:
+                if isinstance(item, PipelineResult):
+                    yield succeeded_outcome(item)
+                else:
+                    yield failed_outcome(item)
+
+    async def _stream(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        priority: int,
+        progress: bool | ProgressDisplay,
+        dashboard: str | ProgressDisplay | None,
+        refresh_interval: float | None,
+        failures: bool,
+    ) -> AsyncGenerator[PipelineResult[Any] | FailedItem, None]:
+        self._check_stream(items, priority)
+        total = len(items) if isinstance(items, Sized) else None
+        out: StageQueue[StreamItem] = StageQueue(
+            maxsize=default_queue_capacity(self._plan.stages[-1].stage.workers)
+        )
+        await self.start(
+            progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
+        )
+        outcomes = self._outcomes
+        outcomes.stream_out = out
+        outcomes.stream_failures = failures
+        loop = asyncio.get_running_loop()
+        feeder = loop.create_task(self._feed_any(items, priority), name="antflow:stream-feeder")
+        closer = loop.create_task(self._close_when_done(feeder, out), name="antflow:stream-closer")
+        self._helpers = [feeder, closer]
+        try:
+            while True:
+                try:
+                    entry = await out.get()
+                except QueueClosed:
+                    break
+                yield entry[1]
+        except BaseException:
+            await self.shutdown()
+            outcomes.stream_out = None
+            raise
+        outcomes.stream_out = None
+        self._helpers = []
+        if self._state is _State.CLOSED and self._crash is None:
+            raise PipelineStateError(
+                "the pipeline was shut down while streaming: the items that had not ended "
+                "are in unfinished_items"
+            )
+        feed_error = await closer
+        if self._crash is not None:
+            await self._abort()
+            self._raise_crash()
+        await self.join()
+        if feed_error is not None:
+            raise feed_error
+
+    def _check_stream(self, items: object, priority: object) -> None:
+        self._require_open("stream")
+        self._check_items(items, allow_async=True)
+        self._check_priority(priority)
+        if self._outcomes.stream_out is not None:
+            raise PipelineStateError(
+                "stream() is already running on this pipeline: wait for it to end, or use "
+                "another RayPipeline"
+            )
+
+    async def _close_when_done(
+        self, feeder: asyncio.Task[None], out: StageQueue[StreamItem]
+    ) -> Exception | None:
+        error: Exception | None = None
+        try:
+            await feeder
+        except Exception as exc:
+            error = exc
+        await self._wait_idle()
+        out.close()
+        return error

@@ -1,0 +1,558 @@
+"""`StageRunner`: one stage on the driver: its queue, its workers, and what they decide.
+
+Theory of operation
+-------------------
+Each stage keeps, on the driver, a bounded priority queue of ``(priority, sequence_id,
+(payload, attempt))`` entries and ``workers`` worker coroutines. A worker takes the
+smallest entry and walks the item through the stage's tasks, each task one call on its
+actor (`antflow_ray.actor`). The driver awaits only each call's small report; the
+output stays in Ray's object store and the next call (or the next stage) receives its
+reference (`Stored`), so values flow from actor to actor.
+
+Every decision is the model's, taken here on the driver: `decide_retry` after a failed
+call (call again, re-queue at the start of the stage, or give up), `route` after the
+stage (implicitly: the next stage, or out as a result), and the stage's counters feed
+`stage_counts`. A Ray failure counts as a failed call like any exception a task raises:
+an actor that died is replaced and the call is retried as the stage's retry policy says,
+so an item in flight on a killed actor is retried or fails, and is never lost.
+
+Backpressure: a worker hands an item to the next stage's queue, waiting while it is
+full, so a stage holds at most ``capacity`` queued items plus ``workers`` items in its
+workers' hands: that bounds the objects alive per stage. ``feed()`` waits the same way
+on the first stage.
+
+Ownership (as in the asyncio runtime): an item is in exactly one place, a queue or a
+worker's record (``WorkerRecord.payload``), which a worker clears only once the item is
+safely elsewhere, so ``shutdown()`` finds every unfinished item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from antflow_core.model import (
+    FIRST_ATTEMPT,
+    FailedItem,
+    ItemStatus,
+    Payload,
+    PipelineResult,
+    RequeueItem,
+    RetryTask,
+    StageCounts,
+    StagePlan,
+    TaskEventType,
+    decide_retry,
+    stage_counts,
+)
+from antflow_core.runtime import QueueClosed, StageQueue
+from antflow_core.runtime.workers import WorkerRecord
+from returns.result import Failure
+
+from antflow_ray.connection import (
+    RayErrorKind,
+    Stored,
+    call_argument,
+    dumps,
+    ray_error_kind,
+    resolve,
+    task_error_cause,
+)
+from antflow_ray.emission import Emitter, error_metadata
+from antflow_ray.errors import ItemNotSerializableError, ValueNotSerializableError
+from antflow_ray.options import RayStageOptions
+from antflow_ray.outcomes import Outcomes
+from antflow_ray.pool import ActorPool
+
+__all__ = ["QueueEntry", "StageRunner"]
+
+logger = logging.getLogger("antflow")
+
+QueueEntry = tuple[int, int, tuple[Payload[Any], int]]
+
+
+class _TaskFailed(Exception):
+    """A task of the stage failed for good (after its per-task retries)."""
+
+    def __init__(self, error: BaseException, task: str, attempts: int, duration: float) -> None:
+        super().__init__(error)
+        self.error = error
+        self.task = task
+        self.attempts = attempts
+        self.duration = duration
+
+
+class _CannotSend(Exception):
+    """The item's value cannot be serialised for a call: it fails without an attempt."""
+
+    def __init__(self, error: ItemNotSerializableError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _is_own_cancellation(exc: BaseException) -> bool:
+    if not isinstance(exc, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+class StageRunner:
+    """The driver's side of one stage.
+
+    Args:
+        plan: The stage, compiled by the model.
+        options: Its Ray options.
+        outcomes: Where items end.
+        emitter: Events and callbacks.
+        crashed: Called when a worker dies of an error that is no item's fault.
+    """
+
+    def __init__(
+        self,
+        plan: StagePlan,
+        options: RayStageOptions,
+        outcomes: Outcomes,
+        emitter: Emitter,
+        crashed: Callable[[BaseException], None],
+    ) -> None:
+        stage = plan.stage
+        self.plan = plan
+        self.stage = stage
+        self.name = stage.name
+        self.queue: StageQueue[QueueEntry] = StageQueue(maxsize=plan.capacity)
+        self.next: StageRunner | None = None
+        self.pool = ActorPool(plan, options)
+        self.outcomes = outcomes
+        self.emitter = emitter
+        self._crashed = crashed
+        self.per_task = stage.retry == "per_task"
+        self.records = tuple(
+            WorkerRecord(name, stage.name, worker_id)
+            for worker_id, name in enumerate(plan.worker_names)
+        )
+        # One semaphore per limited task name, shared by the stage's workers (on every actor).
+        semaphores = {
+            name: asyncio.Semaphore(limit)
+            for name, limit in zip(plan.task_names, plan.task_limits, strict=True)
+            if limit is not None
+        }
+        self.limits = tuple(semaphores.get(name) for name in plan.task_names)
+        self.failed = 0
+        self.skipped = 0
+        self.retried = 0
+        self._workers: list[asyncio.Task[None]] = []
+
+    def counts(self) -> StageCounts:
+        """The stage's counters now."""
+        return stage_counts(
+            pending=self.queue.qsize(),
+            held=sum(1 for r in self.records if r.payload is not None),
+            handled=sum(r.items_processed for r in self.records),
+            failed=self.failed,
+            skipped=self.skipped,
+            retried=self.retried,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start_workers(self) -> None:
+        """Start one worker coroutine per worker of the stage."""
+        loop = asyncio.get_running_loop()
+        self._workers = [
+            loop.create_task(self._worker(record), name=f"antflow:{record.name}")
+            for record in self.records
+        ]
+
+    async def stop_workers(self) -> None:
+        """Cancel the workers and wait for them to end."""
+        workers, self._workers = self._workers, []
+        for task in workers:
+            task.cancel()
+        if workers:
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def take_unfinished(self) -> list[Payload[Any]]:
+        """Remove and return the items still queued or held by a worker."""
+        left = [payload for _, _, (payload, _) in self.queue.drain()]
+        for record in self.records:
+            if record.payload is not None:
+                left.append(record.payload)
+                record.payload = None
+            record.current_task = None
+        return left
+
+    # ------------------------------------------------------------------ the worker
+
+    async def _worker(self, record: WorkerRecord) -> None:
+        """Take an entry, run the stage on it, hand it on; until cancelled or closed."""
+        get = self.queue.get
+        try:
+            while True:
+                priority, seq, (payload, attempt) = await get()
+                started = time.monotonic()
+                record.payload = payload
+                record.busy_since = started
+                await self._process(record, priority, seq, payload, attempt)
+                record.last_active = ended = time.monotonic()
+                record.total_time += ended - started
+        except QueueClosed:
+            return
+        except BaseException as exc:
+            if _is_own_cancellation(exc):
+                raise
+            logger.critical("antflow: worker %s crashed", record.name, exc_info=exc)
+            self._crashed(exc)
+
+    async def _process(
+        self,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        attempt: int,
+    ) -> None:
+        """One item at this stage: skip check, tasks with retries, hand-off or failure."""
+        emitter = self.emitter
+        await emitter.status(
+            payload.id,
+            self.name,
+            ItemStatus.IN_PROGRESS,
+            record,
+            FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
+        )
+        if self.stage.skip_if is not None:
+            try:
+                skip = await self._skip(record, payload)
+            except _CannotSend as cannot:
+                await self._fail_item(record, payload, cannot.error, 0, None)
+                return
+            except Exception as error:
+                await self._fail_item(record, payload, error, attempt, None)
+                return
+            if skip:
+                self.skipped += 1
+                record.items_processed += 1
+                await emitter.status(payload.id, self.name, ItemStatus.SKIPPED, record)
+                await self._forward(record, priority, seq, payload)
+                return
+        value = payload.value
+        try:
+            for index in range(len(self.plan.task_names)):
+                value = await self._run_task(record, payload, attempt, index, value)
+        except _CannotSend as cannot:
+            await self._fail_item(record, payload, cannot.error, 0, None)
+            return
+        except _TaskFailed as failure:
+            await self._stage_failed(record, priority, seq, payload, attempt, failure)
+            return
+        await self._complete(record, priority, seq, payload, value)
+
+    async def _skip(self, record: WorkerRecord, payload: Payload[Any]) -> bool:
+        """Ask the actor whether ``skip_if`` holds for the item.
+
+        Raises:
+            _CannotSend: If the item cannot be serialised.
+            Exception: What ``skip_if`` raised, or the Ray failure that stopped the call.
+        """
+        actor = self.pool.actor_for(record.worker_id)
+        try:
+            reply = actor.skip(call_argument(payload.value))
+        except TypeError as error:
+            raise _CannotSend(self._not_serializable(payload, error)) from error
+        try:
+            skip, raised = await reply
+        except Exception as failure:
+            if ray_error_kind(failure) is RayErrorKind.ACTOR_DIED:
+                self.pool.replace(actor)
+            raise
+        if raised is not None:
+            raise raised
+        return skip
+
+    async def _run_task(
+        self,
+        record: WorkerRecord,
+        payload: Payload[Any],
+        stage_attempt: int,
+        index: int,
+        value: Any,
+    ) -> Any:
+        """Run task ``index`` on ``value`` with its per-task retries; return its output.
+
+        Raises:
+            _TaskFailed: When the task fails for good (``per_stage``: at its first failure).
+            _CannotSend: If the item cannot be serialised.
+        """
+        name = self.plan.task_names[index]
+        emitter = self.emitter
+        record.current_task = name
+        task_attempt = 1
+        while True:
+            # A task event's attempt: the call's number (per_task) or the stage attempt.
+            shown = task_attempt if self.per_task else stage_attempt
+            error, duration, output = await self._call(record, payload, index, value, shown)
+            if error is None:
+                await emitter.task(
+                    payload.id,
+                    self.name,
+                    name,
+                    record,
+                    TaskEventType.COMPLETE,
+                    shown,
+                    duration=duration,
+                )
+                return output
+            decision = decide_retry(
+                self.stage, task_attempt=task_attempt, stage_attempt=stage_attempt, error=error
+            )
+            retry = decision.value_or(None)
+            if not isinstance(retry, RetryTask):
+                # Give up here, or (RequeueItem, per_stage) let the stage re-queue the item.
+                raise _TaskFailed(error, name, task_attempt, duration)
+            self.retried += 1
+            await emitter.task(
+                payload.id,
+                self.name,
+                name,
+                record,
+                TaskEventType.RETRY,
+                task_attempt,
+                error=error,
+                duration=duration,
+            )
+            await emitter.status(
+                payload.id,
+                self.name,
+                ItemStatus.RETRYING,
+                record,
+                {**error_metadata(error, task_attempt), "task": name},
+            )
+            if retry.wait_seconds > 0:
+                await asyncio.sleep(retry.wait_seconds)
+            task_attempt = retry.attempt
+
+    async def _call(
+        self, record: WorkerRecord, payload: Payload[Any], index: int, value: Any, shown: int
+    ) -> tuple[BaseException | None, float, Stored | None]:
+        """Call task ``index`` once on the worker's actor: ``(error, seconds, output)``.
+
+        Raises:
+            _CannotSend: If ``value`` cannot be serialised (it was fed, not stored).
+        """
+        name = self.plan.task_names[index]
+        limit = self.limits[index]
+        if limit is not None:
+            await limit.acquire()
+        started = time.perf_counter()
+        try:
+            actor = self.pool.actor_for(record.worker_id)
+            try:
+                output, report = actor.call(index, call_argument(value))
+            except TypeError as refused:
+                raise _CannotSend(self._not_serializable(payload, refused)) from refused
+            await self.emitter.task(payload.id, self.name, name, record, TaskEventType.START, shown)
+            try:
+                failure, duration = await report
+            except Exception as ray_failure:
+                kind = ray_error_kind(ray_failure)
+                if kind is None:
+                    raise
+                if kind is RayErrorKind.ACTOR_DIED:
+                    self.pool.replace(actor)
+                    return ray_failure, time.perf_counter() - started, None
+                if kind is RayErrorKind.OUTPUT:
+                    cause = task_error_cause(ray_failure)
+                    unusable = ValueNotSerializableError(
+                        f"task {name!r} of stage {self.name!r} returned a value for item "
+                        f"{payload.id!r} that Ray cannot serialise to pass it on: "
+                        f"{type(cause).__name__}: {_first_line(cause)}. Return plain data "
+                        "(numbers, strings, lists, dicts, dataclasses, arrays), not open "
+                        "files, locks, sockets or clients"
+                    )
+                    unusable.__cause__ = cause
+                    return unusable, time.perf_counter() - started, None
+                return ray_failure, time.perf_counter() - started, None
+        finally:
+            if limit is not None:
+                limit.release()
+        if failure is not None:
+            return failure, duration, None
+        return None, duration, Stored(output)
+
+    def _not_serializable(
+        self, payload: Payload[Any], error: TypeError
+    ) -> ItemNotSerializableError:
+        why = f"{type(error).__name__}: {_first_line(error)}"
+        try:  # Ray's message is long: pickling the value again says why in one line
+            dumps(payload.value)
+        except Exception as reason:
+            why = f"{type(reason).__name__}: {_first_line(reason)}"
+        failed = ItemNotSerializableError(
+            f"item {payload.id!r} cannot be sent to the Ray actors of stage {self.name!r}: "
+            f"{why}. Items travel between processes: feed plain data (numbers, strings, "
+            "lists, dicts, dataclasses), and open files, locks or connections inside the tasks"
+        )
+        failed.__cause__ = error
+        return failed
+
+    # ------------------------------------------------------------------ after the tasks
+
+    async def _complete(
+        self, record: WorkerRecord, priority: int, seq: int, payload: Payload[Any], value: Any
+    ) -> None:
+        """The item completed the stage with output ``value``: count, call back, hand on."""
+        record.items_processed += 1
+        result = payload.with_value(value)
+        on_success = self.stage.on_success
+        if on_success is not None:
+            try:
+                fetched = await resolve(value)
+            except Exception:
+                logger.exception(
+                    "antflow: the output of stage %r for item %r could not be fetched for "
+                    "on_success; callback skipped",
+                    self.name,
+                    payload.id,
+                )
+            else:
+                await self.emitter.callback(
+                    on_success, payload.with_value(fetched), "on_success", self.name
+                )
+        await self.emitter.status(payload.id, self.name, ItemStatus.COMPLETED, record)
+        await self._forward(record, priority, seq, result)
+
+    async def _forward(
+        self, record: WorkerRecord, priority: int, seq: int, payload: Payload[Any]
+    ) -> None:
+        """Hand the item to the next stage (waiting for room), or finish it."""
+        following = self.next
+        if following is None:
+            await self._finish(record, payload)
+            return
+        await self.emitter.status(payload.id, following.name, ItemStatus.QUEUED, None)
+        await following.queue.put((priority, seq, (payload, 1)))
+        record.payload = None
+
+    async def _finish(self, record: WorkerRecord, payload: Payload[Any]) -> None:
+        """The item left the last stage: fetch its value, and it ends as a result."""
+        try:
+            value = await resolve(payload.value)
+        except Exception as error:
+            await self._fail_item(record, payload, error, 1, None)
+            return
+        result = PipelineResult.of(payload, value)
+        await self.outcomes.succeed(result)
+        record.payload = None
+        await self.emitter.finished(result.id, result)
+        self.outcomes.ended()
+
+    async def _stage_failed(
+        self,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        stage_attempt: int,
+        failure: _TaskFailed,
+    ) -> None:
+        """A task failed for good: re-queue the item (``per_stage``) or fail it."""
+        decision = decide_retry(
+            self.stage,
+            task_attempt=failure.attempts,
+            stage_attempt=stage_attempt,
+            error=failure.error,
+        )
+        chosen = decision.value_or(None)
+        if isinstance(chosen, RequeueItem):
+            await self._requeue(record, priority, seq, payload, stage_attempt, failure, chosen)
+            return
+        attempts = (
+            decision.failure().attempts if isinstance(decision, Failure) else failure.attempts
+        )
+        await self._fail_item(record, payload, failure.error, attempts, failure)
+
+    async def _requeue(
+        self,
+        record: WorkerRecord,
+        priority: int,
+        seq: int,
+        payload: Payload[Any],
+        stage_attempt: int,
+        failure: _TaskFailed,
+        requeue: RequeueItem,
+    ) -> None:
+        """``per_stage`` retry: wait, then put the item back at the start of its stage."""
+        self.retried += 1
+        emitter = self.emitter
+        await emitter.task(
+            payload.id,
+            self.name,
+            failure.task,
+            record,
+            TaskEventType.RETRY,
+            stage_attempt,
+            error=failure.error,
+            duration=failure.duration,
+        )
+        await emitter.status(
+            payload.id,
+            self.name,
+            ItemStatus.RETRYING,
+            record,
+            {**error_metadata(failure.error, stage_attempt), "task": failure.task},
+        )
+        if requeue.wait_seconds > 0:
+            await asyncio.sleep(requeue.wait_seconds)
+        await emitter.status(
+            payload.id, self.name, ItemStatus.QUEUED, None, {"attempt": requeue.attempt}
+        )
+        # Into its own queue without waiting for room: a full stage must not wait on itself.
+        self.queue.force_put((priority, seq, (payload, requeue.attempt)))
+        record.payload = None
+
+    async def _fail_item(
+        self,
+        record: WorkerRecord,
+        payload: Payload[Any],
+        error: BaseException,
+        attempts: int,
+        failure: _TaskFailed | None,
+    ) -> None:
+        """The item ends here as a `FailedItem` carrying the value the stage received."""
+        try:
+            value = await resolve(payload.value)
+        except Exception:  # lost with its node: keep the reference
+            value = payload.value
+        failed = FailedItem(payload.id, value, error, self.name, attempts, payload.sequence_id)
+        await self.outcomes.fail(failed)
+        self.failed += 1
+        record.items_failed += 1
+        record.payload = None
+        emitter = self.emitter
+        if self.stage.on_failure is not None:
+            await emitter.callback(self.stage.on_failure, failed, "on_failure", self.name)
+        if failure is not None:
+            await emitter.task(
+                payload.id,
+                self.name,
+                failure.task,
+                record,
+                TaskEventType.FAIL,
+                attempts,
+                error=error,
+                duration=failure.duration,
+            )
+        await emitter.status(
+            payload.id, self.name, ItemStatus.FAILED, record, error_metadata(error, attempts)
+        )
+        await emitter.finished(payload.id, failed)
+        self.outcomes.ended()
