@@ -31,6 +31,7 @@ PACKAGE_ORDER = [
     "antflow-builders",
     "antflow-rich",
     "antflow-otel",
+    "antflow-ray",
     "antflow",
 ]
 

@@ -120,6 +120,16 @@ def check_quickstart(out: str) -> None:
     assert "processed 297, failed 3, in flight 0" in out
 
 
+def check_ray_pipeline(out: str) -> None:
+    assert "40 documents: 36 stored, 4 refused" in out
+    assert re.search(r"first: [0-9a-f]{12} report 1$", out, flags=re.MULTILINE), out
+    assert "refused: [0, 10, 20, 30]" in out
+    assert "PermissionError after 2 attempts: refused to store 'secret plan 0'" in out
+    assert "retries at Store: 4" in out
+    assert "tracker: 36 completed, 4 failed" in out
+    assert "actors per stage: {'Fingerprint': 2, 'Store': 1}" in out
+
+
 def check_rich_callback_dashboard(out: str) -> None:
     assert re.search(r"orders: 80 items in [\d.]+s .*: 74 succeeded, 6 failed", out), out
 
@@ -152,6 +162,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "otel_console.py": check_otel_console,
     "priorities.py": check_priorities,
     "quickstart.py": check_quickstart,
+    "ray_pipeline.py": check_ray_pipeline,
     "rich_callback_dashboard.py": check_rich_callback_dashboard,
     "rich_polling_dashboard.py": check_rich_polling_dashboard,
     "streaming.py": check_streaming,

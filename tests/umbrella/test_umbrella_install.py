@@ -211,8 +211,9 @@ def test_the_installed_distributions_are_typed_and_wired(
         "antflow-rich",
         "antflow-tracker",
     ]
-    # pip install antflow[otel] adds the OpenTelemetry observer; plain antflow does not.
-    assert report["extras"] == ["antflow-otel in otel"]
+    # pip install antflow[otel] adds the OpenTelemetry observer and antflow[ray] RayPipeline;
+    # plain antflow installs neither.
+    assert report["extras"] == ["antflow-otel in otel", "antflow-ray in ray"]
     assert report["displays"] == ["compact", "detailed", "full", "progress"]
     versions = report["versions"]
     assert versions.pop("antflow") == "0.11.0"  # the successor of antflow 0.10.0

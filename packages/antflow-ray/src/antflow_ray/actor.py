@@ -11,17 +11,20 @@ serialise it, the report fails too, so the driver learns it from the same call.
 
 The actor calls tasks the way the asyncio runtime does (`antflow_core.runtime.invoke`):
 ``async def`` tasks on the actor's event loop, plain functions in its threads, with
-``unpack_args`` and ``task_timeout``. It decides nothing: retries, routing, limits and
-events belong to the driver.
+``unpack_args`` and ``task_timeout``. With ``threads=0`` (``sync_tasks="inline"``) plain
+functions run on the event loop itself, one at a time: for CPU-bound work, where threads
+would only take the GIL from each other and from the loop. It decides nothing: retries,
+routing, limits and events belong to the driver.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import pickle
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias, cast
 
@@ -62,6 +65,15 @@ def portable(error: BaseException, stage: str) -> BaseException:
     return error
 
 
+def _call_inline(spec: TaskSpec, value: Any) -> Any:
+    """Call a plain-function task on this thread, unpacking ``value`` as the spec says."""
+    if spec.unpack and isinstance(value, tuple):
+        return spec.fn(*value)
+    if spec.unpack and isinstance(value, Mapping):
+        return spec.fn(**value)
+    return spec.fn(value)
+
+
 class StageActor:
     """Runs the tasks of one stage in a Ray actor process.
 
@@ -71,7 +83,8 @@ class StageActor:
         unpack_args: Call the first task with ``*value`` / ``**value``.
         task_timeout: Seconds one call may take, or None.
         skip_if: The stage's ``skip_if`` predicate, or None.
-        threads: Threads for plain-function tasks: the calls this actor runs at once.
+        threads: Threads for plain-function tasks: the calls this actor runs at once; 0 runs
+            them on the event loop, one at a time.
     """
 
     def __init__(
@@ -84,8 +97,10 @@ class StageActor:
         threads: int,
     ) -> None:
         self._stage = stage
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(1, threads), thread_name_prefix=f"antflow-{stage}"
+        self._executor = (
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"antflow-{stage}")
+            if threads
+            else None
         )
         self._specs = tuple(
             TaskSpec(
@@ -102,6 +117,8 @@ class StageActor:
         for spec in self._specs:
             if not spec.is_async:
                 spec.executor = self._executor
+        # Which tasks run inline: plain functions when there are no threads.
+        self._inline = tuple(not spec.is_async and self._executor is None for spec in self._specs)
         self._skip_if = skip_if
 
     async def ready(self) -> int:
@@ -113,7 +130,13 @@ class StageActor:
         """Run task ``index`` once on ``value``; return its output and a `Report`."""
         started = time.perf_counter()
         try:
-            output = await invoke(self._specs[index], value)
+            spec = self._specs[index]
+            if self._inline[index]:
+                output = _call_inline(spec, value)
+                if inspect.isawaitable(output):
+                    output = await output
+            else:
+                output = await invoke(spec, value)
         except BaseException as error:  # the driver decides what an error means
             return None, (portable(error, self._stage), time.perf_counter() - started)
         return output, (None, time.perf_counter() - started)

@@ -13,11 +13,14 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Literal, TypeAlias
 
 from antflow_core.model import Stage
 
-__all__ = ["SUPPORTED_STAGE_OPTIONS", "RayStageOptions", "unsupported_options"]
+__all__ = ["SUPPORTED_STAGE_OPTIONS", "RayStageOptions", "SyncTasks", "unsupported_options"]
+
+SyncTasks: TypeAlias = Literal["threads", "inline"]
+"""Where an actor runs plain-function tasks: in its threads, or inline on its event loop."""
 
 SUPPORTED_STAGE_OPTIONS: Final[frozenset[str]] = frozenset(
     {
@@ -89,6 +92,12 @@ class RayStageOptions:
         resources: Custom Ray resources each actor needs, e.g. ``{"ssd": 1}``.
         runtime_env: A Ray runtime environment for the stage's actors, e.g.
             ``{"pip": ["pillow"]}``; ``None`` uses the job's.
+        sync_tasks: Where an actor runs the stage's plain (non-``async``) functions.
+            ``"threads"`` (the default, as the asyncio runtime does): in a thread each, so
+            blocking I/O overlaps. ``"inline"``: on the actor's event loop, one call at a
+            time, for CPU-bound work: threads would only take the GIL from each other,
+            and the calls the actor has queued start without a thread hand-off. Needs
+            the stage's ``task_timeout`` unset (an inline call cannot be interrupted).
 
     Raises:
         ValueError: If a field is invalid; the message says what to change.
@@ -105,6 +114,7 @@ class RayStageOptions:
     memory: int | None = None
     resources: Mapping[str, float] | None = None
     runtime_env: Mapping[str, Any] | None = None
+    sync_tasks: SyncTasks = "threads"
 
     def __post_init__(self) -> None:
         problems = []
@@ -132,6 +142,8 @@ class RayStageOptions:
         runtime_env: object = self.runtime_env
         if runtime_env is not None and not isinstance(runtime_env, Mapping):
             problems.append(f"runtime_env must be None or a dict, got {runtime_env!r}")
+        if self.sync_tasks not in ("threads", "inline"):
+            problems.append(f"sync_tasks must be 'threads' or 'inline', got {self.sync_tasks!r}")
         if problems:
             raise ValueError("RayStageOptions: " + "; ".join(problems))
 

@@ -55,6 +55,11 @@ class Outcomes:
         self.stream_failures = False
         self._arrivals = 0
 
+    @property
+    def wants_results(self) -> bool:
+        """Whether results are kept or streamed (else only counted)."""
+        return self.collect_results or self.stream_out is not None
+
     # ------------------------------------------------------------------ counting
 
     def accepted(self) -> None:

@@ -53,7 +53,7 @@ class ActorPool:
             stage.unpack_args,
             stage.task_timeout,
             stage.skip_if,
-            self.slots[index],
+            self.slots[index] if self.options.sync_tasks == "threads" else 0,
         )
         return ActorRef(handle)
 

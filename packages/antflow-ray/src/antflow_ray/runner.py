@@ -444,6 +444,13 @@ class StageRunner:
 
     async def _finish(self, record: WorkerRecord, payload: Payload[Any]) -> None:
         """The item left the last stage: fetch its value, and it ends as a result."""
+        outcomes = self.outcomes
+        if not outcomes.wants_results and self.emitter.observer is None:
+            # Nobody will see the result: count it without fetching its value.
+            outcomes.processed += 1
+            record.payload = None
+            outcomes.ended()
+            return
         try:
             value = await resolve(payload.value)
         except Exception as error:

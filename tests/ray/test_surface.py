@@ -1,0 +1,158 @@
+"""The public surface RayPipeline shares with the asyncio Pipeline, used as the guide uses it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import ray
+from antflow_core import Payload, Stage
+from antflow_core.model import FailedItem
+from antflow_ray import (
+    SUPPORTED_STAGE_OPTIONS,
+    RayPipeline,
+    RayStageOptions,
+    UnsupportedStageOptionError,
+    unsupported_options,
+)
+from antflow_rich import FullDashboard
+from antflow_tracker import StatusTracker
+from rich.console import Console
+from returns.result import Failure, Success
+
+
+def shared_ledger() -> Any:
+    """The session's `Ledger` actor, from inside a task (Ray's handles are untyped)."""
+    return ray.get_actor("ledger")
+
+
+async def square(x: int) -> int:
+    if x == 5:
+        raise ValueError("five")
+    return x * x
+
+
+@dataclass(frozen=True, slots=True)
+class StageWithRateLimit(Stage):
+    """A Stage as another issue might extend it: an option RayPipeline does not know."""
+
+    rate_limit: float | None = None
+
+
+def test_an_option_ray_does_not_support_is_refused_by_name() -> None:
+    assert unsupported_options(StageWithRateLimit("S", tasks=[abs])) == []
+    limited = StageWithRateLimit("Fetch", tasks=[abs], rate_limit=5.0)
+    assert unsupported_options(limited) == ["rate_limit"]
+    with pytest.raises(UnsupportedStageOptionError) as raised:
+        RayPipeline([limited])
+    assert "stage 'Fetch' sets rate_limit, which RayPipeline does not support" in str(
+        raised.value
+    )
+    # Every field of today's Stage is supported, each one listed by name.
+    assert unsupported_options(Stage("S", tasks=[abs], queue_capacity=3, task_timeout=1)) == []
+    assert {"skip_if", "task_concurrency_limits", "retry"} <= SUPPORTED_STAGE_OPTIONS
+
+
+async def test_tracker_callbacks_and_a_dashboard_run_on_the_driver() -> None:
+    seen: list[str] = []
+    succeeded: list[Payload[Any]] = []
+    failed: list[FailedItem] = []
+    tracker = StatusTracker(on_failure=lambda item: seen.append(f"tracker saw {item.id}"))
+    stage = Stage(
+        "Square",
+        workers=2,
+        tasks=[square],
+        task_attempts=2,
+        task_wait_seconds=0,
+        on_success=succeeded.append,
+        on_failure=failed.append,
+    )
+    console = Console(record=True, width=120, force_terminal=False)
+    dashboard = FullDashboard(console=console, refresh_interval=0.05)
+    pipeline = RayPipeline([stage], status_tracker=tracker)
+    results = await pipeline.run(range(8), dashboard=dashboard)
+    assert [r.value for r in results] == [x * x for x in range(8) if x != 5]
+    assert sorted(p.value for p in succeeded) == [r.value for r in results]
+    assert [(f.id, f.attempts, f.error_message) for f in failed] == [(5, 2, "five")]
+    assert seen == ["tracker saw 5"]
+    assert tracker.get_stats()["completed"] == 7
+    assert [e.status for e in tracker.get_history(5)][-1] == "failed"
+    assert "8 items in" in console.export_text()
+    assert pipeline.get_worker_names() == {"Square": ["Square-W0", "Square-W1"]}
+    metrics = pipeline.get_worker_metrics()
+    assert sum(m.items_processed + m.items_failed for m in metrics.values()) == 8
+    assert pipeline.get_error_summary().errors_by_type == {"ValueError": 1}
+
+
+def label(x: int) -> str:
+    return f"item {x}"
+
+
+async def test_stream_and_stream_outcomes_yield_every_item_as_it_ends() -> None:
+    pipeline = RayPipeline([Stage("Label", workers=2, tasks=[label])])
+    streamed = [r.value async for r in pipeline.stream(range(6))]
+    assert sorted(streamed) == sorted(f"item {x}" for x in range(6))
+    assert pipeline.results == []  # streamed results are not kept
+
+    pipeline = RayPipeline([Stage("Square", workers=2, tasks=[square], task_attempts=1)])
+    outcomes = [o async for o in pipeline.stream_outcomes(range(7))]
+    succeeded = sorted(o.unwrap().value for o in outcomes if isinstance(o, Success))
+    assert succeeded == [0, 1, 4, 9, 16, 36]
+    assert [o.failure().id for o in outcomes if isinstance(o, Failure)] == [5]
+
+
+async def gated(x: int) -> int:
+    ledger = shared_ledger()
+    await ledger.enter.remote(f"gated-{x}")
+    await ledger.gate.remote("never")
+    return x
+
+
+async def test_shutdown_lists_unfinished_items_with_their_values(ledger: Any) -> None:
+    stages = [
+        Stage("First", workers=2, tasks=[label]),
+        Stage("Stuck", workers=1, tasks=[gated], queue_capacity=1),
+    ]
+    pipeline = RayPipeline(stages)
+    await pipeline.start()
+    feeding = asyncio.create_task(pipeline.feed(range(10)))
+    await ledger.wait_calls.remote(1)  # Stuck holds one item; the rest back up behind it
+    await pipeline.shutdown()
+    with contextlib.suppress(Exception):
+        await feeding  # a feed blocked on a full queue fails when the pipeline closes
+    unfinished = pipeline.unfinished_items
+    stats = pipeline.get_stats()
+    assert stats.items_fed == len(unfinished) > 0
+    assert stats.items_in_flight == 0
+    assert all(p.value in (x, f"item {x}") for p in unfinished for x in [p.id])
+    assert any(isinstance(p.value, str) for p in unfinished)  # fetched from the object store
+    assert pipeline.is_closed
+
+
+async def test_feeding_at_a_target_stage_skips_the_stages_before_it() -> None:
+    pipeline = RayPipeline([Stage("Label", tasks=[label]), Stage("Shout", tasks=[str.upper])])
+    async with pipeline:
+        await pipeline.feed([1])
+        await pipeline.feed([{"id": "resumed", "value": "item 9"}], target_stage="Shout")
+    assert [(r.id, r.value) for r in pipeline.results] == [(0, "ITEM 1"), ("resumed", "ITEM 9")]
+
+
+def busy(x: int) -> int:
+    return sum(range(x))
+
+
+async def test_actors_reserve_the_resources_their_options_ask_for() -> None:
+    options = {"Busy": RayStageOptions(actors=2, num_cpus=1)}
+    pipeline = RayPipeline([Stage("Busy", workers=4, tasks=[busy])], options=options)
+    await pipeline.start()
+    assert len(pipeline.get_actors("Busy")) == 2
+    assert ray.available_resources().get("CPU", 0) == 0  # the two actors hold both CPUs
+    await pipeline.feed(range(20))
+    await pipeline.join()
+    assert [r.value for r in pipeline.results] == [sum(range(x)) for x in range(20)]
+    # join() released both CPUs: a pipeline asking for them again gets its actors.
+    again = RayPipeline([Stage("Busy", workers=2, tasks=[busy])], options=options)
+    assert [r.value for r in await again.run([10, 20])] == [45, 190]
