@@ -1,4 +1,4 @@
-"""One local Ray for the whole test session, and two small actors the tests coordinate with.
+"""One local Ray for the tests of this directory, and two small actors the tests coordinate with.
 
 Ray starts once per session (``num_cpus=2``, this machine's cores) and is shut down at the
 end, which stops every process it started. Tasks run in other processes, so a test cannot
@@ -18,6 +18,7 @@ import logging
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -71,7 +72,11 @@ class Ledger:
 
 @pytest.fixture(scope="session", autouse=True)
 def ray_session() -> Iterator[None]:
-    """Start a local Ray with 2 CPUs for this session; shut it down (all its processes) after."""
+    """Start a local Ray with 2 CPUs for these tests; shut it down (all its processes) after.
+
+    ``pytest_runtest_teardown`` below shuts it down as soon as the last test of this
+    directory has run, so the suites after it run on an idle machine.
+    """
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -81,6 +86,15 @@ def ray_session() -> Iterator[None]:
     try:
         yield
     finally:
+        if ray.is_initialized():
+            ray.shutdown()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Shut Ray down after the last test of this directory (its fixtures already torn down)."""
+    here = Path(__file__).resolve().parent
+    if (nextitem is None or here not in nextitem.path.resolve().parents) and ray.is_initialized():
         ray.shutdown()
 
 

@@ -23,7 +23,12 @@ from antflow_ray.errors import (
     UnsupportedStageOptionError,
     ValueNotSerializableError,
 )
-from antflow_ray.options import SUPPORTED_STAGE_OPTIONS, RayStageOptions, unsupported_options
+from antflow_ray.options import (
+    SUPPORTED_STAGE_OPTIONS,
+    RayStageOptions,
+    SyncTasks,
+    unsupported_options,
+)
 from antflow_ray.pipeline import RayPipeline
 
 __version__ = "0.1.0"
@@ -35,6 +40,7 @@ __all__ = [
     "RayPipeline",
     "RayStageOptions",
     "RemoteTaskError",
+    "SyncTasks",
     "TaskNotSerializableError",
     "UnsupportedStageOptionError",
     "ValueNotSerializableError",
