@@ -30,6 +30,7 @@ def test_the_benchmark_suite_runs_every_benchmark_at_smoke_size() -> None:
         "retries (per_stage)",
         "scaling",
         "latency (priority)",
+        "ray scaling",
     ):
         assert f"| {benchmark} " in out, benchmark
     assert "(smoke sizes)" in out
