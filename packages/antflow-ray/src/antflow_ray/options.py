@@ -17,7 +17,16 @@ from typing import Any, Final, Literal, TypeAlias
 
 from antflow_core.model import Stage
 
-__all__ = ["SUPPORTED_STAGE_OPTIONS", "RayStageOptions", "SyncTasks", "unsupported_options"]
+from antflow_ray.connection import dumps
+from antflow_ray.errors import TaskNotSerializableError, UnsupportedStageOptionError
+
+__all__ = [
+    "SUPPORTED_STAGE_OPTIONS",
+    "RayStageOptions",
+    "SyncTasks",
+    "check_stage",
+    "unsupported_options",
+]
 
 SyncTasks: TypeAlias = Literal["threads", "inline"]
 """Where an actor runs plain-function tasks: in its threads, or inline on its event loop."""
@@ -161,3 +170,41 @@ class RayStageOptions:
         if self.runtime_env is not None:
             options["runtime_env"] = dict(self.runtime_env)
         return options
+
+
+def check_stage(stage: Stage, options: RayStageOptions) -> None:
+    """Refuse what the Ray runtime cannot run with ``options``, before anything starts.
+
+    Raises:
+        UnsupportedStageOptionError: If the stage sets an option this runtime lacks.
+        ValueError: If ``options`` does not fit the stage.
+        TaskNotSerializableError: If a task or ``skip_if`` cannot be pickled.
+    """
+    unsupported = unsupported_options(stage)
+    if unsupported:
+        names = ", ".join(unsupported)
+        raise UnsupportedStageOptionError(
+            f"stage {stage.name!r} sets {names}, which RayPipeline does not support: "
+            "remove it, or run this pipeline with the asyncio Pipeline"
+        )
+    if options.actors > stage.workers:
+        raise ValueError(
+            f"stage {stage.name!r} has {stage.workers} workers but RayStageOptions asks for "
+            f"{options.actors} actors: each actor serves at least one worker, so give the "
+            f"stage workers >= {options.actors} or fewer actors"
+        )
+    functions = [
+        (f"task {name!r}", fn) for name, fn in zip(stage.task_names, stage.tasks, strict=True)
+    ]
+    if stage.skip_if is not None:
+        functions.append(("skip_if", stage.skip_if))
+    for label, fn in functions:
+        try:
+            dumps(fn)
+        except Exception as error:
+            raise TaskNotSerializableError(
+                f"{label} of stage {stage.name!r} cannot be sent to Ray actors: "
+                f"{type(error).__name__}: {error}. A task runs in another process: define "
+                "it at module level or as a closure over picklable values, and create "
+                "clients, locks and connections inside it instead of capturing them"
+            ) from error

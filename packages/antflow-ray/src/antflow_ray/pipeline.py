@@ -27,9 +27,7 @@ import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Iterable,
-    Iterator,
     Mapping,
     Sized,
 )
@@ -37,7 +35,6 @@ from enum import Enum
 from typing import Any, Final, NoReturn, cast
 
 from antflow_core.errors import (
-    AntflowError,
     FeedError,
     PipelineCrashedError,
     PipelineStateError,
@@ -45,11 +42,8 @@ from antflow_core.errors import (
 )
 from antflow_core.model import (
     DEFAULT_PRIORITY,
-    DashboardSnapshot,
-    ErrorSummary,
     FailedItem,
     ItemOutcome,
-    ItemStatus,
     Payload,
     PipelineObserver,
     PipelinePlan,
@@ -57,33 +51,29 @@ from antflow_core.model import (
     PipelineStats,
     ProgressDisplay,
     Stage,
-    WorkerMetrics,
-    WorkerState,
     coerce_payload,
-    compute_pipeline_stats,
     default_queue_capacity,
     failed_outcome,
     plan_pipeline,
     prepare_payload,
     resolve_stage,
     succeeded_outcome,
-    summarize_errors,
 )
 from antflow_core.runtime import DisplayDriver, QueueClosed, StageQueue, resolve_display
 from returns.result import Failure
 
-from antflow_ray.connection import connect, dumps, resolve
+from antflow_ray.connection import connect, resolve
 from antflow_ray.emission import Emitter
-from antflow_ray.errors import TaskNotSerializableError, UnsupportedStageOptionError
-from antflow_ray.options import RayStageOptions, unsupported_options
+from antflow_ray.intake import Intake, check_items, check_priority, feed_error, target_index
+from antflow_ray.options import RayStageOptions, check_stage
 from antflow_ray.outcomes import Outcomes, StreamItem
+from antflow_ray.queries import PipelineQueries
 from antflow_ray.runner import QueueEntry, StageRunner
 
 __all__ = ["RayPipeline"]
 
 logger = logging.getLogger("antflow")
 
-_RECENT_ERRORS: Final = 20
 DEFAULT_CALLBACK_TIMEOUT: Final = 60.0
 
 
@@ -94,39 +84,7 @@ class _State(Enum):
     CLOSED = "closed"
 
 
-def _check_stage(stage: Stage, options: RayStageOptions) -> None:
-    """Refuse what the Ray runtime cannot run, before anything starts."""
-    unsupported = unsupported_options(stage)
-    if unsupported:
-        names = ", ".join(unsupported)
-        raise UnsupportedStageOptionError(
-            f"stage {stage.name!r} sets {names}, which RayPipeline does not support: "
-            "remove it, or run this pipeline with the asyncio Pipeline"
-        )
-    if options.actors > stage.workers:
-        raise ValueError(
-            f"stage {stage.name!r} has {stage.workers} workers but RayStageOptions asks for "
-            f"{options.actors} actors: each actor serves at least one worker, so give the "
-            f"stage workers >= {options.actors} or fewer actors"
-        )
-    functions = [
-        (f"task {name!r}", fn) for name, fn in zip(stage.task_names, stage.tasks, strict=True)
-    ]
-    if stage.skip_if is not None:
-        functions.append(("skip_if", stage.skip_if))
-    for label, fn in functions:
-        try:
-            dumps(fn)
-        except Exception as error:
-            raise TaskNotSerializableError(
-                f"{label} of stage {stage.name!r} cannot be sent to Ray actors: "
-                f"{type(error).__name__}: {error}. A task runs in another process: define "
-                "it at module level or as a closure over picklable values, and create "
-                "clients, locks and connections inside it instead of capturing them"
-            ) from error
-
-
-class RayPipeline:
+class RayPipeline(PipelineQueries):
     """A multi-stage pipeline whose stages run as pools of Ray actors.
 
     It takes the same `Stage` objects as the asyncio `Pipeline` and has the same public
@@ -205,7 +163,7 @@ class RayPipeline:
                 )
         stage_options = [chosen.get(p.name, RayStageOptions()) for p in self._plan.stages]
         for plan, option in zip(self._plan.stages, stage_options, strict=True):
-            _check_stage(plan.stage, option)
+            check_stage(plan.stage, option)
         self.collect_results = collect_results
         self.status_tracker = status_tracker
         self.callback_timeout = callback_timeout
@@ -220,6 +178,9 @@ class RayPipeline:
         for current, following in zip(self._runners, self._runners[1:], strict=False):
             current.next = following
         self._queues: list[StageQueue[QueueEntry]] = [r.queue for r in self._runners]
+        self._intake = Intake(
+            self._runners, self._outcomes, self._emitter, self._payload_of, lambda: self._crash
+        )
         self._msg_counter = 0
         self._own_prepare = type(self)._prepare_payload is RayPipeline._prepare_payload
         self._next_custom_sequence = 0
@@ -262,88 +223,6 @@ class RayPipeline:
     def is_closed(self) -> bool:
         """Whether ``shutdown()`` was called (the pipeline cannot be used again)."""
         return self._state is _State.CLOSED
-
-    @property
-    def results(self) -> list[PipelineResult[Any]]:
-        """The results collected so far, in input order (empty with ``collect_results=False``)."""
-        return self._outcomes.ordered_results()
-
-    @property
-    def failures(self) -> list[FailedItem]:
-        """Every item that failed, in input order, with its error, stage and attempts."""
-        return sorted(self._outcomes.failures, key=lambda f: f.sequence_id)
-
-    @property
-    def outcomes(self) -> list[ItemOutcome]:
-        """Every ended item as a `returns` Result, in input order."""
-        return self._outcomes.outcomes()
-
-    @property
-    def unfinished_items(self) -> list[Payload[Any]]:
-        """Items that had not ended when the pipeline was shut down, in input order.
-
-        Their values were fetched from Ray's object store at the shutdown (a value that
-        could not be fetched stays a reference).
-        """
-        return sorted(self._outcomes.unfinished, key=lambda p: p.sequence_id)
-
-    def get_worker_names(self) -> dict[str, list[str]]:
-        """Return the names of each stage's workers: ``{"Fetch": ["Fetch-W0", ...]}``."""
-        return {p.name: list(p.worker_names) for p in self._plan.stages}
-
-    def get_actors(self, stage: str) -> list[Any]:
-        """Return the Ray actor handles of ``stage`` while the pipeline runs (else empty).
-
-        Worker ``i`` of the stage calls actor ``i % len(actors)``.
-
-        Raises:
-            UnknownStageError: If no stage has that name.
-        """
-        found = resolve_stage(self._plan, stage)
-        if isinstance(found, Failure):
-            raise found.failure()
-        return [actor.handle for actor in self._runners[found.unwrap()].pool.actors]
-
-    def get_stats(self) -> PipelineStats:
-        """Return the pipeline's counts now: items processed, failed, in flight, and per stage."""
-        outcomes = self._outcomes
-        return compute_pipeline_stats(
-            self._plan.stage_names,
-            [r.counts() for r in self._runners],
-            fed=outcomes.fed,
-            processed=outcomes.processed,
-            failed=outcomes.failed,
-            unfinished=len(outcomes.unfinished),
-        )
-
-    def get_worker_states(self) -> dict[str, WorkerState]:
-        """Return what each worker is doing now, by worker name."""
-        now_wall, now_mono = time.time(), time.monotonic()
-        return {r.name: r.state(now_wall, now_mono) for s in self._runners for r in s.records}
-
-    def get_worker_metrics(self) -> dict[str, WorkerMetrics]:
-        """Return what each worker has done so far, by worker name."""
-        now_wall, now_mono = time.time(), time.monotonic()
-        return {r.name: r.metrics(now_wall, now_mono) for s in self._runners for r in s.records}
-
-    def get_error_summary(self, limit: int | None = None) -> ErrorSummary:
-        """Return failures counted by error type and by stage, with the failed items."""
-        return summarize_errors(self._outcomes.failure_records, limit=limit)
-
-    def get_dashboard_snapshot(self) -> DashboardSnapshot:
-        """Return worker states, worker metrics, stats and recent errors, read at one moment."""
-        return DashboardSnapshot(
-            timestamp=time.time(),
-            stats=self.get_stats(),
-            worker_states=self.get_worker_states(),
-            worker_metrics=self.get_worker_metrics(),
-            error_summary=summarize_errors(
-                self._outcomes.failure_records[self._run_first_failure :], limit=_RECENT_ERRORS
-            ),
-            started_at=self._started_at,
-            stage_names=self._plan.stage_names,
-            run_baseline=self._run_baseline,
-        )
 
     # ----------------------------------------------------------------------- lifecycle
 
@@ -525,40 +404,26 @@ class RayPipeline:
         """Wrap a fed item; override to change how ids are given (as on `Pipeline`)."""
         return prepare_payload(item, self._msg_counter)
 
-    def _target_index(self, target_stage: str | None) -> int:
-        if target_stage is None:
-            return 0
-        if not isinstance(target_stage, str):
-            raise TypeError(f"target_stage must be a stage name, got {target_stage!r}")
-        found = resolve_stage(self._plan, target_stage)
-        if isinstance(found, Failure):
-            raise found.failure()
-        return found.unwrap()
-
-    @staticmethod
-    def _check_priority(priority: object) -> None:
-        if not isinstance(priority, int) or isinstance(priority, bool):
-            raise TypeError(
-                f"priority must be an integer (lower runs first; default 100), got {priority!r}"
-            )
-
-    @staticmethod
-    def _check_items(items: object, *, allow_async: bool) -> None:
-        if isinstance(items, str | bytes):
-            raise TypeError(
-                f"items is a {type(items).__name__}, which would be fed one character at a "
-                "time: pass a list, e.g. [text]"
-            )
-        if isinstance(items, Iterable):
-            return
-        if isinstance(items, AsyncIterable):
-            if allow_async:
-                return
-            raise TypeError("items is an async iterable: use `await pipeline.feed_async(items)`")
-        raise TypeError(
-            f"items must be an iterable of items (a list, range, generator...), got "
-            f"{type(items).__name__}"
-        )
+    def _payload_of(self, item: Any, count: int) -> Payload[Any]:
+        """Wrap the ``count``-th item of a feed and advance the sequence counter."""
+        seq = self._msg_counter
+        if self._own_prepare:
+            payload = prepare_payload(item, seq)
+        else:
+            try:
+                prepared = self._prepare_payload(item)
+                payload = coerce_payload(prepared, seq)
+                if payload.sequence_id < self._next_custom_sequence:
+                    raise ValueError(
+                        f"_prepare_payload gave sequence id {payload.sequence_id} after "
+                        f"{self._next_custom_sequence - 1}: sequence ids must increase with "
+                        "each item fed, as self._msg_counter does (use it for '_sequence_id')"
+                    )
+            except Exception as exc:
+                raise feed_error(exc, count, "preparing an item (_prepare_payload)") from exc
+            self._next_custom_sequence = payload.sequence_id + 1
+        self._msg_counter = seq + 1
+        return payload
 
     async def feed(
         self,
@@ -580,10 +445,10 @@ class RayPipeline:
             FeedError: If the iterable raised; the items read before it were fed.
         """
         self._require_running("feed")
-        self._check_items(items, allow_async=False)
-        self._check_priority(priority)
-        index = self._target_index(target_stage)
-        await self._feed(iter(items), index, priority)
+        check_items(items, allow_async=False)
+        check_priority(priority)
+        index = target_index(self._plan, target_stage)
+        await self._intake.feed(iter(items), index, priority)
 
     async def feed_async(
         self,
@@ -605,83 +470,9 @@ class RayPipeline:
                 f"feed_async() takes an async iterable, got {type(items).__name__}: "
                 "use feed() for lists and other iterables"
             )
-        self._check_priority(priority)
-        index = self._target_index(target_stage)
-        await self._feed(items.__aiter__(), index, priority)
-
-    async def _feed_any(self, items: Iterable[Any] | AsyncIterable[Any], priority: int) -> None:
-        if isinstance(items, Iterable):
-            await self._feed(iter(items), 0, priority)
-        else:
-            await self._feed(items.__aiter__(), 0, priority)
-
-    async def _feed(
-        self, iterator: Iterator[Any] | AsyncIterator[Any], index: int, priority: int
-    ) -> None:
-        runner = self._runners[index]
-        outcomes = self._outcomes
-        outcomes.begin_feed()
-        count = 0
-        try:
-            while True:
-                try:
-                    if isinstance(iterator, AsyncIterator):
-                        item = await iterator.__anext__()
-                    else:
-                        item = next(iterator)
-                except (StopIteration, StopAsyncIteration):
-                    return
-                except Exception as exc:
-                    raise self._feed_error(exc, count) from exc
-                payload = self._payload_of(item, count)
-                await self._emitter.status(payload.id, runner.name, ItemStatus.QUEUED, None)
-                await runner.queue.put((priority, payload.sequence_id, (payload, 1)))
-                outcomes.accepted()
-                count += 1
-        except QueueClosed:
-            raise self._closed_while_feeding(count) from self._crash
-        finally:
-            outcomes.end_feed()
-
-    def _payload_of(self, item: Any, count: int) -> Payload[Any]:
-        seq = self._msg_counter
-        if self._own_prepare:
-            payload = prepare_payload(item, seq)
-        else:
-            try:
-                prepared = self._prepare_payload(item)
-                payload = coerce_payload(prepared, seq)
-                if payload.sequence_id < self._next_custom_sequence:
-                    raise ValueError(
-                        f"_prepare_payload gave sequence id {payload.sequence_id} after "
-                        f"{self._next_custom_sequence - 1}: sequence ids must increase with "
-                        "each item fed, as self._msg_counter does (use it for '_sequence_id')"
-                    )
-            except Exception as exc:
-                raise self._feed_error(exc, count, "preparing an item (_prepare_payload)") from exc
-            self._next_custom_sequence = payload.sequence_id + 1
-        self._msg_counter = seq + 1
-        return payload
-
-    def _closed_while_feeding(self, count: int) -> AntflowError:
-        crash = self._crash
-        if crash is not None:
-            return PipelineCrashedError(
-                f"a worker died of an internal error ({type(crash).__name__}: {crash}) "
-                f"while feeding; {count} items of this feed had been fed"
-            )
-        return PipelineStateError(
-            f"the pipeline was shut down while feeding; {count} items of this feed had "
-            "been fed (see unfinished_items for those that had not ended)"
-        )
-
-    @staticmethod
-    def _feed_error(exc: Exception, count: int, where: str = "the items iterable") -> FeedError:
-        return FeedError(
-            f"{where} raised {type(exc).__name__}: {exc} after {count} items; "
-            f"those {count} items were fed and will still end as results or failures",
-            fed_count=count,
-        )
+        check_priority(priority)
+        index = target_index(self._plan, target_stage)
+        await self._intake.feed(items.__aiter__(), index, priority)
 
     # ------------------------------------------------------------------------ running
 
@@ -709,8 +500,8 @@ class RayPipeline:
                 "run() while stream() runs on this pipeline: wait for the stream to end, "
                 "or use another RayPipeline"
             )
-        self._check_items(items, allow_async=True)
-        self._check_priority(priority)
+        check_items(items, allow_async=True)
+        check_priority(priority)
         total = len(items) if isinstance(items, Sized) else None
         first_seq = self._msg_counter
         await self.start(
@@ -719,7 +510,7 @@ class RayPipeline:
         feed_error: FeedError | None = None
         try:
             try:
-                await self._feed_any(items, priority)
+                await self._intake.feed_any(items, priority)
             except FeedError as exc:
                 feed_error = exc
             await self.join()
@@ -793,7 +584,9 @@ class RayPipeline:
         outcomes.stream_out = out
         outcomes.stream_failures = failures
         loop = asyncio.get_running_loop()
-        feeder = loop.create_task(self._feed_any(items, priority), name="antflow:stream-feeder")
+        feeder = loop.create_task(
+            self._intake.feed_any(items, priority), name="antflow:stream-feeder"
+        )
         closer = loop.create_task(self._close_when_done(feeder, out), name="antflow:stream-closer")
         self._helpers = [feeder, closer]
         try:
@@ -824,8 +617,8 @@ class RayPipeline:
 
     def _check_stream(self, items: object, priority: object) -> None:
         self._require_open("stream")
-        self._check_items(items, allow_async=True)
-        self._check_priority(priority)
+        check_items(items, allow_async=True)
+        check_priority(priority)
         if self._outcomes.stream_out is not None:
             raise PipelineStateError(
                 "stream() is already running on this pipeline: wait for it to end, or use "
