@@ -71,7 +71,7 @@ async def test_tracker_callbacks_and_a_dashboard_run_on_the_driver() -> None:
     console = Console(record=True, width=120, force_terminal=False)
     dashboard = FullDashboard(console=console, refresh_interval=0.05)
     pipeline = RayPipeline([stage], status_tracker=tracker)
-    results = await pipeline.run(range(8), dashboard=dashboard)
+    results = await pipeline.run(range(8), custom_dashboard=dashboard)  # 0.10 spelling
     assert [r.value for r in results] == [x * x for x in range(8) if x != 5]
     assert sorted(p.value for p in succeeded) == [r.value for r in results]
     assert [(f.id, f.attempts, f.error_message) for f in failed] == [(5, 2, "five")]

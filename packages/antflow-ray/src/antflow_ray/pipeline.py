@@ -42,6 +42,7 @@ from antflow_core.errors import (
 )
 from antflow_core.model import (
     DEFAULT_PRIORITY,
+    DashboardProtocol,
     FailedItem,
     ItemOutcome,
     Payload,
@@ -242,6 +243,7 @@ class RayPipeline(PipelineQueries):
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
         total: int | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> None:
         """Connect to Ray, create the actors, start the workers; then ``feed()`` and ``join()``.
 
@@ -252,6 +254,11 @@ class RayPipeline(PipelineQueries):
             dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
             refresh_interval: Seconds between display refreshes.
             total: How many items you will feed, if known, for the display's ETA.
+            custom_dashboard: antflow 0.10's way to pass your own display (see
+                ``Pipeline.start``); not together with ``progress`` or ``dashboard``.
+
+        The first start of a process that has not called ``ray.init()`` starts or joins
+        Ray, which takes a few seconds.
 
         Raises:
             PipelineStateError: After ``shutdown()``.
@@ -262,7 +269,9 @@ class RayPipeline(PipelineQueries):
             not isinstance(total, int) or isinstance(total, bool) or total < 0
         ):
             raise ValueError(f"total must be None or a number of items >= 0, got {total!r}")
-        display = resolve_display(progress, dashboard, refresh_interval)
+        display = resolve_display(
+            progress, dashboard, refresh_interval, custom_dashboard=custom_dashboard, pipeline=self
+        )
         if self._state is _State.RUNNING:
             if display is not None and self._driver is None:
                 self._start_display(display, total)
@@ -484,6 +493,7 @@ class RayPipeline(PipelineQueries):
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> list[PipelineResult[Any]]:
         """Feed ``items``, wait for all of them, and return the results in input order.
 
@@ -505,7 +515,11 @@ class RayPipeline(PipelineQueries):
         total = len(items) if isinstance(items, Sized) else None
         first_seq = self._msg_counter
         await self.start(
-            progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
+            progress=progress,
+            dashboard=dashboard,
+            refresh_interval=refresh_interval,
+            total=total,
+            custom_dashboard=custom_dashboard,
         )
         feed_error: FeedError | None = None
         try:
@@ -530,6 +544,7 @@ class RayPipeline(PipelineQueries):
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> AsyncGenerator[PipelineResult[Any], None]:
         """Feed ``items`` and yield each result as soon as it is ready (completion order).
 
@@ -540,7 +555,9 @@ class RayPipeline(PipelineQueries):
             PipelineStateError: At the call, after ``shutdown()`` or while another stream runs.
         """
         self._check_stream(items, priority)
-        ended = self._stream(items, priority, progress, dashboard, refresh_interval, False)
+        ended = self._stream(
+            items, priority, progress, dashboard, refresh_interval, custom_dashboard, False
+        )
         return cast("AsyncGenerator[PipelineResult[Any], None]", ended)
 
     async def stream_outcomes(
@@ -551,11 +568,14 @@ class RayPipeline(PipelineQueries):
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> AsyncGenerator[ItemOutcome, None]:
         """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
         self._check_stream(items, priority)
         async with contextlib.aclosing(
-            self._stream(items, priority, progress, dashboard, refresh_interval, True)
+            self._stream(
+                items, priority, progress, dashboard, refresh_interval, custom_dashboard, True
+            )
         ) as ended:
             async for item in ended:
                 if isinstance(item, PipelineResult):
@@ -570,6 +590,7 @@ class RayPipeline(PipelineQueries):
         progress: bool | ProgressDisplay,
         dashboard: str | ProgressDisplay | None,
         refresh_interval: float | None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None,
         failures: bool,
     ) -> AsyncGenerator[PipelineResult[Any] | FailedItem, None]:
         self._check_stream(items, priority)
@@ -578,7 +599,11 @@ class RayPipeline(PipelineQueries):
             maxsize=default_queue_capacity(self._plan.stages[-1].stage.workers)
         )
         await self.start(
-            progress=progress, dashboard=dashboard, refresh_interval=refresh_interval, total=total
+            progress=progress,
+            dashboard=dashboard,
+            refresh_interval=refresh_interval,
+            total=total,
+            custom_dashboard=custom_dashboard,
         )
         outcomes = self._outcomes
         outcomes.stream_out = out
