@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,3 +177,37 @@ async def test_actors_reserve_the_resources_their_options_ask_for() -> None:
     # join() released both CPUs: a pipeline asking for them again gets its actors.
     again = RayPipeline([Stage("Busy", workers=2, tasks=[busy])], options=options)
     assert [r.value for r in await again.run([10, 20])] == [45, 190]
+
+
+JOINING_SCRIPT = """
+import asyncio
+import ray
+from antflow_core import Stage
+from antflow_ray import RayPipeline
+
+def shout(text):
+    return text.upper()
+
+async def main():
+    results = await RayPipeline([Stage("Shout", tasks=[shout])]).run(["joined"])
+    print(results[0].value, ray.get_runtime_context().gcs_address)
+
+asyncio.run(main())
+"""
+
+
+def test_a_script_joins_a_running_cluster_through_ray_address(tmp_path: Path) -> None:
+    address = ray.get_runtime_context().gcs_address
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    script = tmp_path / "job.py"
+    script.write_text(JOINING_SCRIPT, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(script)],
+        env={**env, "RAY_ADDRESS": address},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["JOINED", address]  # the session's cluster, not a new one
