@@ -102,6 +102,9 @@ async def test_random_failures_end_every_item_exactly_once(
         key = (event.item_id, event.stage)
         if event.metadata.get("finished") is True:
             continue
+        if event.status == "retrying":  # 0.10's metadata: the attempt about to be made
+            assert event.metadata["retry"] is True
+            assert event.metadata["attempt"] in (2, 3)
         assert event.status in ALLOWED_TRANSITIONS[previous.get(key)], (event, previous.get(key))
         previous[key] = event.status
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import ray
 from antflow_core import Payload, Stage
-from antflow_core.model import FailedItem
+from antflow_core.model import FailedItem, StatusEvent
 from antflow_ray import (
     SUPPORTED_STAGE_OPTIONS,
     RayPipeline,
@@ -87,6 +87,41 @@ async def test_tracker_callbacks_and_a_dashboard_run_on_the_driver() -> None:
     metrics = pipeline.get_worker_metrics()
     assert sum(m.items_processed + m.items_failed for m in metrics.values()) == 8
     assert pipeline.get_error_summary().errors_by_type == {"ValueError": 1}
+
+
+def halve(value: int) -> int:
+    return value // 2
+
+
+def is_zero(value: int) -> bool:
+    return value == 0
+
+
+async def test_0_10_callbacks_on_skip_metadata_and_feeding_before_start() -> None:
+    calls: list[tuple[str, Any, Any, dict[str, Any]]] = []
+
+    def on_success(item_id: Any, result: Any, metadata: dict[str, Any]) -> None:
+        calls.append(("success", item_id, result, metadata))
+
+    def on_skip(item_id: Any, value: Any, metadata: dict[str, Any]) -> None:
+        calls.append(("skip", item_id, value, metadata))
+
+    events: list[StatusEvent] = []
+    stage = Stage("Halve", tasks=[halve], skip_if=is_zero, on_success=on_success, on_skip=on_skip)
+    pipeline = RayPipeline([stage], status_tracker=StatusTracker(on_status_change=events.append))
+    items = [{"id": "a", "value": 0, "source": "s3"}, {"id": "b", "value": 8, "source": "gcs"}]
+    await pipeline.feed(items)  # before start(): the items wait in the queue
+    results = await pipeline.run([])
+    assert [(r.id, r.value, dict(r.metadata)) for r in results] == [
+        ("a", 0, {"source": "s3"}),
+        ("b", 4, {"source": "gcs"}),
+    ]
+    assert sorted(calls) == [
+        ("skip", "a", 0, {"source": "s3"}),
+        ("success", "b", 4, {"source": "gcs"}),
+    ]
+    skipped = [e.status for e in events if e.item_id == "a" and not e.metadata.get("finished")]
+    assert skipped == ["queued", "skipped"]  # never in_progress
 
 
 def label(x: int) -> str:

@@ -1,12 +1,13 @@
 """The exceptions antflow-ray adds to those of `antflow_core.errors`.
 
-Each derives from `antflow_core.errors.AntflowError` and from the built-in exception a
-caller would naturally catch, and its message names what to change.
+Each derives from `antflow_core.errors.AntFlowError` (the stage check from its
+`PipelineError`, as `StageValidationError` does) and from the built-in exception a caller
+would naturally catch, and its message names what to change.
 """
 
 from __future__ import annotations
 
-from antflow_core.errors import AntflowError
+from antflow_core.errors import AntFlowError, PipelineError
 
 __all__ = [
     "ActorStartError",
@@ -18,7 +19,7 @@ __all__ = [
 ]
 
 
-class UnsupportedStageOptionError(AntflowError, ValueError):
+class UnsupportedStageOptionError(PipelineError, ValueError):
     """A `Stage` sets an option that `RayPipeline` cannot honour.
 
     Raised by the ``RayPipeline`` constructor, before anything starts. The message names
@@ -26,7 +27,7 @@ class UnsupportedStageOptionError(AntflowError, ValueError):
     """
 
 
-class TaskNotSerializableError(AntflowError, TypeError):
+class TaskNotSerializableError(AntFlowError, TypeError):
     """A task (or ``skip_if``) cannot be pickled, so it cannot be sent to a Ray actor.
 
     Raised by the ``RayPipeline`` constructor, before any item runs. The message names the
@@ -34,7 +35,7 @@ class TaskNotSerializableError(AntflowError, TypeError):
     """
 
 
-class ActorStartError(AntflowError, RuntimeError):
+class ActorStartError(AntFlowError, RuntimeError):
     """The Ray actors of a stage could not be created (raised by ``start()``).
 
     Typically the cluster cannot import the module a task lives in, or the actor asked
@@ -42,7 +43,7 @@ class ActorStartError(AntflowError, RuntimeError):
     """
 
 
-class ItemNotSerializableError(AntflowError, TypeError):
+class ItemNotSerializableError(AntFlowError, TypeError):
     """A fed item cannot be pickled, so it cannot be sent to a Ray actor.
 
     It is not raised: the item fails at the stage it was fed to, with this error in its
@@ -50,14 +51,14 @@ class ItemNotSerializableError(AntflowError, TypeError):
     """
 
 
-class ValueNotSerializableError(AntflowError, TypeError):
+class ValueNotSerializableError(AntFlowError, TypeError):
     """A task returned a value that Ray cannot serialise to pass it on.
 
     It is not raised: it is the error of that task call, retried like any other failure.
     """
 
 
-class RemoteTaskError(AntflowError, RuntimeError):
+class RemoteTaskError(AntFlowError, RuntimeError):
     """A task raised an exception that cannot be pickled back to the driver.
 
     It stands in for that exception in a `FailedItem` (and in retry events); its message

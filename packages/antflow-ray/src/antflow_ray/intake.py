@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from antflow_core.errors import AntflowError, FeedError, PipelineCrashedError, PipelineStateError
+from antflow_core.errors import AntFlowError, FeedError, PipelineCrashedError, PipelineStateError
 from antflow_core.model import ItemStatus, Payload, PipelinePlan, resolve_stage
 from antflow_core.runtime import QueueClosed
 from returns.result import Failure
@@ -144,7 +144,7 @@ class Intake:
         finally:
             outcomes.end_feed()
 
-    def _closed_while_feeding(self, count: int) -> AntflowError:
+    def _closed_while_feeding(self, count: int) -> AntFlowError:
         crash = self._crash()
         if crash is not None:
             return PipelineCrashedError(

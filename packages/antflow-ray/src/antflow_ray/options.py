@@ -47,6 +47,7 @@ SUPPORTED_STAGE_OPTIONS: Final[frozenset[str]] = frozenset(
         "skip_if",
         "queue_capacity",
         "task_timeout",
+        "on_skip",
     }
 )
 """The `Stage` fields `RayPipeline` implements; any other field must keep its default."""
@@ -61,8 +62,8 @@ def unsupported_options(stage: Stage) -> list[str]:
     """
     found = []
     for field in dataclasses.fields(stage):
-        if field.name in SUPPORTED_STAGE_OPTIONS:
-            continue
+        if field.name in SUPPORTED_STAGE_OPTIONS or not field.init:
+            continue  # (fields not given to __init__ are derived, such as on_success_form)
         if field.default is not dataclasses.MISSING:
             default: Any = field.default
         elif field.default_factory is not dataclasses.MISSING:

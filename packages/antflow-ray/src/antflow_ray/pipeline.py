@@ -61,6 +61,7 @@ from antflow_core.model import (
     succeeded_outcome,
 )
 from antflow_core.runtime import DisplayDriver, QueueClosed, StageQueue, resolve_display
+from antflow_core.runtime.extensions import with_telemetry
 from returns.result import Failure
 
 from antflow_ray.connection import connect, resolve
@@ -81,6 +82,7 @@ DEFAULT_CALLBACK_TIMEOUT: Final = 60.0
 class _State(Enum):
     NEW = "new"
     RUNNING = "running"
+    STOPPING = "stopping"  # join() is stopping the workers: feed() must wait for it
     IDLE = "idle"
     CLOSED = "closed"
 
@@ -107,6 +109,9 @@ class RayPipeline(PipelineQueries):
         init_options: More keyword arguments for ``ray.init()`` when the pipeline starts
             Ray (``num_cpus``, ``runtime_env``, ...).
         callback_timeout: Seconds an async callback may run before it is abandoned.
+        telemetry: True for OpenTelemetry traces and metrics of the pipeline (needs
+            antflow-otel), or an observer such as ``antflow_otel.TelemetryObserver(...)``,
+            as on the asyncio ``Pipeline``; spans are timed on the driver.
 
     Raises:
         StageValidationError: If ``stages`` is empty, holds a non-Stage or repeats a name.
@@ -135,6 +140,7 @@ class RayPipeline(PipelineQueries):
         address: str | None = None,
         init_options: Mapping[str, Any] | None = None,
         callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
+        telemetry: bool | PipelineObserver = False,
     ) -> None:
         self._plan: PipelinePlan = plan_pipeline(stages)
         if callback_timeout is not None and (
@@ -171,7 +177,7 @@ class RayPipeline(PipelineQueries):
         self.address = address
         self.init_options: Mapping[str, Any] = dict(init_options or {})
         self._outcomes = Outcomes(collect_results)
-        self._emitter = Emitter(status_tracker, callback_timeout)
+        self._emitter = Emitter(with_telemetry(status_tracker, telemetry), callback_timeout)
         self._runners = [
             StageRunner(plan, option, self._outcomes, self._emitter, self._crashed)
             for plan, option in zip(self._plan.stages, stage_options, strict=True)
@@ -183,6 +189,7 @@ class RayPipeline(PipelineQueries):
             self._runners, self._outcomes, self._emitter, self._payload_of, lambda: self._crash
         )
         self._msg_counter = 0
+        self._run_first_seq = 0  # the first sequence id fed for the next run
         self._own_prepare = type(self)._prepare_payload is RayPipeline._prepare_payload
         self._next_custom_sequence = 0
         self._state = _State.NEW
@@ -313,8 +320,15 @@ class RayPipeline(PipelineQueries):
 
         Raises:
             PipelineCrashedError: If a worker died of an internal error.
+            PipelineStateError: If items were fed and the workers were never started.
         """
         if self._state is not _State.RUNNING:
+            in_flight = self._outcomes.in_flight
+            if in_flight and self._state is not _State.CLOSED:
+                raise PipelineStateError(
+                    f"join() before start(): {in_flight} fed items wait in the queues and no "
+                    "worker runs to process them; call `await pipeline.start()` first"
+                )
             return
         try:
             await self._wait_idle()
@@ -329,10 +343,15 @@ class RayPipeline(PipelineQueries):
                 "the pipeline was shut down while join() waited: the items that had not "
                 "ended are in unfinished_items"
             )
-        self._state = _State.IDLE
+        # Until the workers are gone feed() is refused: a stopping worker could take an
+        # item and be cancelled with it. From IDLE on, fed items wait for the next start().
+        self._state = _State.STOPPING
+        self._run_first_seq = self._msg_counter
         for runner in self._runners:
             await runner.stop_workers()
             runner.pool.stop()
+        if self._state is _State.STOPPING:  # (not shut down meanwhile)
+            self._state = _State.IDLE
         await self._stop_display()
 
     async def shutdown(self) -> None:
@@ -399,12 +418,12 @@ class RayPipeline(PipelineQueries):
                 "create a new RayPipeline"
             )
 
-    def _require_running(self, what: str) -> None:
+    def _require_feedable(self, what: str) -> None:
         self._require_open(what)
-        if self._state is not _State.RUNNING:
+        if self._state is _State.STOPPING:
             raise PipelineStateError(
-                f"{what}() needs running workers: call `await pipeline.start()` first "
-                "(or use `await pipeline.run(items)`, which starts and joins for you)"
+                f"{what}() while join() stops the workers: feed once join() has returned "
+                "(the items then wait for the next start()), or before join()"
             )
 
     # ------------------------------------------------------------------------ feeding
@@ -437,11 +456,15 @@ class RayPipeline(PipelineQueries):
     async def feed(
         self,
         items: Iterable[Any],
-        *,
         target_stage: str | None = None,
+        *,
         priority: int = DEFAULT_PRIORITY,
     ) -> None:
         """Put items into the pipeline, waiting while the target stage's queue is full.
+
+        Items fed before ``start()`` (or between ``join()`` and the next ``start()``) wait
+        in the queue and are processed once the workers start, as on the asyncio
+        ``Pipeline``; the queue's capacity still applies.
 
         Args:
             items: The items; dicts with ``"id"``/``"value"`` keys give their own ids.
@@ -449,11 +472,11 @@ class RayPipeline(PipelineQueries):
             priority: Lower is processed first (default 100); kept across stages and retries.
 
         Raises:
-            PipelineStateError: Before ``start()`` or after ``shutdown()``.
+            PipelineStateError: After ``shutdown()``, or while ``join()`` stops the workers.
             UnknownStageError: If ``target_stage`` names no stage.
             FeedError: If the iterable raised; the items read before it were fed.
         """
-        self._require_running("feed")
+        self._require_feedable("feed")
         check_items(items, allow_async=False)
         check_priority(priority)
         index = target_index(self._plan, target_stage)
@@ -462,18 +485,18 @@ class RayPipeline(PipelineQueries):
     async def feed_async(
         self,
         items: AsyncIterable[Any],
-        *,
         target_stage: str | None = None,
+        *,
         priority: int = DEFAULT_PRIORITY,
     ) -> None:
         """Like `feed`, for an async iterable.
 
         Raises:
-            PipelineStateError: Before ``start()`` or after ``shutdown()``.
+            PipelineStateError: After ``shutdown()``, or while ``join()`` stops the workers.
             UnknownStageError: If ``target_stage`` names no stage.
             FeedError: If the iterable raised; the items read before it were fed.
         """
-        self._require_running("feed_async")
+        self._require_feedable("feed_async")
         if not isinstance(items, AsyncIterable):
             raise TypeError(
                 f"feed_async() takes an async iterable, got {type(items).__name__}: "
@@ -514,6 +537,11 @@ class RayPipeline(PipelineQueries):
         check_priority(priority)
         total = len(items) if isinstance(items, Sized) else None
         first_seq = self._msg_counter
+        if self._state is not _State.RUNNING:
+            # Items fed before this start() are processed by this run, and returned by it.
+            first_seq = self._run_first_seq
+            if total is not None:
+                total += self._outcomes.in_flight
         await self.start(
             progress=progress,
             dashboard=dashboard,

@@ -36,6 +36,7 @@ from typing import Any
 
 from antflow_core.model import (
     FIRST_ATTEMPT,
+    CallbackForm,
     FailedItem,
     ItemStatus,
     Payload,
@@ -45,6 +46,8 @@ from antflow_core.model import (
     StageCounts,
     StagePlan,
     TaskEventType,
+    call_with_failure,
+    call_with_payload,
     decide_retry,
     stage_counts,
 )
@@ -61,7 +64,7 @@ from antflow_ray.connection import (
     resolve,
     task_error_cause,
 )
-from antflow_ray.emission import Emitter, error_metadata
+from antflow_ray.emission import Emitter, error_metadata, retry_metadata
 from antflow_ray.errors import ItemNotSerializableError, ValueNotSerializableError
 from antflow_ray.options import RayStageOptions
 from antflow_ray.outcomes import Outcomes
@@ -98,6 +101,14 @@ def _is_own_cancellation(exc: BaseException) -> bool:
         return False
     task = asyncio.current_task()
     return task is None or task.cancelling() > 0
+
+
+def _with_payload(
+    callback: Callable[..., Any] | None, form: CallbackForm | None
+) -> Callable[[Payload[Any]], Any] | None:
+    if callback is None or form is None:
+        return None
+    return call_with_payload(callback, form)
 
 
 def _first_line(error: BaseException) -> str:
@@ -146,6 +157,14 @@ class StageRunner:
             if limit is not None
         }
         self.limits = tuple(semaphores.get(name) for name in plan.task_names)
+        # Each callback as a function of one argument, in the form the stage decided.
+        self.on_success = _with_payload(stage.on_success, stage.on_success_form)
+        self.on_skip = _with_payload(stage.on_skip, stage.on_skip_form)
+        self.on_failure = (
+            None
+            if stage.on_failure is None or stage.on_failure_form is None
+            else call_with_failure(stage.on_failure, stage.on_failure_form)
+        )
         self.failed = 0
         self.skipped = 0
         self.retried = 0
@@ -220,15 +239,12 @@ class StageRunner:
         payload: Payload[Any],
         attempt: int,
     ) -> None:
-        """One item at this stage: skip check, tasks with retries, hand-off or failure."""
+        """One item at this stage: skip check, tasks with retries, hand-off or failure.
+
+        ``skip_if`` is asked first: a skipped item goes from ``queued`` to ``skipped``
+        without being ``in_progress`` (and a ``skip_if`` that raises fails it there).
+        """
         emitter = self.emitter
-        await emitter.status(
-            payload.id,
-            self.name,
-            ItemStatus.IN_PROGRESS,
-            record,
-            FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
-        )
         if self.stage.skip_if is not None:
             try:
                 skip = await self._skip(record, payload)
@@ -239,11 +255,15 @@ class StageRunner:
                 await self._fail_item(record, payload, error, attempt, None)
                 return
             if skip:
-                self.skipped += 1
-                record.items_processed += 1
-                await emitter.status(payload.id, self.name, ItemStatus.SKIPPED, record)
-                await self._forward(record, priority, seq, payload)
+                await self._skipped(record, priority, seq, payload)
                 return
+        await emitter.status(
+            payload.id,
+            self.name,
+            ItemStatus.IN_PROGRESS,
+            record,
+            FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
+        )
         value = payload.value
         try:
             for index in range(len(self.plan.task_names)):
@@ -255,6 +275,34 @@ class StageRunner:
             await self._stage_failed(record, priority, seq, payload, attempt, failure)
             return
         await self._complete(record, priority, seq, payload, value)
+
+    async def _skipped(
+        self, record: WorkerRecord, priority: int, seq: int, payload: Payload[Any]
+    ) -> None:
+        """``skip_if`` was true: the item passes the stage unchanged, ``on_skip`` is called."""
+        self.skipped += 1
+        record.items_processed += 1
+        if self.on_skip is not None:
+            await self._call_back(self.on_skip, payload, "on_skip")
+        await self.emitter.status(payload.id, self.name, ItemStatus.SKIPPED, record)
+        await self._forward(record, priority, seq, payload)
+
+    async def _call_back(
+        self, callback: Callable[[Payload[Any]], Any], payload: Payload[Any], what: str
+    ) -> None:
+        """Call ``on_success`` or ``on_skip`` on the driver with the item's value fetched."""
+        try:
+            fetched = await resolve(payload.value)
+        except Exception:
+            logger.exception(
+                "antflow: the value of item %r at stage %r could not be fetched for %s; "
+                "callback skipped",
+                payload.id,
+                self.name,
+                what,
+            )
+            return
+        await self.emitter.callback(callback, payload.with_value(fetched), what, self.name)
 
     async def _skip(self, record: WorkerRecord, payload: Payload[Any]) -> bool:
         """Ask the actor whether ``skip_if`` holds for the item.
@@ -334,7 +382,7 @@ class StageRunner:
                 self.name,
                 ItemStatus.RETRYING,
                 record,
-                {**error_metadata(error, task_attempt), "task": name},
+                retry_metadata(error, retry.attempt, name),
             )
             if retry.wait_seconds > 0:
                 await asyncio.sleep(retry.wait_seconds)
@@ -412,21 +460,8 @@ class StageRunner:
         """The item completed the stage with output ``value``: count, call back, hand on."""
         record.items_processed += 1
         result = payload.with_value(value)
-        on_success = self.stage.on_success
-        if on_success is not None:
-            try:
-                fetched = await resolve(value)
-            except Exception:
-                logger.exception(
-                    "antflow: the output of stage %r for item %r could not be fetched for "
-                    "on_success; callback skipped",
-                    self.name,
-                    payload.id,
-                )
-            else:
-                await self.emitter.callback(
-                    on_success, payload.with_value(fetched), "on_success", self.name
-                )
+        if self.on_success is not None:
+            await self._call_back(self.on_success, result, "on_success")
         await self.emitter.status(payload.id, self.name, ItemStatus.COMPLETED, record)
         await self._forward(record, priority, seq, result)
 
@@ -515,7 +550,7 @@ class StageRunner:
             self.name,
             ItemStatus.RETRYING,
             record,
-            {**error_metadata(failure.error, stage_attempt), "task": failure.task},
+            retry_metadata(failure.error, requeue.attempt, failure.task),
         )
         if requeue.wait_seconds > 0:
             await asyncio.sleep(requeue.wait_seconds)
@@ -539,14 +574,16 @@ class StageRunner:
             value = await resolve(payload.value)
         except Exception:  # lost with its node: keep the reference
             value = payload.value
-        failed = FailedItem(payload.id, value, error, self.name, attempts, payload.sequence_id)
+        failed = FailedItem(
+            payload.id, value, error, self.name, attempts, payload.sequence_id, payload.metadata
+        )
         await self.outcomes.fail(failed)
         self.failed += 1
         record.items_failed += 1
         record.payload = None
         emitter = self.emitter
-        if self.stage.on_failure is not None:
-            await emitter.callback(self.stage.on_failure, failed, "on_failure", self.name)
+        if self.on_failure is not None:
+            await emitter.callback(self.on_failure, failed, "on_failure", self.name)
         if failure is not None:
             await emitter.task(
                 payload.id,
