@@ -10,9 +10,14 @@ item fed to the last one ended (actors are created before the clock starts). A s
 measure runs no-op tasks through RayPipeline and gives its cost per item, against the
 asyncio runtime's: what a task must cost before moving it to Ray pays.
 
+This machine is shared: other processes take cores for seconds at a time, which a
+multi-process contender feels more than a single-threaded one. So ``--repeat`` rounds run
+the three contenders back to back (alternating the order), each round gives its ratios,
+and the figures are the medians over rounds (`benchlib.paired_ratio`).
+
 Ray starts once (``num_cpus`` = this machine's CPUs) and is shut down at the end.
 
-    python bench/ray_scaling.py [--items 2000] [--task-ms 5] [--noop-items 2000]
+    python bench/ray_scaling.py [--items 2000] [--task-ms 5] [--noop-items 2000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import argparse
 import asyncio
 import logging
 import os
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +34,7 @@ from typing import Any
 import ray
 from antflow_core import Pipeline, Stage
 from antflow_ray import RayPipeline, RayStageOptions
-from benchlib import Row, noop, print_table
+from benchlib import Row, noop, paired_ratio, print_table
 
 WORKERS = 4
 
@@ -76,7 +82,7 @@ def _on_ray(actors: int) -> RayPipeline:
     )
 
 
-async def compare(items: int, task_ms: float, noop_items: int) -> list[Row]:
+async def compare(items: int, task_ms: float, noop_items: int, repeat: int = 1) -> list[Row]:
     loops = loops_for(task_ms / 1000)
     work = [loops] * items
     contenders: dict[str, Callable[[], Pipeline | RayPipeline]] = {
@@ -84,15 +90,21 @@ async def compare(items: int, task_ms: float, noop_items: int) -> list[Row]:
         "ray, 1 actor": lambda: _on_ray(1),
         "ray, 2 actors": lambda: _on_ray(2),
     }
-    seconds = {name: await timed(make(), work) for name, make in contenders.items()}
-    base = seconds["asyncio threads"]
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for round_ in range(repeat):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            rates[name].append(items / await timed(contenders[name](), work))
+    speedups = {name: paired_ratio(rates, name, "asyncio threads") for name in names}
+    seconds = {name: items / statistics.median(rates[name]) for name in names}
+    rounds = f", median of {repeat} rounds" if repeat > 1 else ""
     rows = [
         Row(
             "ray scaling",
-            f"CPU-bound stage ({items} x {task_ms:g} ms): speed-up over asyncio threads",
-            ", ".join(f"{name}: {base / s:.2f}x ({s:.1f} s)" for name, s in seconds.items()),
+            f"CPU-bound stage ({items} x {task_ms:g} ms): speed-up over asyncio threads{rounds}",
+            ", ".join(f"{n}: {speedups[n]:.2f}x ({seconds[n]:.1f} s)" for n in names),
             "2 actors >= 1.6x",
-            base / seconds["ray, 2 actors"] >= 1.6,
+            speedups["ray, 2 actors"] >= 1.6,
         )
     ]
     noop_stage = Stage("Noop", workers=WORKERS, tasks=[noop])
@@ -110,11 +122,11 @@ async def compare(items: int, task_ms: float, noop_items: int) -> list[Row]:
     return rows
 
 
-def measure(items: int, task_ms: float, noop_items: int) -> list[Row]:
+def measure(items: int, task_ms: float, noop_items: int, repeat: int = 1) -> list[Row]:
     """Start Ray on this machine's CPUs, run the comparison, and shut Ray down."""
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.WARNING)
     try:
-        return asyncio.run(compare(items, task_ms, noop_items))
+        return asyncio.run(compare(items, task_ms, noop_items, repeat))
     finally:
         ray.shutdown()
 
@@ -125,8 +137,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2_000)
     parser.add_argument("--task-ms", type=float, default=5.0)
     parser.add_argument("--noop-items", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print_table(measure(args.items, args.task_ms, args.noop_items))
+    print_table(measure(args.items, args.task_ms, args.noop_items, args.repeat))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def main() -> None:
     rows += latency.measure(4, 50 if smoke else 1_000)
     # Starts (and stops) a local Ray: a few seconds even at smoke size.
     rows += ray_scaling.measure(
-        40 if smoke else 2_000, 1.0 if smoke else 5.0, 40 if smoke else 2_000
+        40 if smoke else 2_000, 1.0 if smoke else 5.0, 40 if smoke else 2_000, 1 if smoke else 3
     )
     print(
         f"antflow benchmarks on {platform.machine()} / Python {platform.python_version()}"
