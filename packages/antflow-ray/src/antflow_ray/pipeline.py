@@ -21,21 +21,16 @@ their resources; ``shutdown()`` does the same at once and lists what had not end
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterable,
     Iterable,
     Mapping,
-    Sized,
 )
-from enum import Enum
-from typing import Any, Final, NoReturn, cast
+from typing import Any, Final, NoReturn
 
 from antflow_core.errors import (
-    FeedError,
     PipelineCrashedError,
     PipelineStateError,
     UnknownStageError,
@@ -43,24 +38,18 @@ from antflow_core.errors import (
 from antflow_core.model import (
     DEFAULT_PRIORITY,
     DashboardProtocol,
-    FailedItem,
-    ItemOutcome,
     Payload,
     PipelineObserver,
     PipelinePlan,
-    PipelineResult,
     PipelineStats,
     ProgressDisplay,
     Stage,
     coerce_payload,
-    default_queue_capacity,
-    failed_outcome,
     plan_pipeline,
     prepare_payload,
     resolve_stage,
-    succeeded_outcome,
 )
-from antflow_core.runtime import DisplayDriver, QueueClosed, StageQueue, resolve_display
+from antflow_core.runtime import DisplayDriver, StageQueue, resolve_display
 from antflow_core.runtime.extensions import with_telemetry
 from returns.result import Failure
 
@@ -68,9 +57,10 @@ from antflow_ray.connection import connect, resolve
 from antflow_ray.emission import Emitter
 from antflow_ray.intake import Intake, check_items, check_priority, feed_error, target_index
 from antflow_ray.options import RayStageOptions, check_stage
-from antflow_ray.outcomes import Outcomes, StreamItem
+from antflow_ray.outcomes import Outcomes
 from antflow_ray.queries import PipelineQueries
 from antflow_ray.runner import QueueEntry, StageRunner
+from antflow_ray.runs import PipelineRuns, _State
 
 __all__ = ["RayPipeline"]
 
@@ -79,15 +69,7 @@ logger = logging.getLogger("antflow")
 DEFAULT_CALLBACK_TIMEOUT: Final = 60.0
 
 
-class _State(Enum):
-    NEW = "new"
-    RUNNING = "running"
-    STOPPING = "stopping"  # join() is stopping the workers: feed() must wait for it
-    IDLE = "idle"
-    CLOSED = "closed"
-
-
-class RayPipeline(PipelineQueries):
+class RayPipeline(PipelineRuns, PipelineQueries):
     """A multi-stage pipeline whose stages run as pools of Ray actors.
 
     It takes the same `Stage` objects as the asyncio `Pipeline` and has the same public
@@ -505,187 +487,3 @@ class RayPipeline(PipelineQueries):
         check_priority(priority)
         index = target_index(self._plan, target_stage)
         await self._intake.feed(items.__aiter__(), index, priority)
-
-    # ------------------------------------------------------------------------ running
-
-    async def run(
-        self,
-        items: Iterable[Any] | AsyncIterable[Any],
-        *,
-        priority: int = DEFAULT_PRIORITY,
-        progress: bool | ProgressDisplay = False,
-        dashboard: str | ProgressDisplay | None = None,
-        refresh_interval: float | None = None,
-        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> list[PipelineResult[Any]]:
-        """Feed ``items``, wait for all of them, and return the results in input order.
-
-        Items that fail are not in the list; find them in `failures`.
-
-        Raises:
-            FeedError: If the iterable raised midway; the items before it were processed.
-            PipelineStateError: After ``shutdown()``.
-            ActorStartError: If the actors of a stage could not be created.
-        """
-        self._require_open("run")
-        if self._outcomes.stream_out is not None:
-            raise PipelineStateError(
-                "run() while stream() runs on this pipeline: wait for the stream to end, "
-                "or use another RayPipeline"
-            )
-        check_items(items, allow_async=True)
-        check_priority(priority)
-        total = len(items) if isinstance(items, Sized) else None
-        first_seq = self._msg_counter
-        if self._state is not _State.RUNNING:
-            # Items fed before this start() are processed by this run, and returned by it.
-            first_seq = self._run_first_seq
-            if total is not None:
-                total += self._outcomes.in_flight
-        await self.start(
-            progress=progress,
-            dashboard=dashboard,
-            refresh_interval=refresh_interval,
-            total=total,
-            custom_dashboard=custom_dashboard,
-        )
-        feed_error: FeedError | None = None
-        try:
-            try:
-                await self._intake.feed_any(items, priority)
-            except FeedError as exc:
-                feed_error = exc
-            await self.join()
-        except BaseException:
-            if self._state is not _State.CLOSED:
-                await self._abort()
-            raise
-        if feed_error is not None:
-            raise feed_error
-        return [r for r in self.results if r.sequence_id >= first_seq]
-
-    def stream(
-        self,
-        items: Iterable[Any] | AsyncIterable[Any],
-        *,
-        priority: int = DEFAULT_PRIORITY,
-        progress: bool | ProgressDisplay = False,
-        dashboard: str | ProgressDisplay | None = None,
-        refresh_interval: float | None = None,
-        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> AsyncGenerator[PipelineResult[Any], None]:
-        """Feed ``items`` and yield each result as soon as it is ready (completion order).
-
-        Results are not kept. Breaking out of the loop shuts the pipeline down.
-
-        Raises:
-            FeedError: After the last result, if the iterable raised midway.
-            PipelineStateError: At the call, after ``shutdown()`` or while another stream runs.
-        """
-        self._check_stream(items, priority)
-        ended = self._stream(
-            items, priority, progress, dashboard, refresh_interval, custom_dashboard, False
-        )
-        return cast("AsyncGenerator[PipelineResult[Any], None]", ended)
-
-    async def stream_outcomes(
-        self,
-        items: Iterable[Any] | AsyncIterable[Any],
-        *,
-        priority: int = DEFAULT_PRIORITY,
-        progress: bool | ProgressDisplay = False,
-        dashboard: str | ProgressDisplay | None = None,
-        refresh_interval: float | None = None,
-        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> AsyncGenerator[ItemOutcome, None]:
-        """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
-        self._check_stream(items, priority)
-        async with contextlib.aclosing(
-            self._stream(
-                items, priority, progress, dashboard, refresh_interval, custom_dashboard, True
-            )
-        ) as ended:
-            async for item in ended:
-                if isinstance(item, PipelineResult):
-                    yield succeeded_outcome(item)
-                else:
-                    yield failed_outcome(item)
-
-    async def _stream(
-        self,
-        items: Iterable[Any] | AsyncIterable[Any],
-        priority: int,
-        progress: bool | ProgressDisplay,
-        dashboard: str | ProgressDisplay | None,
-        refresh_interval: float | None,
-        custom_dashboard: DashboardProtocol | ProgressDisplay | None,
-        failures: bool,
-    ) -> AsyncGenerator[PipelineResult[Any] | FailedItem, None]:
-        self._check_stream(items, priority)
-        total = len(items) if isinstance(items, Sized) else None
-        out: StageQueue[StreamItem] = StageQueue(
-            maxsize=default_queue_capacity(self._plan.stages[-1].stage.workers)
-        )
-        await self.start(
-            progress=progress,
-            dashboard=dashboard,
-            refresh_interval=refresh_interval,
-            total=total,
-            custom_dashboard=custom_dashboard,
-        )
-        outcomes = self._outcomes
-        outcomes.stream_out = out
-        outcomes.stream_failures = failures
-        loop = asyncio.get_running_loop()
-        feeder = loop.create_task(
-            self._intake.feed_any(items, priority), name="antflow:stream-feeder"
-        )
-        closer = loop.create_task(self._close_when_done(feeder, out), name="antflow:stream-closer")
-        self._helpers = [feeder, closer]
-        try:
-            while True:
-                try:
-                    entry = await out.get()
-                except QueueClosed:
-                    break
-                yield entry[1]
-        except BaseException:
-            await self.shutdown()
-            outcomes.stream_out = None
-            raise
-        outcomes.stream_out = None
-        self._helpers = []
-        if self._state is _State.CLOSED and self._crash is None:
-            raise PipelineStateError(
-                "the pipeline was shut down while streaming: the items that had not ended "
-                "are in unfinished_items"
-            )
-        feed_error = await closer
-        if self._crash is not None:
-            await self._abort()
-            self._raise_crash()
-        await self.join()
-        if feed_error is not None:
-            raise feed_error
-
-    def _check_stream(self, items: object, priority: object) -> None:
-        self._require_open("stream")
-        check_items(items, allow_async=True)
-        check_priority(priority)
-        if self._outcomes.stream_out is not None:
-            raise PipelineStateError(
-                "stream() is already running on this pipeline: wait for it to end, or use "
-                "another RayPipeline"
-            )
-
-    async def _close_when_done(
-        self, feeder: asyncio.Task[None], out: StageQueue[StreamItem]
-    ) -> Exception | None:
-        error: Exception | None = None
-        try:
-            await feeder
-        except Exception as exc:
-            error = exc
-        await self._wait_idle()
-        out.close()
-        return error
