@@ -5,9 +5,9 @@ Theory of operation
 Each stage keeps, on the driver, a bounded priority queue of ``(priority, sequence_id,
 (payload, attempt))`` entries and ``workers`` worker coroutines. A worker takes the
 smallest entry and walks the item through the stage's tasks, each task one call on its
-actor (`antflow_ray.actor`). The driver awaits only each call's small report; the
-output stays in Ray's object store and the next call (or the next stage) receives its
-reference (`Stored`), so values flow from actor to actor.
+actor (`antflow_ray.actor`, called through `antflow_ray.calls`). The driver awaits only
+each call's small report; the output stays in Ray's object store and the next call (or
+the next stage) receives its reference (`Stored`), so values flow from actor to actor.
 
 Every decision is the model's, taken here on the driver: `decide_retry` after a failed
 call (call again, re-queue at the start of the stage, or give up), `route` after the
@@ -55,17 +55,11 @@ from antflow_core.runtime import QueueClosed, StageQueue
 from antflow_core.runtime.workers import WorkerRecord
 from returns.result import Failure
 
+from antflow_ray.calls import CannotSend, StageCalls
 from antflow_ray.connection import (
-    RayErrorKind,
-    Stored,
-    call_argument,
-    dumps,
-    ray_error_kind,
     resolve,
-    task_error_cause,
 )
 from antflow_ray.emission import Emitter, error_metadata, retry_metadata
-from antflow_ray.errors import ItemNotSerializableError, ValueNotSerializableError
 from antflow_ray.options import RayStageOptions
 from antflow_ray.outcomes import Outcomes
 from antflow_ray.pool import ActorPool
@@ -88,14 +82,6 @@ class _TaskFailed(Exception):
         self.duration = duration
 
 
-class _CannotSend(Exception):
-    """The item's value cannot be serialised for a call: it fails without an attempt."""
-
-    def __init__(self, error: ItemNotSerializableError) -> None:
-        super().__init__(error)
-        self.error = error
-
-
 def _is_own_cancellation(exc: BaseException) -> bool:
     if not isinstance(exc, asyncio.CancelledError):
         return False
@@ -109,11 +95,6 @@ def _with_payload(
     if callback is None or form is None:
         return None
     return call_with_payload(callback, form)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 class StageRunner:
@@ -156,7 +137,7 @@ class StageRunner:
             for name, limit in zip(plan.task_names, plan.task_limits, strict=True)
             if limit is not None
         }
-        self.limits = tuple(semaphores.get(name) for name in plan.task_names)
+        self.calls = StageCalls(plan, self.pool, emitter, semaphores)
         # Each callback as a function of one argument, in the form the stage decided.
         self.on_success = _with_payload(stage.on_success, stage.on_success_form)
         self.on_skip = _with_payload(stage.on_skip, stage.on_skip_form)
@@ -247,8 +228,8 @@ class StageRunner:
         emitter = self.emitter
         if self.stage.skip_if is not None:
             try:
-                skip = await self._skip(record, payload)
-            except _CannotSend as cannot:
+                skip = await self.calls.skip(record.worker_id, payload)
+            except CannotSend as cannot:
                 await self._fail_item(record, payload, cannot.error, 0, None)
                 return
             except Exception as error:
@@ -268,7 +249,7 @@ class StageRunner:
         try:
             for index in range(len(self.plan.task_names)):
                 value = await self._run_task(record, payload, attempt, index, value)
-        except _CannotSend as cannot:
+        except CannotSend as cannot:
             await self._fail_item(record, payload, cannot.error, 0, None)
             return
         except _TaskFailed as failure:
@@ -304,28 +285,6 @@ class StageRunner:
             return
         await self.emitter.callback(callback, payload.with_value(fetched), what, self.name)
 
-    async def _skip(self, record: WorkerRecord, payload: Payload[Any]) -> bool:
-        """Ask the actor whether ``skip_if`` holds for the item.
-
-        Raises:
-            _CannotSend: If the item cannot be serialised.
-            Exception: What ``skip_if`` raised, or the Ray failure that stopped the call.
-        """
-        actor = self.pool.actor_for(record.worker_id)
-        try:
-            reply = actor.skip(call_argument(payload.value))
-        except TypeError as error:
-            raise _CannotSend(self._not_serializable(payload, error)) from error
-        try:
-            skip, raised = await reply
-        except Exception as failure:
-            if ray_error_kind(failure) is RayErrorKind.ACTOR_DIED:
-                self.pool.replace(actor)
-            raise
-        if raised is not None:
-            raise raised
-        return skip
-
     async def _run_task(
         self,
         record: WorkerRecord,
@@ -338,7 +297,7 @@ class StageRunner:
 
         Raises:
             _TaskFailed: When the task fails for good (``per_stage``: at its first failure).
-            _CannotSend: If the item cannot be serialised.
+            CannotSend: If the item cannot be serialised.
         """
         name = self.plan.task_names[index]
         emitter = self.emitter
@@ -347,7 +306,7 @@ class StageRunner:
         while True:
             # A task event's attempt: the call's number (per_task) or the stage attempt.
             shown = task_attempt if self.per_task else stage_attempt
-            error, duration, output = await self._call(record, payload, index, value, shown)
+            error, duration, output = await self.calls.call(record, payload, index, value, shown)
             if error is None:
                 await emitter.task(
                     payload.id,
@@ -387,70 +346,6 @@ class StageRunner:
             if retry.wait_seconds > 0:
                 await asyncio.sleep(retry.wait_seconds)
             task_attempt = retry.attempt
-
-    async def _call(
-        self, record: WorkerRecord, payload: Payload[Any], index: int, value: Any, shown: int
-    ) -> tuple[BaseException | None, float, Stored | None]:
-        """Call task ``index`` once on the worker's actor: ``(error, seconds, output)``.
-
-        Raises:
-            _CannotSend: If ``value`` cannot be serialised (it was fed, not stored).
-        """
-        name = self.plan.task_names[index]
-        limit = self.limits[index]
-        if limit is not None:
-            await limit.acquire()
-        started = time.perf_counter()
-        try:
-            actor = self.pool.actor_for(record.worker_id)
-            try:
-                output, report = actor.call(index, call_argument(value))
-            except TypeError as refused:
-                raise _CannotSend(self._not_serializable(payload, refused)) from refused
-            await self.emitter.task(payload.id, self.name, name, record, TaskEventType.START, shown)
-            try:
-                failure, duration = await report
-            except Exception as ray_failure:
-                kind = ray_error_kind(ray_failure)
-                if kind is None:
-                    raise
-                if kind is RayErrorKind.ACTOR_DIED:
-                    self.pool.replace(actor)
-                    return ray_failure, time.perf_counter() - started, None
-                if kind is RayErrorKind.OUTPUT:
-                    cause = task_error_cause(ray_failure)
-                    unusable = ValueNotSerializableError(
-                        f"task {name!r} of stage {self.name!r} returned a value for item "
-                        f"{payload.id!r} that Ray cannot serialise to pass it on: "
-                        f"{type(cause).__name__}: {_first_line(cause)}. Return plain data "
-                        "(numbers, strings, lists, dicts, dataclasses, arrays), not open "
-                        "files, locks, sockets or clients"
-                    )
-                    unusable.__cause__ = cause
-                    return unusable, time.perf_counter() - started, None
-                return ray_failure, time.perf_counter() - started, None
-        finally:
-            if limit is not None:
-                limit.release()
-        if failure is not None:
-            return failure, duration, None
-        return None, duration, Stored(output)
-
-    def _not_serializable(
-        self, payload: Payload[Any], error: TypeError
-    ) -> ItemNotSerializableError:
-        why = f"{type(error).__name__}: {_first_line(error)}"
-        try:  # Ray's message is long: pickling the value again says why in one line
-            dumps(payload.value)
-        except Exception as reason:
-            why = f"{type(reason).__name__}: {_first_line(reason)}"
-        failed = ItemNotSerializableError(
-            f"item {payload.id!r} cannot be sent to the Ray actors of stage {self.name!r}: "
-            f"{why}. Items travel between processes: feed plain data (numbers, strings, "
-            "lists, dicts, dataclasses), and open files, locks or connections inside the tasks"
-        )
-        failed.__cause__ = error
-        return failed
 
     # ------------------------------------------------------------------ after the tasks
 
