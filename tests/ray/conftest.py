@@ -111,7 +111,8 @@ def tasks_pickled_by_value(request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def ledger() -> Iterator[Any]:
     """A fresh `Ledger` actor, registered as ``"ledger"`` so tasks find it by name."""
-    handle = Ledger.options(name="ledger").remote()  # type: ignore[attr-defined]
+    actor_class: Any = Ledger  # Ray's actor classes are typed loosely
+    handle = actor_class.options(name="ledger").remote()
     try:
         yield handle
     finally:
