@@ -22,7 +22,6 @@ import latency
 import memory
 import otel_overhead
 import progress_overhead
-import ray_scaling
 import retries
 import scaling
 import throughput
@@ -48,10 +47,13 @@ def main() -> None:
     rows += retries.measure(500 if smoke else 10_000, 1 if smoke else 3)
     rows += scaling.measure(1_000 if smoke else 50_000, 1 if smoke else 2)
     rows += latency.measure(4, 50 if smoke else 1_000)
-    # Starts (and stops) a local Ray: a few seconds even at smoke size.
-    rows += ray_scaling.measure(
-        40 if smoke else 2_000, 1.0 if smoke else 5.0, 40 if smoke else 2_000, 1 if smoke else 3
-    )
+    if importlib.util.find_spec("antflow_ray") is not None:
+        # Starts (and stops) a local Ray: a few seconds even at smoke size.
+        import ray_scaling
+
+        rows += ray_scaling.measure(
+            40 if smoke else 2_000, 1.0 if smoke else 5.0, 40 if smoke else 2_000, 1 if smoke else 3
+        )
     print(
         f"antflow benchmarks on {platform.machine()} / Python {platform.python_version()}"
         f" / {platform.system()}{' (smoke sizes)' if smoke else ''}"
