@@ -33,31 +33,9 @@ from antflow_core.model import (
 )
 from antflow_core.runtime.workers import WorkerRecord
 
-__all__ = ["Emitter", "error_metadata", "retry_metadata"]
+__all__ = ["Emitter"]
 
 logger = logging.getLogger("antflow")
-
-
-def error_metadata(error: BaseException, attempt: int) -> dict[str, Any]:
-    """The metadata of a ``failed`` or ``retrying`` status event, as the asyncio runtime's."""
-    return {
-        "error": str(error) or type(error).__name__,
-        "error_type": type(error).__name__,
-        "exception": error,
-        "attempt": attempt,
-    }
-
-
-def retry_metadata(error: BaseException, next_attempt: int, task: str) -> dict[str, Any]:
-    """A ``retrying`` event's metadata: ``retry`` and the attempt about to be made (0.10's)."""
-    return {
-        "retry": True,
-        "attempt": next_attempt,
-        "error": str(error) or type(error).__name__,
-        "error_type": type(error).__name__,
-        "exception": error,
-        "task": task,
-    }
 
 
 def _is_own_cancellation(exc: BaseException) -> bool:

@@ -48,6 +48,7 @@ from antflow_core.model import (
     plan_pipeline,
     prepare_payload,
     resolve_stage,
+    validate_pipeline_options,
 )
 from antflow_core.runtime import DisplayDriver, StageQueue, resolve_display
 from antflow_core.runtime.extensions import with_telemetry
@@ -125,22 +126,11 @@ class RayPipeline(PipelineRuns, PipelineQueries):
         telemetry: bool | PipelineObserver = False,
     ) -> None:
         self._plan: PipelinePlan = plan_pipeline(stages)
-        if callback_timeout is not None and (
-            isinstance(callback_timeout, bool)
-            or not isinstance(callback_timeout, int | float)
-            or callback_timeout <= 0
-        ):
-            raise ValueError(
-                "callback_timeout must be None (no limit) or a number of seconds > 0, "
-                f"got {callback_timeout!r}"
-            )
-        if status_tracker is not None and not isinstance(status_tracker, PipelineObserver):
-            raise TypeError(
-                "status_tracker must implement on_status_event, on_task_event and "
-                f"on_item_finished (e.g. antflow.StatusTracker), got {status_tracker!r}"
-            )
-        if not isinstance(collect_results, bool):
-            raise TypeError(f"collect_results must be True or False, got {collect_results!r}")
+        validate_pipeline_options(
+            collect_results=collect_results,
+            status_tracker=status_tracker,
+            callback_timeout=callback_timeout,
+        )
         chosen = dict(options or {})
         for name, option in chosen.items():
             found = resolve_stage(self._plan, name)

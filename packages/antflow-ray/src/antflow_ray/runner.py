@@ -10,11 +10,13 @@ each call's small report; the output stays in Ray's object store and the next ca
 the next stage) receives its reference (`Stored`), so values flow from actor to actor.
 
 Every decision is the model's, taken here on the driver: `decide_retry` after a failed
-call (call again, re-queue at the start of the stage, or give up), `route` after the
-stage (implicitly: the next stage, or out as a result), and the stage's counters feed
-`stage_counts`. A Ray failure counts as a failed call like any exception a task raises:
-an actor that died is replaced and the call is retried as the stage's retry policy says,
-so an item in flight on a killed actor is retried or fails, and is never lost.
+call (call the task again or not), `decide_stage_failure` once a task failed for good
+(re-queue at the start of the stage, or give up), `skip_check_failed` when ``skip_if``
+raised, `call_attempt` and the metadata functions for what events report, and the
+stage's counters feed `stage_counts`. A plan's ``next_index`` says where an item goes.
+A Ray failure counts as a failed call like any exception a task raises: an actor that
+died is replaced and the call is retried as the stage's retry policy says, so an item in
+flight on a killed actor is retried or fails, and is never lost.
 
 Backpressure: a worker hands an item to the next stage's queue, waiting while it is
 full, so a stage holds at most ``capacity`` queued items plus ``workers`` items in its
@@ -35,7 +37,6 @@ from collections.abc import Callable
 from typing import Any
 
 from antflow_core.model import (
-    FIRST_ATTEMPT,
     CallbackForm,
     FailedItem,
     ItemStatus,
@@ -46,9 +47,15 @@ from antflow_core.model import (
     StageCounts,
     StagePlan,
     TaskEventType,
+    attempt_metadata,
+    call_attempt,
     call_with_failure,
     call_with_payload,
     decide_retry,
+    decide_stage_failure,
+    error_metadata,
+    retry_metadata,
+    skip_check_failed,
     stage_counts,
 )
 from antflow_core.runtime import QueueClosed, StageQueue
@@ -59,7 +66,7 @@ from antflow_ray.calls import CannotSend, StageCalls
 from antflow_ray.connection import (
     resolve,
 )
-from antflow_ray.emission import Emitter, error_metadata, retry_metadata
+from antflow_ray.emission import Emitter
 from antflow_ray.options import RayStageOptions
 from antflow_ray.outcomes import Outcomes
 from antflow_ray.pool import ActorPool
@@ -233,7 +240,8 @@ class StageRunner:
                 await self._fail_item(record, payload, cannot.error, 0, None)
                 return
             except Exception as error:
-                await self._fail_item(record, payload, error, attempt, None)
+                gave_up = skip_check_failed(error, stage_attempt=attempt)
+                await self._fail_item(record, payload, error, gave_up.attempts, None)
                 return
             if skip:
                 await self._skipped(record, priority, seq, payload)
@@ -243,7 +251,7 @@ class StageRunner:
             self.name,
             ItemStatus.IN_PROGRESS,
             record,
-            FIRST_ATTEMPT if attempt == 1 else {"attempt": attempt},
+            attempt_metadata(attempt),
         )
         value = payload.value
         try:
@@ -305,7 +313,7 @@ class StageRunner:
         task_attempt = 1
         while True:
             # A task event's attempt: the call's number (per_task) or the stage attempt.
-            shown = task_attempt if self.per_task else stage_attempt
+            shown = call_attempt(self.stage, task_attempt=task_attempt, stage_attempt=stage_attempt)
             error, duration, output = await self.calls.call(record, payload, index, value, shown)
             if error is None:
                 await emitter.task(
@@ -402,20 +410,18 @@ class StageRunner:
         failure: _TaskFailed,
     ) -> None:
         """A task failed for good: re-queue the item (``per_stage``) or fail it."""
-        decision = decide_retry(
+        decision = decide_stage_failure(
             self.stage,
-            task_attempt=failure.attempts,
+            task_attempts=failure.attempts,
             stage_attempt=stage_attempt,
             error=failure.error,
         )
-        chosen = decision.value_or(None)
-        if isinstance(chosen, RequeueItem):
-            await self._requeue(record, priority, seq, payload, stage_attempt, failure, chosen)
+        if isinstance(decision, Failure):
+            gave_up = decision.failure()
+            await self._fail_item(record, payload, failure.error, gave_up.attempts, failure)
             return
-        attempts = (
-            decision.failure().attempts if isinstance(decision, Failure) else failure.attempts
-        )
-        await self._fail_item(record, payload, failure.error, attempts, failure)
+        requeue = decision.unwrap()
+        await self._requeue(record, priority, seq, payload, stage_attempt, failure, requeue)
 
     async def _requeue(
         self,
@@ -450,7 +456,7 @@ class StageRunner:
         if requeue.wait_seconds > 0:
             await asyncio.sleep(requeue.wait_seconds)
         await emitter.status(
-            payload.id, self.name, ItemStatus.QUEUED, None, {"attempt": requeue.attempt}
+            payload.id, self.name, ItemStatus.QUEUED, None, attempt_metadata(requeue.attempt)
         )
         # Into its own queue without waiting for room: a full stage must not wait on itself.
         self.queue.force_put((priority, seq, (payload, requeue.attempt)))
