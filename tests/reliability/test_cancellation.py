@@ -147,6 +147,9 @@ def test_ctrl_c_in_a_script_stops_the_pipeline_and_reports_unfinished_items(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # Ctrl-C's default handling, even when the suite runs as a shell's background
+        # job (which starts with SIGINT ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout is not None
     try:

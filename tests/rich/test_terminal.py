@@ -47,6 +47,11 @@ def screen_of(raw: str, columns: int = COLUMNS, rows: int = ROWS) -> list[str]:
     return lines
 
 
+def default_sigint() -> None:
+    """Give the child Ctrl-C's default handling: a shell's background job ignores SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(script: Path) -> pexpect.spawn:
     return pexpect.spawn(
         sys.executable,
@@ -55,6 +60,7 @@ def spawn(script: Path) -> pexpect.spawn:
         dimensions=(ROWS, COLUMNS),
         encoding="utf-8",
         timeout=30,
+        preexec_fn=default_sigint,
     )
 
 
