@@ -117,7 +117,8 @@ async def test_results_carry_metadata_error_and_is_success() -> None:
         return text.upper()
 
     pipeline = Pipeline(stages=[Stage("Upper", workers=1, tasks=[upper])])
-    items = [{"id": "f1", "value": "a", "bucket": "logs", "size": 3}, "b"]
+    # Annotated: mypy would join a dict and a str to Collection[str], which is not an item.
+    items: list[Any] = [{"id": "f1", "value": "a", "bucket": "logs", "size": 3}, "b"]
     first, second = await pipeline.run(items)
     assert (first.id, first.value, first.metadata) == ("f1", "A", {"bucket": "logs", "size": 3})
     assert first.error is None

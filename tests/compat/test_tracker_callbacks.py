@@ -61,11 +61,11 @@ async def test_a_callback_given_by_position_can_be_replaced_and_removed() -> Non
     second: list[StatusEvent] = []
     tracker = StatusTracker(first.append)  # on_status_change, by position
     pipeline = Pipeline(stages=[Stage("S", 1, [failing_first(0)])], status_tracker=tracker)
-    await pipeline.run(["a"])
+    await pipeline.run([10])
     tracker.on_status_change = second.append
-    await pipeline.run(["b"])
+    await pipeline.run([11])
     tracker.on_status_change = None
-    await pipeline.run(["c"])
+    await pipeline.run([12])
     assert [(e.item_id, e.status) for e in first] == [
         (0, "queued"),
         (0, "in_progress"),

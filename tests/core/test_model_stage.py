@@ -99,9 +99,9 @@ def test_a_stage_is_frozen() -> None:
 
 
 def test_tasks_given_as_a_single_function_or_any_iterable_are_normalised() -> None:
-    assert Stage("S", tasks=fetch).tasks == (fetch,)  # type: ignore[arg-type]
+    assert Stage("S", tasks=fetch).tasks == (fetch,)  # type: ignore[call-overload]
     generated = (t for t in [fetch, upload])
-    assert Stage("S", tasks=generated).tasks == (fetch, upload)  # type: ignore[arg-type]
+    assert Stage("S", tasks=generated).tasks == (fetch, upload)  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_each_invalid_argument_raises_a_message_that_says_what_to_change(
 
 def test_several_problems_are_listed_together() -> None:
     with pytest.raises(StageValidationError) as caught:
-        Stage("Fetch", workers=0, tasks=[], retry="sometimes")  # type: ignore[arg-type]
+        Stage("Fetch", workers=0, tasks=[], retry="sometimes")  # type: ignore[call-overload]
     message = str(caught.value)
     assert message.startswith("Stage 'Fetch' has 3 problems:")
     assert "workers must be" in message

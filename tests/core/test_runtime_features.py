@@ -898,7 +898,7 @@ async def test_record_finished_receives_results_and_failures_unwrapped() -> None
 
 def test_a_status_tracker_must_implement_the_observer_protocol() -> None:
     with pytest.raises(TypeError, match="status_tracker must implement on_status_event"):
-        Pipeline(stages=[Stage("S", tasks=[identity])], status_tracker=object())  # type: ignore[arg-type]
+        Pipeline(stages=[Stage("S", tasks=[identity])], status_tracker=object())  # type: ignore[call-overload]
 
 
 # -------------------------------------------------------------------- internals
@@ -1112,7 +1112,7 @@ async def _agen() -> AsyncIterator[int]:
 
 async def test_bad_pipeline_and_display_arguments_say_what_to_pass() -> None:
     with pytest.raises(TypeError, match="collect_results must be True or False, got 'no'"):
-        Pipeline(stages=[Stage("S", tasks=[identity])], collect_results="no")  # type: ignore[arg-type]
+        Pipeline(stages=[Stage("S", tasks=[identity])], collect_results="no")  # type: ignore[call-overload]
     pipeline = Pipeline(stages=[Stage("S", tasks=[identity])])
     with pytest.raises(ValueError, match="total must be None or a number of items >= 0"):
         await pipeline.start(total=-1)

@@ -86,7 +86,7 @@ def test_telemetry_false_adds_nothing() -> None:
 
 def test_telemetry_must_be_a_bool_or_an_observer() -> None:
     with pytest.raises(TypeError, match="telemetry must be True, False or an observer"):
-        Pipeline(stages(), telemetry="otel")  # type: ignore[arg-type]
+        Pipeline(stages(), telemetry="otel")  # type: ignore[call-overload]
 
 
 def test_telemetry_true_without_antflow_otel_names_the_package_to_install(

@@ -252,11 +252,14 @@ async def run_stream_and_build_are_typed() -> None:
         assert_type(running, Pipeline[str, dict[str, int]])
 
 
-async def manual_pipelines_are_any_typed() -> None:
+async def manual_pipelines_infer_their_types_from_the_stages() -> None:
     manual = Pipeline(stages=[Stage("Fetch", workers=3, tasks=[fetch])])
-    assert_type(manual, Pipeline[Any, Any])
-    assert_type(await manual.run(range(3)), list[PipelineResult[Any]])
-    annotated: Pipeline = manual  # a bare annotation means Pipeline[Any, Any]
+    assert_type(manual, Pipeline[str, bytes])
+    assert_type(await manual.run(["a"]), list[PipelineResult[bytes]])
+    # Stages of different types in a list: the checker cannot follow them.
+    mixed = Pipeline(stages=[Stage("Fetch", tasks=[fetch]), Stage("Parse", tasks=[parse])])
+    assert_type(mixed, Pipeline[Any, Any])
+    annotated: Pipeline = mixed  # a bare annotation means Pipeline[Any, Any]
     assert_type(annotated, Pipeline[Any, Any])
 
 

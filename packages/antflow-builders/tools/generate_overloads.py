@@ -6,15 +6,23 @@ overload. They are generated here, between marker comments, instead of being wri
 by hand:
 
 * ``EmptyPipelineBuilder.add`` and ``PipelineBuilder.add`` (``builder.py``): stages of 1
-  to `MAX_TASKS` tasks in every async/plain mix, each with and without ``skip_if``, and
-  with ``unpack_args`` False or True; then one fallback for longer stages, and one for a
-  list of tasks (antflow 0.10's ``add(name, [task, ...])``).
-* ``Pipeline.quick`` (``pipeline.py``): one task, a tuple of 1 to `MAX_TASKS` tasks in
-  every mix, and a list of tasks (unchecked).
+  to `CHAINED_TASKS` tasks in every async/plain mix, checked task to task; stages of up to
+  `ENDS_TASKS` tasks checked at their ends (first input, last output); one task with
+  ``skip_if`` and with ``unpack_args``; untyped fallbacks for what no typed shape takes
+  (longer stages, several tasks with ``skip_if`` or ``unpack_args``); and a list of tasks
+  (antflow 0.10's ``add(name, [task, ...])``).
+* ``Pipeline.quick`` (``pipeline.py``): one task, a tuple of tasks in the same shapes, and
+  a list of tasks (unchecked).
 
 Within one arity the mixes are listed with ``async`` before ``plain`` at every position
 (lexicographic order), so an ``async def`` task is always read as returning what its
 coroutine returns, never as returning the coroutine.
+
+The overloads are few on purpose. When a call matches none, mypy reports the first
+overload whose shape fits, or, when none fits (a string given for a task), prints every
+overload: with 124 of them that was 126 lines and 110 KB for one mistake. The type
+variables are named for what they stand for (``StageInput``, ``Task1Output``...), since
+mypy's messages name them.
 
 Usage (from the repository root)::
 
@@ -34,42 +42,38 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "antflow_builders"
-MAX_TASKS = 4
-"""The longest stage whose tasks are checked one to the next."""
+CHAINED_TASKS = 2
+"""Stages of up to this many tasks are checked task to task, in every async/plain mix."""
+ENDS_TASKS = 4
+"""Stages of more tasks, up to this many, are checked at their ends: the first task
+against the stage's input, the last task's output as the stage's output."""
 
 INDENT = "    "
-# The options that do not depend on the stage's types, spelled out in every overload
-# (mypy checks these much faster than ``**options: Unpack[StageOptions]``). Their defaults
-# are `Stage`'s, applied by the implementation; an overload only says "has a default".
-STAGE_OPTIONS = [
-    "workers: int = ...",
-    "retry: RetryStrategy = ...",
-    "task_attempts: int = ...",
-    "stage_attempts: int = ...",
-    "task_wait_seconds: float = ...",
-    "task_concurrency_limits: Mapping[str, int] | None = ...",
-    "on_failure: OnFailure | None = ...",
-    "queue_capacity: int | None = ...",
-    "task_timeout: float | None = ...",
-    "retries: int = ...",
-]
+# Error messages print every overload of a call that matches none of them, so there are
+# few of them and they are short: the options that do not depend on the stage's types
+# are one ``**options`` TypedDict, and each stage shape is one overload per async/plain
+# mix only where a mix changes the types.
+OPTIONS = "**options: Unpack[StageKeywords]"
 QUICK_OPTIONS = [
     "name: str = ...",
     "task_wait_seconds: float = ...",
     "task_timeout: float | None = ...",
-    "on_failure: OnFailure | None = ...",
+    "on_failure: OnFailure[Any] | None = ...",
     "dashboard: str | ProgressDisplay | None = ...",
     "refresh_interval: float | None = ...",
 ]
-UNPACK_TRUE = "unpack_args: Literal[True]"
-UNPACK_FALSE = "unpack_args: Literal[False] = False"
-NO_SKIP = "skip_if: None = None"
+
+
+def _out(index: int) -> str:
+    """The type variable of task ``index``'s output; its name shows in mypy's messages."""
+    return f"Task{index}Output"
 
 
 def _task_type(param: str, result: str, kind: str) -> str:
     """The type of one task: ``kind`` "a" for async (awaited result), "p" for plain."""
-    returned = f"Awaitable[{result}]" if kind == "a" else result
-    return f"Callable[{param}, {returned}]"
+    if kind == "a":
+        return f"Callable[{param}, Awaitable[{result}]]"
+    return f"Callable[{param}, {result}]"
 
 
 def _kinds(count: int) -> Iterator[tuple[str, ...]]:
@@ -77,14 +81,24 @@ def _kinds(count: int) -> Iterator[tuple[str, ...]]:
     return itertools.product("ap", repeat=count)
 
 
-def _task_types(first_input: str, kinds: tuple[str, ...], *, unpack: bool) -> list[str]:
-    """Types of the tasks of one overload: task i maps _T{i} to _T{i+1}."""
+def _chained(first_input: str, kinds: tuple[str, ...], *, unpack: bool = False) -> list[str]:
+    """Types of the tasks of one overload: task i maps task i-1's output to its own."""
     types = []
-    for index, kind in enumerate(kinds):
+    for index, kind in enumerate(kinds, start=1):
         first = "..." if unpack else f"[{first_input}]"
-        param = first if index == 0 else f"[_T{index}]"
-        types.append(_task_type(param, f"_T{index + 1}", kind))
+        param = first if index == 1 else f"[{_out(index - 1)}]"
+        types.append(_task_type(param, _out(index), kind))
     return types
+
+
+def _ends(first_input: str, count: int, kind: str) -> list[str]:
+    """Types of a longer stage's tasks: checked at the ends, Any in between."""
+    middle = ["Callable[[Any], object]"] * (count - 2)
+    return [
+        f"Callable[[{first_input}], object]",
+        *middle,
+        _task_type("[Any]", _out(count), kind),
+    ]
 
 
 def _overload(name: str, params: list[str], returns: str, *, classmethod: bool = False) -> str:
@@ -101,69 +115,109 @@ def _task_names(count: int) -> list[str]:
     return ["task"] + [f"task{i}" for i in range(2, count + 1)]
 
 
+def _shapes() -> Iterator[tuple[str, int, tuple[str, ...]]]:
+    """The typed stage shapes: ("chained" | "ends", task count, async/plain kinds)."""
+    for count in range(1, CHAINED_TASKS + 1):
+        for kinds in _kinds(count):
+            yield "chained", count, kinds
+    for count in range(CHAINED_TASKS + 1, ENDS_TASKS + 1):
+        for kind in "ap":
+            yield "ends", count, (kind,)
+
+
 def add_overloads(*, empty: bool) -> str:
-    """The overloads of ``add()`` on the empty builder (``empty``) or on `PipelineBuilder`."""
-    stage_input = "_T0" if empty else "OutT"
-    overloads: list[str] = []
-    for unpack in (False, True):
-        for skip in (False, True):
-            for count in range(1, MAX_TASKS + 1):
-                for kinds in _kinds(count):
-                    tasks = _task_types(stage_input, kinds, unpack=unpack)
-                    last = f"_T{count}"
-                    # With unpack_args the first stage takes anything (its input is Any);
-                    # after a stage it takes the previous output, whatever the arguments.
-                    raw = "Any" if unpack and empty else stage_input
-                    pipeline_input = raw if empty else "InT"
-                    output = f"{raw} | {last}" if skip else last
-                    params = ["self", "name: str"]
-                    params += [f"{n}: {t}" for n, t in zip(_task_names(count), tasks, strict=True)]
-                    params += ["/", "*"]
-                    params.append(UNPACK_TRUE if unpack else UNPACK_FALSE)
-                    params.append(f"skip_if: Callable[[{raw}], object]" if skip else NO_SKIP)
-                    params.append(f"on_success: OnSuccess[{last}] | None = None")
-                    params.append(f"on_skip: OnSkip[{raw}] | None = None")
-                    params.extend(STAGE_OPTIONS)
-                    overloads.append(
-                        _overload("add", params, f"PipelineBuilder[{pipeline_input}, {output}]")
-                    )
-    # Longer stages: the first task is checked against the input, the output is Any.
-    for unpack in (False, True):
-        first = "Callable[..., object]" if unpack else f"Callable[[{stage_input}], object]"
-        raw = "Any" if unpack and empty else stage_input
-        params = ["self", "name: str", f"task: {first}"]
-        params += [f"task{i}: Callable[[Any], object]" for i in range(2, MAX_TASKS + 2)]
-        params += [
-            "/",
-            "*more_tasks: Callable[[Any], object]",
-            UNPACK_TRUE if unpack else UNPACK_FALSE,
-            f"skip_if: Callable[[{raw}], object] | None = None",
-            "on_success: OnSuccess[Any] | None = None",
-            f"on_skip: OnSkip[{raw}] | None = None",
-            *STAGE_OPTIONS,
+    """The overloads of ``add()`` on the empty builder (``empty``) or on `PipelineBuilder`.
+
+    In order: typed stages of one task in every mix (no option changes the types), of
+    two tasks chained, of three and four checked at their ends; one task with
+    ``skip_if`` (its output is input | output) and with ``unpack_args`` (any input);
+    then untyped fallbacks that no typed shape covers (five tasks or more, several tasks
+    with ``skip_if`` or ``unpack_args``), and a list (or any sequence) of tasks.
+    """
+    stage_input = "StageInput" if empty else "OutT"
+    pipeline_input = "StageInput" if empty else "InT"
+
+    def builder(output: str, *, first: str = pipeline_input) -> str:
+        return f"PipelineBuilder[{first}, {output}]"
+
+    def callbacks(skipped: str, last: str, *, skip: str = "skip_if: None = None") -> list[str]:
+        return [
+            skip,
+            f"on_success: OnSuccess[{last}] | None = None",
+            f"on_skip: OnSkip[{skipped}] | None = None",
+            f"on_failure: OnFailure[{skipped}] | None = None",
+            OPTIONS,
         ]
-        pipeline_input = raw if empty else "InT"
-        overloads.append(_overload("add", params, f"PipelineBuilder[{pipeline_input}, Any]"))
-    # A list of tasks, as antflow 0.10 took them: not checked, the output is Any.
-    params = [
-        "self",
-        "name: str",
-        "tasks: list[Callable[..., Any]]",
-        "/",
-        "*",
-        "unpack_args: bool = False",
-        "skip_if: Callable[[Any], object] | None = None",
-        "on_success: OnSuccess[Any] | None = None",
-        "on_skip: OnSkip[Any] | None = None",
-        *STAGE_OPTIONS,
-    ]
-    pipeline_input = "Any" if empty else "InT"
-    overloads.append(_overload("add", params, f"PipelineBuilder[{pipeline_input}, Any]"))
+
+    overloads: list[str] = []
+    # First, for a stage of one task, an overload that no task matches (no function
+    # returns a `TaskOutput`) but that mypy reports a wrong task against, since it is the
+    # first of its shape: "expected Callable[[bytes], TaskOutput]", whether the task is
+    # async or plain. Without it the first was the async reading, and a plain function
+    # read as "expected Callable[[bytes], Awaitable[Never]]". (A task whose return type
+    # is Any matches it, and gets the Any output it would get anyway.)
+    params = ["self", "name: str", f"task: Callable[[{stage_input}], TaskOutput]", "/", "*"]
+    params += ["unpack_args: Literal[False] = False", *callbacks(stage_input, "Any")]
+    overloads.append(_overload("add", params, builder("Any")))
+    for shape, count, kinds in _shapes():
+        tasks = (
+            _chained(stage_input, kinds)
+            if shape == "chained"
+            else _ends(stage_input, count, kinds[0])
+        )
+        last = _out(count)
+        params = ["self", "name: str"]
+        params += [f"{n}: {t}" for n, t in zip(_task_names(count), tasks, strict=True)]
+        params += ["/", "*", "unpack_args: Literal[False] = False"]
+        params += callbacks(stage_input, last)
+        overloads.append(_overload("add", params, builder(last)))
+    # One task with skip_if: a skipped item leaves unchanged, so input | output.
+    for kind in "ap":
+        task = _chained(stage_input, (kind,))[0]
+        params = ["self", "name: str", f"task: {task}", "/", "*"]
+        params.append("unpack_args: Literal[False] = False")
+        params += callbacks(
+            stage_input, _out(1), skip=f"skip_if: Callable[[{stage_input}], object]"
+        )
+        overloads.append(_overload("add", params, builder(f"{stage_input} | {_out(1)}")))
+    # One task with unpack_args: called with the value unpacked, so any input.
+    raw = "Any" if empty else stage_input
+    unpacked_input = "Any" if empty else "InT"
+    for kind in "ap":
+        task = _chained(stage_input, (kind,), unpack=True)[0]
+        params = ["self", "name: str", f"task: {task}", "/", "*", "unpack_args: Literal[True]"]
+        params += callbacks(raw, _out(1))
+        overloads.append(_overload("add", params, builder(_out(1), first=unpacked_input)))
+    # Untyped fallbacks, each for calls that no typed shape above takes.
+    longest = ENDS_TASKS + 1
+    params = ["self", "name: str", f"task: Callable[[{stage_input}], object]"]
+    params += [f"task{i}: Callable[[Any], object]" for i in range(2, longest + 1)]
+    params += ["/", "*more_tasks: Callable[[Any], object]"]
+    params += ["unpack_args: Literal[False] = False"]
+    params += callbacks(
+        stage_input, "Any", skip=f"skip_if: Callable[[{stage_input}], object] | None = None"
+    )
+    overloads.append(_overload("add", params, builder("Any")))
+    several = ["task2: Callable[[Any], object]", "/", "*more_tasks: Callable[[Any], object]"]
+    params = ["self", "name: str", f"task: Callable[[{stage_input}], object]", *several]
+    params += ["unpack_args: Literal[False] = False"]
+    params += callbacks(stage_input, "Any", skip=f"skip_if: Callable[[{stage_input}], object]")
+    overloads.append(_overload("add", params, builder("Any")))
+    params = ["self", "name: str", "task: Callable[..., object]", *several]
+    params += ["unpack_args: Literal[True]"]
+    params += callbacks(raw, "Any", skip=f"skip_if: Callable[[{raw}], object] | None = None")
+    overloads.append(_overload("add", params, builder("Any", first=unpacked_input)))
+    # A list of tasks, as antflow 0.10 took them (or a tuple): not checked, output Any.
+    # A sequence, so that a string given for a task is reported against this one overload.
+    params = ["self", "name: str", "tasks: Sequence[Callable[..., Any]]", "/", "*"]
+    params += ["unpack_args: bool = False"]
+    params += callbacks("Any", "Any", skip="skip_if: Callable[[Any], object] | None = None")
+    overloads.append(_overload("add", params, builder("Any", first="Any" if empty else "InT")))
     return "\n\n".join(overloads)
 
 
 def quick_overloads() -> str:
-    """The overloads of ``Pipeline.quick()``."""
+    """The overloads of ``Pipeline.quick()``: one task, a tuple, a list (unchecked)."""
     tail = [
         "/",
         "workers: int = 5",
@@ -178,14 +232,18 @@ def quick_overloads() -> str:
         return f"Coroutine[Any, Any, list[PipelineResult[{value}]]]"
 
     for kind in "ap":
-        task = _task_type("[_T0]", "_T1", kind)
-        params = ["cls", "items: Items[_T0]", f"task_or_tasks: {task}", *tail]
-        overloads.append(_overload("quick", params, returns("_T1"), classmethod=True))
-    for count in range(1, MAX_TASKS + 1):
-        for kinds in _kinds(count):
-            tasks = ", ".join(_task_types("_T0", kinds, unpack=False))
-            params = ["cls", "items: Items[_T0]", f"task_or_tasks: tuple[{tasks}]", *tail]
-            overloads.append(_overload("quick", params, returns(f"_T{count}"), classmethod=True))
+        task = _chained("StageInput", (kind,))[0]
+        params = ["cls", "items: Items[StageInput]", f"task_or_tasks: {task}", *tail]
+        overloads.append(_overload("quick", params, returns(_out(1)), classmethod=True))
+    for shape, count, kinds in _shapes():
+        tasks = ", ".join(
+            _chained("StageInput", kinds)
+            if shape == "chained"
+            else _ends("StageInput", count, kinds[0])
+        )
+        params = ["cls", "items: Items[StageInput]", f"task_or_tasks: tuple[{tasks}]", *tail]
+        overloads.append(_overload("quick", params, returns(_out(count)), classmethod=True))
+    # A list, not any sequence: a tuple whose tasks do not chain must not fall back here.
     params = ["cls", "items: Items[Any]", "task_or_tasks: list[Callable[..., Any]]", *tail]
     overloads.append(_overload("quick", params, returns("Any"), classmethod=True))
     return "\n\n".join(overloads)

@@ -17,7 +17,16 @@ Under a type checker each ``add()`` is checked against the previous stage's outp
 ``run()`` returns ``list[PipelineResult[T]]`` where ``T`` is what the last task returns.
 """
 
-from antflow_builders._types import Items, KeyedItem, OnFailure, OnSkip, OnSuccess, StageOptions
+from antflow_builders._types import (
+    Items,
+    KeyedItem,
+    OnFailure,
+    OnSkip,
+    OnSuccess,
+    StageKeywords,
+    StageOptions,
+    TaskOutput,
+)
 from antflow_builders.builder import EmptyPipelineBuilder, PipelineBuilder
 from antflow_builders.pipeline import QUICK_STAGE_NAME, Pipeline
 
@@ -33,6 +42,8 @@ __all__ = [
     "OnSuccess",
     "Pipeline",
     "PipelineBuilder",
+    "StageKeywords",
     "StageOptions",
+    "TaskOutput",
     "__version__",
 ]

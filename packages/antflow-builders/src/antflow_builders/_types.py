@@ -1,19 +1,29 @@
 """The types the builders' signatures are written in: items, stage options, type variables.
 
-`Items` is what ``run()``, ``stream()`` and ``Pipeline.quick()`` accept for a pipeline
-whose first task takes ``T``: an iterable or async iterable of ``T`` values, or of
-`KeyedItem` dicts that give each value its own id. `StageOptions` are the keyword
-options of ``add()`` that do not depend on the stage's types, as a TypedDict, for
-options kept in a variable: ``.add("Fetch", fetch, **options)``.
+`Items`, `KeyedItem`, the callback types and the pipeline's ``InT``/``OutT`` are
+antflow-core's (`antflow_core.model.items`), re-exported here: ``run()``, ``stream()``
+and ``Pipeline.quick()`` accept for a pipeline whose first task takes ``T`` an iterable
+or async iterable of ``T`` values, or of `KeyedItem` dicts that give each value its own
+id. `StageOptions` are the keyword options of ``add()`` that do not depend on the
+stage's types, as a TypedDict, for options kept in a variable:
+``.add("Fetch", fetch, **options)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import Any, Generic, TypeAlias
+from collections.abc import Mapping
+from typing import final
 
-from antflow_core import FailedItem, Payload
-from antflow_core.model import RetryStrategy
+from antflow_core.model import (
+    InT,
+    Items,
+    KeyedItem,
+    OnFailure,
+    OnSkip,
+    OnSuccess,
+    OutT,
+    RetryStrategy,
+)
 from typing_extensions import TypedDict, TypeVar
 
 __all__ = [
@@ -24,63 +34,48 @@ __all__ = [
     "OnSkip",
     "OnSuccess",
     "OutT",
+    "StageInput",
+    "StageKeywords",
     "StageOptions",
     "T",
+    "Task1Output",
+    "Task2Output",
+    "Task3Output",
+    "Task4Output",
+    "TaskOutput",
 ]
 
 T = TypeVar("T")
 """An item's value type."""
 
-InT = TypeVar("InT", default=Any)
-"""What a pipeline's first task takes: the type of the items' values."""
+# The value types along one stage, named for what they are: mypy's messages name them.
+StageInput = TypeVar("StageInput")
+"""What the first task of a pipeline's first stage takes (in ``add()`` and ``quick()``)."""
+Task1Output = TypeVar("Task1Output")
+"""What a stage's first task returns (awaited, for an ``async def`` task)."""
+Task2Output = TypeVar("Task2Output")
+"""What a stage's second task returns."""
+Task3Output = TypeVar("Task3Output")
+"""What a stage's third task returns."""
+Task4Output = TypeVar("Task4Output")
+"""What a stage's fourth task returns."""
 
-OutT = TypeVar("OutT", default=Any)
-"""What a pipeline's last task returns: the type of its results' ``value``."""
 
-# The value types along one stage: _T0 is the stage's input, _Ti the output of task i.
-_T0 = TypeVar("_T0")
-_T1 = TypeVar("_T1")
-_T2 = TypeVar("_T2")
-_T3 = TypeVar("_T3")
-_T4 = TypeVar("_T4")
+@final
+class TaskOutput:
+    """What a task returns, as mypy's messages about ``add()`` say it.
 
-
-class KeyedItem(TypedDict, Generic[T]):
-    """An item that carries its own id: ``{"id": "user_1", "value": {"name": "Alice"}}``.
-
-    The pipeline's tasks receive ``value``; results and events carry ``id``.
-
-    Attributes:
-        id: The item's id, used in results, failures and status events.
-        value: The value the first task receives.
+    ``expected "Callable[[bytes], TaskOutput]"`` reads: a function of one argument that
+    takes ``bytes`` (the previous stage's output), returning anything; ``async def`` or
+    plain. No function returns this class: it only names the output in that message.
     """
 
-    id: Any
-    value: T
 
-
-Items: TypeAlias = Iterable[T | KeyedItem[T]] | AsyncIterable[T | KeyedItem[T]]
-"""Items for a pipeline whose first task takes ``T``: values, or `KeyedItem` dicts, in an
-iterable or an async iterable."""
-
-OnSuccess: TypeAlias = Callable[[Payload[T]], object] | Callable[[Any, T, dict[str, Any]], object]
-"""An ``on_success`` for a stage whose output is ``T``: ``(payload)`` or antflow 0.10's
-``(item_id, result, metadata)``; plain or ``async``."""
-
-OnSkip: TypeAlias = Callable[[Payload[T]], object] | Callable[[Any, T, dict[str, Any]], object]
-"""An ``on_skip`` for a stage whose input is ``T``: ``(payload)`` or
-``(item_id, value, metadata)``; plain or ``async``."""
-
-OnFailure: TypeAlias = Callable[[FailedItem], object] | Callable[[Any, Any, dict[str, Any]], object]
-"""An ``on_failure``: ``(failed_item)`` or antflow 0.10's ``(item_id, error, metadata)``; plain
-or ``async``."""
-
-
-class StageOptions(TypedDict, total=False):
+class StageKeywords(TypedDict, total=False):
     """The keyword options of ``add()`` that do not depend on the stage's value types.
 
     Each is the `Stage` parameter of the same name, with the same default; see
-    `antflow_core.Stage`.
+    `antflow_core.Stage`. `StageOptions` adds ``on_failure``.
 
     Attributes:
         workers: How many items the stage processes at once (default 5 in a builder, as in
@@ -92,8 +87,6 @@ class StageOptions(TypedDict, total=False):
         task_wait_seconds: Seconds to wait before each retry (default 1.0).
         task_concurrency_limits: Maximum concurrent calls of named tasks, e.g.
             ``{"upload": 2}``.
-        on_failure: Called when the stage gives up on an item, as ``(failed_item)`` or
-            ``(item_id, error, metadata)``; may be ``async``.
         queue_capacity: Size of the stage's input queue: None for ``workers * 10``, 0 for
             unbounded.
         task_timeout: Seconds one task call may take (None for no limit).
@@ -107,7 +100,22 @@ class StageOptions(TypedDict, total=False):
     stage_attempts: int
     task_wait_seconds: float
     task_concurrency_limits: Mapping[str, int] | None
-    on_failure: OnFailure | None
     queue_capacity: int | None
     task_timeout: float | None
     retries: int
+
+
+class StageOptions(StageKeywords, total=False):
+    """The keyword options of ``add()`` that do not depend on the stage's value types.
+
+    For options kept in a variable: ``.add("Fetch", fetch, **options)``. They are
+    `StageKeywords` and ``on_failure``.
+
+    Attributes:
+        on_failure: Called when the stage gives up on an item, as ``(failed_item)`` or
+            ``(item_id, error, metadata)``; may be ``async``. Kept apart from the stage,
+            it must take a failure of any stage: ``FailedItem[object]`` (or a bare
+            ``FailedItem``).
+    """
+
+    on_failure: OnFailure[object] | None

@@ -7,19 +7,18 @@ overrides both with typed implementations, and the ``antflow`` umbrella exports 
 subclass as ``Pipeline``. Everything else is the core's, unchanged: a manually built
 ``Pipeline(stages=[...])`` from ``antflow`` behaves exactly as ``antflow_core.Pipeline``.
 
-The subclass is also generic, ``Pipeline[InT, OutT]``, for type checkers only: a
-pipeline from a builder's ``build()`` knows its input and output types, so its
-``run()``, ``stream()`` and ``results`` are typed. Both parameters default to ``Any``,
-which is what a manually built pipeline gets.
+Like the core's, the subclass is ``Pipeline[InT, OutT]`` for type checkers: it
+specialises nothing, it only passes the core's types on, so a pipeline from a builder's
+``build()`` carries the builder's types into ``run()``, ``stream()``, ``feed()`` and
+``results``, and a manually built one infers them from its stages as the core does.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Generic, Self, overload
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, overload
 
 from antflow_core import (
-    DashboardProtocol,
     PipelineResult,
     ProgressDisplay,
     Stage,
@@ -28,7 +27,17 @@ from antflow_core import (
 from antflow_core.model import TaskFunc
 from antflow_core.runtime import Pipeline as _CorePipeline
 
-from antflow_builders._types import _T0, _T1, _T2, _T3, _T4, InT, Items, OnFailure, OutT
+from antflow_builders._types import (
+    InT,
+    Items,
+    OnFailure,
+    OutT,
+    StageInput,
+    Task1Output,
+    Task2Output,
+    Task3Output,
+    Task4Output,
+)
 from antflow_builders.builder import EmptyPipelineBuilder, attempts_from_retries
 
 __all__ = ["QUICK_STAGE_NAME", "Pipeline"]
@@ -37,7 +46,7 @@ QUICK_STAGE_NAME = "Quick"
 """The name of the one stage of ``Pipeline.quick()`` unless ``name=`` says otherwise."""
 
 
-class Pipeline(_CorePipeline, Generic[InT, OutT]):
+class Pipeline(_CorePipeline[InT, OutT]):
     """The antflow `Pipeline`, plus the fluent builder and the one-liner.
 
     Construct it with stages exactly as `antflow_core.Pipeline`, or let
@@ -52,8 +61,8 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         results = await Pipeline.quick(items, process, workers=5)
 
     For type checkers it is ``Pipeline[InT, OutT]``: what the first task takes and what
-    the last task returns. A pipeline built with stages is ``Pipeline[Any, Any]``; one
-    from a builder's ``build()`` carries the builder's types.
+    the last task returns, as for `antflow_core.Pipeline`; one from a builder's
+    ``build()`` carries the builder's types.
     """
 
     @classmethod
@@ -71,8 +80,8 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
-        task_or_tasks: Callable[[_T0], Awaitable[_T1]],
+        items: Items[StageInput],
+        task_or_tasks: Callable[[StageInput], Awaitable[Task1Output]],
         /,
         workers: int = 5,
         retries: int = 3,
@@ -81,17 +90,17 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
-        task_or_tasks: Callable[[_T0], _T1],
+        items: Items[StageInput],
+        task_or_tasks: Callable[[StageInput], Task1Output],
         /,
         workers: int = 5,
         retries: int = 3,
@@ -100,17 +109,17 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[Callable[[_T0], Awaitable[_T1]]],
+        items: Items[StageInput],
+        task_or_tasks: tuple[Callable[[StageInput], Awaitable[Task1Output]]],
         /,
         workers: int = 5,
         retries: int = 3,
@@ -119,17 +128,17 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[Callable[[_T0], _T1]],
+        items: Items[StageInput],
+        task_or_tasks: tuple[Callable[[StageInput], Task1Output]],
         /,
         workers: int = 5,
         retries: int = 3,
@@ -138,96 +147,19 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T1]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[Callable[[_T0], Awaitable[_T1]], Callable[[_T1], Awaitable[_T2]]],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[Callable[[_T0], Awaitable[_T1]], Callable[[_T1], _T2]],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[Callable[[_T0], _T1], Callable[[_T1], Awaitable[_T2]]],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[Callable[[_T0], _T1], Callable[[_T1], _T2]],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T2]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
+        items: Items[StageInput],
         task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], Awaitable[_T3]],
+            Callable[[StageInput], Awaitable[Task1Output]],
+            Callable[[Task1Output], Awaitable[Task2Output]],
         ],
         /,
         workers: int = 5,
@@ -237,20 +169,19 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
+        items: Items[StageInput],
         task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], _T3],
+            Callable[[StageInput], Awaitable[Task1Output]],
+            Callable[[Task1Output], Task2Output],
         ],
         /,
         workers: int = 5,
@@ -260,20 +191,19 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
+        items: Items[StageInput],
         task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], _T2],
-            Callable[[_T2], Awaitable[_T3]],
+            Callable[[StageInput], Task1Output],
+            Callable[[Task1Output], Awaitable[Task2Output]],
         ],
         /,
         workers: int = 5,
@@ -283,20 +213,19 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
+        items: Items[StageInput],
         task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], _T2],
-            Callable[[_T2], _T3],
+            Callable[[StageInput], Task1Output],
+            Callable[[Task1Output], Task2Output],
         ],
         /,
         workers: int = 5,
@@ -306,20 +235,20 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
+        items: Items[StageInput],
         task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], Awaitable[_T3]],
+            Callable[[StageInput], object],
+            Callable[[Any], object],
+            Callable[[Any], Awaitable[Task3Output]],
         ],
         /,
         workers: int = 5,
@@ -329,20 +258,20 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task3Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
+        items: Items[StageInput],
         task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], _T3],
+            Callable[[StageInput], object],
+            Callable[[Any], object],
+            Callable[[Any], Task3Output],
         ],
         /,
         workers: int = 5,
@@ -352,20 +281,21 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task3Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
+        items: Items[StageInput],
         task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], _T2],
-            Callable[[_T2], Awaitable[_T3]],
+            Callable[[StageInput], object],
+            Callable[[Any], object],
+            Callable[[Any], object],
+            Callable[[Any], Awaitable[Task4Output]],
         ],
         /,
         workers: int = 5,
@@ -375,40 +305,21 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task4Output]]]: ...
 
     @overload
     @classmethod
     def quick(
         cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[Callable[[_T0], _T1], Callable[[_T1], _T2], Callable[[_T2], _T3]],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T3]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
+        items: Items[StageInput],
         task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], Awaitable[_T3]],
-            Callable[[_T3], Awaitable[_T4]],
+            Callable[[StageInput], object],
+            Callable[[Any], object],
+            Callable[[Any], object],
+            Callable[[Any], Task4Output],
         ],
         /,
         workers: int = 5,
@@ -418,370 +329,10 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], Awaitable[_T3]],
-            Callable[[_T3], _T4],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], _T3],
-            Callable[[_T3], Awaitable[_T4]],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], _T3],
-            Callable[[_T3], _T4],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], _T2],
-            Callable[[_T2], Awaitable[_T3]],
-            Callable[[_T3], Awaitable[_T4]],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], _T2],
-            Callable[[_T2], Awaitable[_T3]],
-            Callable[[_T3], _T4],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], _T2],
-            Callable[[_T2], _T3],
-            Callable[[_T3], Awaitable[_T4]],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], Awaitable[_T1]],
-            Callable[[_T1], _T2],
-            Callable[[_T2], _T3],
-            Callable[[_T3], _T4],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], Awaitable[_T3]],
-            Callable[[_T3], Awaitable[_T4]],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], Awaitable[_T3]],
-            Callable[[_T3], _T4],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], _T3],
-            Callable[[_T3], Awaitable[_T4]],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], Awaitable[_T2]],
-            Callable[[_T2], _T3],
-            Callable[[_T3], _T4],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], _T2],
-            Callable[[_T2], Awaitable[_T3]],
-            Callable[[_T3], Awaitable[_T4]],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], _T2],
-            Callable[[_T2], Awaitable[_T3]],
-            Callable[[_T3], _T4],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], _T2],
-            Callable[[_T2], _T3],
-            Callable[[_T3], Awaitable[_T4]],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
-
-    @overload
-    @classmethod
-    def quick(
-        cls,
-        items: Items[_T0],
-        task_or_tasks: tuple[
-            Callable[[_T0], _T1],
-            Callable[[_T1], _T2],
-            Callable[[_T2], _T3],
-            Callable[[_T3], _T4],
-        ],
-        /,
-        workers: int = 5,
-        retries: int = 3,
-        progress: bool | ProgressDisplay = False,
-        *,
-        name: str = ...,
-        task_wait_seconds: float = ...,
-        task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
-        dashboard: str | ProgressDisplay | None = ...,
-        refresh_interval: float | None = ...,
-    ) -> Coroutine[Any, Any, list[PipelineResult[_T4]]]: ...
+    ) -> Coroutine[Any, Any, list[PipelineResult[Task4Output]]]: ...
 
     @overload
     @classmethod
@@ -797,7 +348,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
         name: str = ...,
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
-        on_failure: OnFailure | None = ...,
+        on_failure: OnFailure[Any] | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]: ...
@@ -808,7 +359,7 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
     def quick(
         cls,
         items: Items[Any],
-        task_or_tasks: TaskFunc | tuple[TaskFunc, ...] | list[TaskFunc],
+        task_or_tasks: TaskFunc | Sequence[TaskFunc],
         /,
         workers: int = 5,
         retries: int = 3,
@@ -874,46 +425,10 @@ class Pipeline(_CorePipeline, Generic[InT, OutT]):
             items, progress=progress, dashboard=dashboard, refresh_interval=refresh_interval
         )
 
-    if TYPE_CHECKING:
-        # Typing only: the core's methods, with this pipeline's value types.
-
-        async def __aenter__(self) -> Self: ...
-
-        async def run(
-            self,
-            items: Items[InT],
-            *,
-            priority: int = ...,
-            progress: bool | ProgressDisplay = ...,
-            dashboard: str | ProgressDisplay | None = ...,
-            refresh_interval: float | None = ...,
-            custom_dashboard: DashboardProtocol | ProgressDisplay | None = ...,
-        ) -> list[PipelineResult[OutT]]:
-            """`antflow_core.Pipeline.run`, its results typed as the last task's output."""
-            ...
-
-        def stream(
-            self,
-            items: Items[InT],
-            *,
-            priority: int = ...,
-            progress: bool | ProgressDisplay = ...,
-            dashboard: str | ProgressDisplay | None = ...,
-            refresh_interval: float | None = ...,
-            custom_dashboard: DashboardProtocol | ProgressDisplay | None = ...,
-        ) -> AsyncGenerator[PipelineResult[OutT], None]:
-            """`antflow_core.Pipeline.stream`, its results typed as the last task's output."""
-            ...
-
-        @property
-        def results(self) -> list[PipelineResult[OutT]]:
-            """`antflow_core.Pipeline.results`, typed as the last task's output."""
-            ...
-
 
 def _quick_tasks(task_or_tasks: object) -> tuple[Callable[..., Any], ...]:
     """The tasks of ``Pipeline.quick()``: one function, or a list or tuple of them."""
-    if isinstance(task_or_tasks, list | tuple):
+    if isinstance(task_or_tasks, Sequence) and not isinstance(task_or_tasks, str | bytes):
         if not task_or_tasks:
             raise StageValidationError(
                 f"Pipeline.quick() needs at least one task, got an empty "

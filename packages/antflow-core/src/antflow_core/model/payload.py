@@ -17,7 +17,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, overload
+
+from typing_extensions import TypeVar
+
+if TYPE_CHECKING:
+    from antflow_core.model.items import KeyedItem
 
 __all__ = [
     "NO_METADATA",
@@ -30,7 +35,7 @@ __all__ = [
     "prepare_payload",
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", default=Any)
 U = TypeVar("U")
 
 
@@ -152,12 +157,24 @@ def item_metadata(item: Mapping[Any, Any]) -> Mapping[str, Any]:
 _NOT_MAPPINGS: frozenset[type] = frozenset({int, str, float, bytes, tuple, list, type(None)})
 
 
+@overload
+def prepare_payload(item: KeyedItem[U], sequence_id: int) -> Payload[U]: ...
+
+
+@overload
+def prepare_payload(item: U, sequence_id: int) -> Payload[U]: ...
+
+
 def prepare_payload(item: object, sequence_id: int) -> Payload[Any]:
     """Wrap a fed item into a `Payload`.
 
     A mapping with an ``"id"`` key gives that id, otherwise the item's ``sequence_id`` is
     its id. A mapping with a ``"value"`` key gives that value and its other keys are the
     payload's metadata; otherwise the item itself is the value.
+
+    For a type checker, a `KeyedItem` of ``U`` gives a ``Payload[U]`` and any other item
+    of type ``U`` a ``Payload[U]``. (A dict typed ``dict[str, ...]`` that has a
+    ``"value"`` key is unwrapped all the same: the checker cannot see the key.)
 
     Example:
         ```python

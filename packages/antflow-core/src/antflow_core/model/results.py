@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeAlias
 
-from returns.result import Failure, Result, Success
+from returns.result import Failure, Success
+from typing_extensions import TypeVar
 
 from antflow_core.model.payload import NO_METADATA, Payload, _fields_repr
 
@@ -25,7 +26,8 @@ __all__ = [
     "succeeded_outcome",
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", default=Any)
+T_co = TypeVar("T_co", covariant=True, default=Any)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,13 @@ _set_metadata = PipelineResult.__dict__["metadata"].__set__
 
 
 @dataclass(frozen=True, slots=True)
-class FailedItem:
+class FailedItem(Generic[T_co]):
     """An item that a stage gave up on after all its attempts.
+
+    For a type checker it is ``FailedItem[T]``, ``T`` the type of the failing stage's
+    input: a ``Stage[str, int]``'s ``on_failure`` receives a ``FailedItem[str]``. A
+    pipeline's `failures` may come from any stage, so they are ``FailedItem[Any]``
+    (which a bare ``FailedItem`` means).
 
     Attributes:
         id: The item's id.
@@ -98,7 +105,7 @@ class FailedItem:
     """
 
     id: Any
-    value: Any
+    value: T_co
     error: BaseException
     stage: str
     attempts: int
@@ -130,16 +137,22 @@ class FailedItem:
         return text or type(self.error).__name__
 
 
-ItemOutcome: TypeAlias = Result[PipelineResult[Any], FailedItem]
-"""How an item ended: ``Success(PipelineResult)`` or ``Failure(FailedItem)``."""
+ItemOutcome: TypeAlias = Success[PipelineResult[T]] | Failure[FailedItem[Any]]
+"""How an item ended: ``Success(PipelineResult)`` or ``Failure(FailedItem)``.
+
+``ItemOutcome[T]`` for a pipeline whose results are ``T`` (a bare ``ItemOutcome`` is
+``ItemOutcome[Any]``). Both are `returns` Results (``Success`` and ``Failure`` subclass
+``Result``); written as their union, a ``match`` with a ``case`` for each is exhaustive
+to a type checker.
+"""
 
 
-def succeeded_outcome(result: PipelineResult[Any]) -> ItemOutcome:
+def succeeded_outcome(result: PipelineResult[T]) -> ItemOutcome[T]:
     """Wrap a result as an `ItemOutcome`."""
     return Success(result)
 
 
-def failed_outcome(failed: FailedItem) -> ItemOutcome:
+def failed_outcome(failed: FailedItem[Any]) -> ItemOutcome[Any]:
     """Wrap a failure as an `ItemOutcome`."""
     return Failure(failed)
 

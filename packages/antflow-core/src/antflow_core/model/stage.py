@@ -25,22 +25,26 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias, overload
+
+from typing_extensions import TypeVar
 
 from antflow_core.errors import StageValidationError
-
-if TYPE_CHECKING:
-    from antflow_core.model.payload import Payload
-    from antflow_core.model.results import FailedItem
+from antflow_core.model.items import InT, OutT
+from antflow_core.model.payload import Payload
+from antflow_core.model.results import FailedItem
 
 __all__ = [
     "DEFAULT_PRIORITY",
     "RETRY_STRATEGIES",
     "CallbackForm",
     "FailureCallback",
+    "OnFailure",
+    "OnSkip",
+    "OnSuccess",
     "RetryStrategy",
     "SkipCallback",
     "SkipPredicate",
@@ -72,6 +76,24 @@ SkipCallback: TypeAlias = Callable[..., Any]
 
 SkipPredicate: TypeAlias = Callable[[Any], Any]
 """``skip_if(value) -> bool``: when true the item passes the stage untouched."""
+
+_T = TypeVar("_T", default=Any)
+_A = TypeVar("_A")  # a stage's input, in Stage's typed signatures
+_B = TypeVar("_B")  # a stage's output
+
+OnSuccess: TypeAlias = Callable[[Payload[_T]], object] | Callable[[Any, _T, dict[str, Any]], object]
+"""An ``on_success`` for a stage whose output is ``T``: ``(payload)`` or antflow 0.10's
+``(item_id, result, metadata)``; plain or ``async``."""
+
+OnSkip: TypeAlias = Callable[[Payload[_T]], object] | Callable[[Any, _T, dict[str, Any]], object]
+"""An ``on_skip`` for a stage whose input is ``T``: ``(payload)`` or
+``(item_id, value, metadata)``; plain or ``async``."""
+
+OnFailure: TypeAlias = (
+    Callable[[FailedItem[_T]], object] | Callable[[Any, Any, dict[str, Any]], object]
+)
+"""An ``on_failure`` for a stage whose input is ``T``: ``(failed_item)`` (a
+``FailedItem[T]``) or antflow 0.10's ``(item_id, error, metadata)``; plain or ``async``."""
 
 RetryStrategy: TypeAlias = Literal["per_task", "per_stage"]
 """``"per_task"``: retry the failing task in place; ``"per_stage"``: restart the stage."""
@@ -222,8 +244,15 @@ def _is_number(value: object) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Stage:
+class Stage(Generic[InT, OutT]):
     """One step of a pipeline: a pool of ``workers`` that run ``tasks`` in order on each item.
+
+    For a type checker a stage is ``Stage[InT, OutT]``: what its tasks take and what they
+    return, inferred from ``tasks`` when they are a list of one task (or of tasks of one
+    type); an ``async def`` task's output is what its coroutine returns. With ``skip_if``
+    a skipped item leaves unchanged, so the output is ``InT | OutT``. Tasks of different
+    types in one list, or ``unpack_args=True``, give ``Stage[Any, Any]``. The types are
+    annotations only: at run time a stage is the same object whatever they are.
 
     Args:
         name: Unique name of the stage, used in events, stats and ``target_stage``.
@@ -298,6 +327,111 @@ class Stage:
         init=False, default=None, repr=False, compare=False
     )
     on_skip_form: CallbackForm | None = field(init=False, default=None, repr=False, compare=False)
+
+    if TYPE_CHECKING:  # typed signatures; at run time the dataclass's own __init__ is used
+        # Keep in step with the fields above (tests/core/test_stage_typing.py checks it).
+
+        @overload
+        def __init__(
+            self: Stage[_A, _B],
+            name: str,
+            workers: int = 1,
+            tasks: Sequence[Callable[[_A], Awaitable[_B]]] = (),
+            retry: RetryStrategy = "per_task",
+            task_attempts: int = 3,
+            stage_attempts: int = 3,
+            task_wait_seconds: float = 1.0,
+            task_concurrency_limits: Mapping[str, int] | None = None,
+            unpack_args: Literal[False] = False,
+            on_success: OnSuccess[_B] | None = None,
+            on_failure: OnFailure[_A] | None = None,
+            skip_if: None = None,
+            queue_capacity: int | None = None,
+            task_timeout: float | None = None,
+            on_skip: None = None,
+        ) -> None: ...
+
+        @overload
+        def __init__(
+            self: Stage[_A, _B],
+            name: str,
+            workers: int = 1,
+            tasks: Sequence[Callable[[_A], _B]] = (),
+            retry: RetryStrategy = "per_task",
+            task_attempts: int = 3,
+            stage_attempts: int = 3,
+            task_wait_seconds: float = 1.0,
+            task_concurrency_limits: Mapping[str, int] | None = None,
+            unpack_args: Literal[False] = False,
+            on_success: OnSuccess[_B] | None = None,
+            on_failure: OnFailure[_A] | None = None,
+            skip_if: None = None,
+            queue_capacity: int | None = None,
+            task_timeout: float | None = None,
+            on_skip: None = None,
+        ) -> None: ...
+
+        @overload
+        def __init__(
+            self: Stage[_A, _A | _B],
+            name: str,
+            workers: int = 1,
+            tasks: Sequence[Callable[[_A], Awaitable[_B]]] = (),
+            retry: RetryStrategy = "per_task",
+            task_attempts: int = 3,
+            stage_attempts: int = 3,
+            task_wait_seconds: float = 1.0,
+            task_concurrency_limits: Mapping[str, int] | None = None,
+            unpack_args: Literal[False] = False,
+            on_success: OnSuccess[_B] | None = None,
+            on_failure: OnFailure[_A] | None = None,
+            skip_if: Callable[[_A], object] | None = None,
+            queue_capacity: int | None = None,
+            task_timeout: float | None = None,
+            on_skip: OnSkip[_A] | None = None,
+        ) -> None: ...
+
+        @overload
+        def __init__(
+            self: Stage[_A, _A | _B],
+            name: str,
+            workers: int = 1,
+            tasks: Sequence[Callable[[_A], _B]] = (),
+            retry: RetryStrategy = "per_task",
+            task_attempts: int = 3,
+            stage_attempts: int = 3,
+            task_wait_seconds: float = 1.0,
+            task_concurrency_limits: Mapping[str, int] | None = None,
+            unpack_args: Literal[False] = False,
+            on_success: OnSuccess[_B] | None = None,
+            on_failure: OnFailure[_A] | None = None,
+            skip_if: Callable[[_A], object] | None = None,
+            queue_capacity: int | None = None,
+            task_timeout: float | None = None,
+            on_skip: OnSkip[_A] | None = None,
+        ) -> None: ...
+
+        @overload
+        def __init__(
+            self: Stage[Any, Any],
+            name: str,
+            workers: int = 1,
+            tasks: Sequence[TaskFunc] = (),
+            retry: RetryStrategy = "per_task",
+            task_attempts: int = 3,
+            stage_attempts: int = 3,
+            task_wait_seconds: float = 1.0,
+            task_concurrency_limits: Mapping[str, int] | None = None,
+            unpack_args: bool = False,
+            on_success: SuccessCallback | None = None,
+            on_failure: FailureCallback | None = None,
+            skip_if: SkipPredicate | None = None,
+            queue_capacity: int | None = None,
+            task_timeout: float | None = None,
+            on_skip: SkipCallback | None = None,
+        ) -> None: ...
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
     def __post_init__(self) -> None:
         tasks = self.tasks

@@ -38,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
-from typing import Any, cast
+from typing import Any, Generic, Self, cast, overload
+
+from typing_extensions import TypeVar
 
 from antflow_core.errors import PipelineStateError
 from antflow_core.model import (
@@ -48,8 +50,12 @@ from antflow_core.model import (
     ErrorSummary,
     FailedItem,
     HeapItem,
+    InT,
+    Item,
     ItemFinished,
     ItemOutcome,
+    Items,
+    OutT,
     Payload,
     PipelineObserver,
     PipelinePlan,
@@ -84,9 +90,24 @@ from antflow_core.runtime.supervisor import Supervisor
 
 __all__ = ["DEFAULT_CALLBACK_TIMEOUT", "Pipeline"]
 
+# The value types between stages, in the typed signatures of __init__.
+_B = TypeVar("_B")
+_C = TypeVar("_C")
+_D = TypeVar("_D")
 
-class Pipeline:
+
+class Pipeline(Generic[InT, OutT]):
     """A multi-stage asyncio pipeline: items flow through stages, each a pool of workers.
+
+    For a type checker it is ``Pipeline[InT, OutT]``: what its first stage takes and what
+    its last stage returns. ``feed()``, ``run()`` and ``stream()`` accept ``InT`` items
+    (or `KeyedItem` dicts of them) and results are ``PipelineResult[OutT]``. The types
+    are inferred from the stages when the checker can follow them: a list of one stage
+    (or of stages of one type), or a tuple of stages each taking what the one before
+    returns. A list of stages of different types gives ``Pipeline[Any, Any]``, as does
+    any pipeline whose types are not known; annotate to say them,
+    ``pipeline: Pipeline[str, float] = Pipeline(stages=[...])``. The types are
+    annotations only and cost nothing at run time.
 
     Args:
         stages: The stages, in order. At least one; names must be unique.
@@ -118,9 +139,64 @@ class Pipeline:
         ```
     """
 
+    @overload
     def __init__(
         self,
-        stages: Iterable[Stage],
+        stages: Iterable[Stage[InT, OutT]],
+        collect_results: bool = True,
+        status_tracker: PipelineObserver | None = None,
+        *,
+        callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
+        telemetry: bool | PipelineObserver = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        stages: tuple[Stage[InT, _B], Stage[_B, OutT]],
+        collect_results: bool = True,
+        status_tracker: PipelineObserver | None = None,
+        *,
+        callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
+        telemetry: bool | PipelineObserver = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        stages: tuple[Stage[InT, _B], Stage[_B, _C], Stage[_C, OutT]],
+        collect_results: bool = True,
+        status_tracker: PipelineObserver | None = None,
+        *,
+        callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
+        telemetry: bool | PipelineObserver = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        stages: tuple[Stage[InT, _B], Stage[_B, _C], Stage[_C, _D], Stage[_D, OutT]],
+        collect_results: bool = True,
+        status_tracker: PipelineObserver | None = None,
+        *,
+        callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
+        telemetry: bool | PipelineObserver = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        stages: Iterable[Stage[Any, Any]],
+        collect_results: bool = True,
+        status_tracker: PipelineObserver | None = None,
+        *,
+        callback_timeout: float | None = DEFAULT_CALLBACK_TIMEOUT,
+        telemetry: bool | PipelineObserver = False,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        stages: Iterable[Stage[Any, Any]],
         collect_results: bool = True,
         status_tracker: PipelineObserver | None = None,
         *,
@@ -220,7 +296,7 @@ class Pipeline:
         return f"<Pipeline [{names}] {self._run_state.phase.value}>"
 
     @property
-    def stages(self) -> tuple[Stage, ...]:
+    def stages(self) -> tuple[Stage[Any, Any], ...]:
         """The stages, in order."""
         return tuple(p.stage for p in self._plan.stages)
 
@@ -240,17 +316,21 @@ class Pipeline:
         return self._run_state.phase is Phase.CLOSED
 
     @property
-    def results(self) -> list[PipelineResult[Any]]:
+    def results(self) -> list[PipelineResult[OutT]]:
         """The results collected so far, in input order (empty with ``collect_results=False``)."""
         return self._outcomes.ordered_results()
 
     @property
-    def failures(self) -> list[FailedItem]:
-        """Every item that failed, in input order, with its error, stage and attempts."""
+    def failures(self) -> list[FailedItem[Any]]:
+        """Every item that failed, in input order, with its error, stage and attempts.
+
+        Each failure's ``value`` is what its failing stage received, which is of that
+        stage's input type: ``FailedItem[Any]`` for a type checker.
+        """
         return self._outcomes.ordered_failures()
 
     @property
-    def outcomes(self) -> list[ItemOutcome]:
+    def outcomes(self) -> list[ItemOutcome[OutT]]:
         """Every ended item as a `returns` Result, in input order.
 
         ``Success(PipelineResult)`` for results (only those collected) and
@@ -327,7 +407,7 @@ class Pipeline:
 
     # ----------------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> Pipeline:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -469,7 +549,7 @@ class Pipeline:
 
     async def feed(
         self,
-        items: Iterable[Any],
+        items: Iterable[Item[InT]],
         target_stage: str | None = None,
         *,
         priority: int = DEFAULT_PRIORITY,
@@ -498,7 +578,7 @@ class Pipeline:
 
     async def feed_async(
         self,
-        items: AsyncIterable[Any],
+        items: AsyncIterable[Item[InT]],
         target_stage: str | None = None,
         *,
         priority: int = DEFAULT_PRIORITY,
@@ -516,14 +596,14 @@ class Pipeline:
 
     async def run(
         self,
-        items: Iterable[Any] | AsyncIterable[Any],
+        items: Items[InT],
         *,
         priority: int = DEFAULT_PRIORITY,
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
         custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> list[PipelineResult[Any]]:
+    ) -> list[PipelineResult[OutT]]:
         """Feed ``items``, wait for all of them, and return the results in input order.
 
         Items that fail are not in the list; find them in `failures` (or with a tracker).
@@ -555,14 +635,14 @@ class Pipeline:
 
     def stream(
         self,
-        items: Iterable[Any] | AsyncIterable[Any],
+        items: Items[InT],
         *,
         priority: int = DEFAULT_PRIORITY,
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
         custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> AsyncGenerator[PipelineResult[Any], None]:
+    ) -> AsyncGenerator[PipelineResult[OutT], None]:
         """Feed ``items`` and yield each result as soon as it is ready (completion order).
 
         Results are not kept (whatever ``collect_results`` says), so memory stays flat
@@ -578,18 +658,18 @@ class Pipeline:
         check_stream(self, items, priority)
         display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
         ended = stream_items(self, items, priority, display, failures=False)
-        return cast("AsyncGenerator[PipelineResult[Any], None]", ended)
+        return cast("AsyncGenerator[PipelineResult[OutT], None]", ended)
 
     async def stream_outcomes(
         self,
-        items: Iterable[Any] | AsyncIterable[Any],
+        items: Items[InT],
         *,
         priority: int = DEFAULT_PRIORITY,
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
         custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> AsyncGenerator[ItemOutcome, None]:
+    ) -> AsyncGenerator[ItemOutcome[OutT], None]:
         """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
         check_stream(self, items, priority)
         display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
