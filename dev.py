@@ -2,7 +2,7 @@
 
 Usage:
     python3 dev.py demo      # run examples/quickstart.py
-    python3 dev.py check     # tests, mypy --strict, ruff lint and format, docs build
+    python3 dev.py check     # tests, mypy --strict, pyright strict, ruff, docs build
     python3 dev.py bench     # the benchmark suite (bench/run_all.py)
 
 The first call creates ``.venv`` and installs every package of ``packages/`` in editable
@@ -103,6 +103,8 @@ def check(python: str) -> int:
         ("ruff lint", ["-m", "ruff", "check", "."]),
         ("ruff format", ["-m", "ruff", "format", "--check", "."]),
         ("mypy --strict", ["-m", "mypy"]),
+        # The files [tool.basedpyright] includes, as a downstream user's strict checker.
+        ("pyright strict", ["-m", "basedpyright", "--pythonpath", python]),
         ("pytest", ["-m", "pytest", "-q"]),
     ]
     if (ROOT / "mkdocs.yml").exists():

@@ -31,7 +31,6 @@ from antflow_core.model import (
     DEFAULT_PRIORITY,
     Destination,
     FailedItem,
-    GiveUp,
     HeapItem,
     ItemOutcome,
     Payload,
@@ -40,7 +39,6 @@ from antflow_core.model import (
     QueueEntry,
     RequeueItem,
     RetryStrategy,
-    RetryTask,
     Stage,
     StageCounts,
     StageOutcome,
@@ -124,20 +122,8 @@ class SyncRuntime:
                     decision = decide_retry(
                         stage, task_attempt=attempt, stage_attempt=entry.attempt, error=error
                     )
-                    match decision:
-                        case Success(RetryTask() as retry):
-                            counts["retried"] += 1
-                            self.sleep(retry.wait_seconds)
-                            attempt = retry.attempt  # and call the same task again
-                        case Success(RequeueItem() as requeue):
-                            counts["retried"] += 1
-                            self.sleep(requeue.wait_seconds)
-                            again = QueueEntry(
-                                entry.priority, entry.sequence_id, payload, requeue.attempt
-                            )
-                            self._push(index, again)  # the whole stage again, from its queue
-                            return
-                        case Failure(GiveUp() as gave_up):
+                    match decision:  # a Success or a Failure: exhaustive for a type checker
+                        case Failure(gave_up):
                             counts["failed"] += 1
                             self.failures.append(
                                 FailedItem(
@@ -150,6 +136,16 @@ class SyncRuntime:
                                 )
                             )
                             return
+                        case Success(again):  # a RetryTask or a RequeueItem
+                            counts["retried"] += 1
+                            self.sleep(again.wait_seconds)
+                            if isinstance(again, RequeueItem):  # the whole stage, from its queue
+                                requeued = QueueEntry(
+                                    entry.priority, entry.sequence_id, payload, again.attempt
+                                )
+                                self._push(index, requeued)
+                                return
+                            attempt = again.attempt  # RetryTask: call the same task again
         counts["completed"] += 1
         self._move_on(StageOutcome.COMPLETED, index, entry, payload.with_value(value))
 

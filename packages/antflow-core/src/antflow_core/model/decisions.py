@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, TypeAlias
 
-from returns.result import Failure, Result, Success
+from returns.result import Failure, Success
 
 from antflow_core.errors import UnknownStageError
 from antflow_core.model.protocols import PipelineObserver
@@ -119,8 +119,11 @@ class GiveUp:
     reason: str
 
 
-RetryDecision: TypeAlias = Result[RetryTask | RequeueItem, GiveUp]
-"""``Success(RetryTask | RequeueItem)`` to try again, ``Failure(GiveUp)`` to stop."""
+RetryDecision: TypeAlias = Success[RetryTask | RequeueItem] | Failure[GiveUp]
+"""``Success(RetryTask | RequeueItem)`` to try again, ``Failure(GiveUp)`` to stop.
+
+A `returns` Result, written as the union of its two cases so that a ``match`` with a
+``case`` for each is exhaustive to a type checker."""
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -154,7 +157,7 @@ def decide_retry(
 
 def decide_stage_failure(
     stage: Stage, *, task_attempts: int, stage_attempt: int, error: BaseException
-) -> Result[RequeueItem, GiveUp]:
+) -> Success[RequeueItem] | Failure[GiveUp]:
     """Decide what the stage does when one of its tasks failed for good.
 
     "For good" means at the task's own level: with ``per_task`` its ``task_attempts`` are
@@ -285,7 +288,7 @@ class PipelinePlan:
         return tuple(p.name for p in self.stages)
 
 
-def plan_pipeline(stages: Iterable[Stage]) -> PipelinePlan:
+def plan_pipeline(stages: Iterable[object]) -> PipelinePlan:
     """Validate ``stages`` and compile them into a `PipelinePlan`.
 
     Raises:
@@ -313,7 +316,7 @@ def plan_pipeline(stages: Iterable[Stage]) -> PipelinePlan:
     return PipelinePlan(tuple(plans))
 
 
-def resolve_stage(plan: PipelinePlan, name: str) -> Result[int, UnknownStageError]:
+def resolve_stage(plan: PipelinePlan, name: str) -> Success[int] | Failure[UnknownStageError]:
     """Return the index of the stage called ``name``, or an error listing the valid names."""
     for stage_plan in plan.stages:
         if stage_plan.name == name:

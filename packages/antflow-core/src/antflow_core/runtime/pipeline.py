@@ -183,10 +183,13 @@ class Pipeline(Generic[InT, OutT]):
         telemetry: bool | PipelineObserver = False,
     ) -> None: ...
 
+    # Any other list of stages, whose types the checker cannot follow. Typed as objects:
+    # mypy joins a list of stages of different types kept in a variable to list[object].
+    # Anything that is not a Stage is refused at construction (StageValidationError).
     @overload
     def __init__(
         self,
-        stages: Iterable[Stage[Any, Any]],
+        stages: Iterable[object],
         collect_results: bool = True,
         status_tracker: PipelineObserver | None = None,
         *,
@@ -196,7 +199,7 @@ class Pipeline(Generic[InT, OutT]):
 
     def __init__(
         self,
-        stages: Iterable[Stage[Any, Any]],
+        stages: Iterable[object],
         collect_results: bool = True,
         status_tracker: PipelineObserver | None = None,
         *,
