@@ -32,7 +32,9 @@ from antflow_builders import (
     OnSuccess,
     Pipeline,
     PipelineBuilder,
+    StageKeywords,
     StageOptions,
+    TaskOutput,
 )
 
 # ----------------------------------------------------------------- antflow-core
@@ -218,6 +220,7 @@ __all__ = [
     "RichDisplay",
     "Stage",
     "StageBars",
+    "StageKeywords",
     "StageOptions",
     "StageProgress",
     "StageQueue",
@@ -229,6 +232,7 @@ __all__ = [
     "TaskCallback",
     "TaskEvent",
     "TaskEventType",
+    "TaskOutput",
     "TaskReturnedCoroutineError",
     "TaskTimeoutError",
     "UnknownStageError",

@@ -431,7 +431,24 @@ class Stage(Generic[InT, OutT]):
             on_skip: SkipCallback | None = None,
         ) -> None: ...
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+        def __init__(
+            self,
+            name: str,
+            workers: int = 1,
+            tasks: Sequence[TaskFunc] = (),
+            retry: RetryStrategy = "per_task",
+            task_attempts: int = 3,
+            stage_attempts: int = 3,
+            task_wait_seconds: float = 1.0,
+            task_concurrency_limits: Mapping[str, int] | None = None,
+            unpack_args: bool = False,
+            on_success: SuccessCallback | None = None,
+            on_failure: FailureCallback | None = None,
+            skip_if: SkipPredicate | None = None,
+            queue_capacity: int | None = None,
+            task_timeout: float | None = None,
+            on_skip: SkipCallback | None = None,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         tasks = self.tasks
