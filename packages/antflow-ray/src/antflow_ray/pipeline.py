@@ -115,7 +115,10 @@ class RayPipeline(PipelineRuns, PipelineQueries):
 
     def __init__(
         self,
-        stages: Iterable[Stage],
+        # Objects, as antflow_core.Pipeline takes them: mypy joins a list of stages of
+        # different types kept in a variable to list[object]. plan_pipeline refuses
+        # anything that is not a Stage.
+        stages: Iterable[object],
         collect_results: bool = True,
         status_tracker: PipelineObserver | None = None,
         *,
