@@ -23,6 +23,10 @@ an attached `PipelineObserver` (their metadata from `attempt_metadata`,
 `retry_metadata` and `error_metadata`, their attempt numbers from `call_attempt`), and
 keeps counters that `compute_pipeline_stats` turns into `PipelineStats`.
 
+Flow control is decided here too (`antflow_core.model.limits`): when a rate-limited call
+may start (`RateLimit`, `call_delay`), and a stage's ``call_concurrency``; a *pull* stage
+(``Stage(pull=True)``) has no queue and takes an item only when a worker is free.
+
 Everything here is data and pure functions: no asyncio, no I/O, no clock, no
 randomness. Time and ids are passed in. The asyncio runtime in
 `antflow_core.runtime` executes these decisions; a custom runtime (threads, trio, a
@@ -65,6 +69,13 @@ from antflow_core.model.events import (
     retry_metadata,
 )
 from antflow_core.model.items import InT, Item, Items, KeyedItem, OutT
+from antflow_core.model.limits import (
+    RateLimit,
+    call_delay,
+    coerce_rate_limit,
+    rate_limit_problems,
+    rate_limited_starts,
+)
 from antflow_core.model.payload import (
     NO_METADATA,
     HeapItem,
@@ -169,6 +180,7 @@ __all__ = [
     "PipelineStats",
     "ProgressDisplay",
     "QueueEntry",
+    "RateLimit",
     "RequeueItem",
     "RetryDecision",
     "RetryStrategy",
@@ -193,10 +205,12 @@ __all__ = [
     "WorkerStatus",
     "attempt_metadata",
     "call_attempt",
+    "call_delay",
     "call_with_failure",
     "call_with_payload",
     "callback_form",
     "coerce_payload",
+    "coerce_rate_limit",
     "compute_pipeline_stats",
     "decide_retry",
     "decide_stage_failure",
@@ -210,6 +224,8 @@ __all__ = [
     "order_by_sequence",
     "plan_pipeline",
     "prepare_payload",
+    "rate_limit_problems",
+    "rate_limited_starts",
     "resolve_stage",
     "retry_metadata",
     "route",

@@ -48,6 +48,7 @@ from typing import Final, TypeAlias
 from returns.result import Failure, Success
 
 from antflow_core.errors import UnknownStageError
+from antflow_core.model.limits import RateLimit
 from antflow_core.model.protocols import PipelineObserver
 from antflow_core.model.stage import (
     Stage,
@@ -259,6 +260,11 @@ class StagePlan:
         task_is_async: Whether each task is a coroutine function (others run in threads).
         task_limits: The concurrency limit of each task, None where it has none.
         worker_names: Name of each worker, index = worker id.
+        pull: Whether the stage is a pull stage: no queue, an item is handed to a free
+            worker (``capacity`` is then its workers).
+        call_rate: The rate limit over every task call of the stage, or None.
+        task_rates: The rate limit of each task (by its name), None where it has none.
+        call_concurrency: The most task calls of the stage at once, or None.
     """
 
     index: int
@@ -269,6 +275,19 @@ class StagePlan:
     task_is_async: tuple[bool, ...]
     task_limits: tuple[int | None, ...]
     worker_names: tuple[str, ...]
+    pull: bool = False
+    call_rate: RateLimit | None = None
+    task_rates: tuple[RateLimit | None, ...] = ()
+    call_concurrency: int | None = None
+
+    @property
+    def limits_calls(self) -> bool:
+        """Whether any rate limit or ``call_concurrency`` applies to the stage's calls."""
+        return (
+            self.call_rate is not None
+            or self.call_concurrency is not None
+            or any(rate is not None for rate in self.task_rates)
+        )
 
     @property
     def name(self) -> str:
@@ -300,6 +319,7 @@ def plan_pipeline(stages: Iterable[object]) -> PipelinePlan:
     for index, stage in enumerate(checked):
         names = tuple(task_name(t) for t in stage.tasks)
         limits = stage.task_concurrency_limits or {}
+        rates = stage.task_rate_limits or {}
         next_destination = route(StageOutcome.COMPLETED, index, count)
         plans.append(
             StagePlan(
@@ -311,9 +331,18 @@ def plan_pipeline(stages: Iterable[object]) -> PipelinePlan:
                 task_is_async=tuple(is_async_callable(t) for t in stage.tasks),
                 task_limits=tuple(limits.get(name) for name in names),
                 worker_names=tuple(worker_name(stage.name, i) for i in range(stage.workers)),
+                pull=stage.pull,
+                call_rate=stage.call_rate_limit,
+                task_rates=tuple(_rate_of(rates.get(name)) for name in names),
+                call_concurrency=stage.call_concurrency,
             )
         )
     return PipelinePlan(tuple(plans))
+
+
+def _rate_of(value: object) -> RateLimit | None:
+    # Stage normalized every (calls, period) pair into a RateLimit when it was built.
+    return value if isinstance(value, RateLimit) else None
 
 
 def resolve_stage(plan: PipelinePlan, name: str) -> Success[int] | Failure[UnknownStageError]:

@@ -34,6 +34,7 @@ from typing_extensions import TypeVar
 
 from antflow_core.errors import StageValidationError
 from antflow_core.model.items import InT, OutT
+from antflow_core.model.limits import RateLimit, rate_limit_problems
 from antflow_core.model.payload import Payload
 from antflow_core.model.results import FailedItem
 
@@ -111,7 +112,13 @@ def default_queue_capacity(workers: int) -> int:
 
 
 def effective_queue_capacity(stage: Stage) -> int:
-    """Return the capacity of ``stage``'s input queue; ``0`` means unbounded."""
+    """Return the capacity of ``stage``'s input queue; ``0`` means unbounded.
+
+    A pull stage has no queue: items are handed to its free workers, so at most its
+    ``workers`` are handed over at once, and that is its capacity.
+    """
+    if stage.pull:
+        return stage.workers
     if stage.queue_capacity is None:
         return default_queue_capacity(stage.workers)
     return stage.queue_capacity
@@ -288,6 +295,23 @@ class Stage(Generic[InT, OutT]):
         on_skip: Called when ``skip_if`` skips an item, as ``on_skip(item_id, value,
             metadata)`` or ``on_skip(payload)``. May be ``async``. Errors it raises are
             logged.
+        call_rate: At most this many task calls of the stage start in any window of
+            ``call_rate_period`` seconds, across all its workers (retries count); ``None``
+            for no rate limit. A worker whose call would exceed it waits, holding its item.
+        call_rate_period: The window of ``call_rate``, in seconds (default 1.0: "per
+            second"; 60 for "per minute").
+        task_rate_limits: The same per task name: ``{"upload": RateLimit(10, 1.0)}`` or
+            ``{"upload": (10, 1.0)}`` (calls, period in seconds); keys are task names (see
+            `task_name`). A call of a task named here counts against both its own limit and
+            ``call_rate``.
+        call_concurrency: At most this many task calls of the stage run at once, across its
+            workers; ``None`` for no limit beyond ``workers``. Applies to every task, where
+            ``task_concurrency_limits`` applies to named tasks.
+        pull: A pull stage has no queue: an item enters it only when one of its workers is
+            free to take it, so the worker of the stage before it (or ``feed()``) waits,
+            holding the item, until then. At most ``workers`` items are ever inside the
+            stage. The first stage cannot be a pull stage, and a pull stage has no
+            ``queue_capacity``.
 
     Attributes:
         on_success_form: How ``on_success`` is called (None without one), decided at
@@ -302,6 +326,8 @@ class Stage(Generic[InT, OutT]):
         ```python
         Stage("Upload", workers=2, tasks=[upload])
         Stage(name="Fetch", workers=10, tasks=[fetch], retry="per_task", task_attempts=5)
+        Stage("Ask", workers=20, tasks=[ask_llm], call_rate=500, call_rate_period=60)
+        Stage("Poll", workers=50, tasks=[poll_until_done], pull=True)
         ```
     """
 
@@ -320,6 +346,11 @@ class Stage(Generic[InT, OutT]):
     queue_capacity: int | None = None
     task_timeout: float | None = None
     on_skip: SkipCallback | None = None
+    call_rate: int | None = None
+    call_rate_period: float = 1.0
+    task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None
+    call_concurrency: int | None = None
+    pull: bool = False
     on_success_form: CallbackForm | None = field(
         init=False, default=None, repr=False, compare=False
     )
@@ -460,6 +491,14 @@ class Stage(Generic[InT, OutT]):
         limits = self.task_concurrency_limits
         if isinstance(limits, Mapping):
             object.__setattr__(self, "task_concurrency_limits", MappingProxyType(dict(limits)))
+        rates = self.task_rate_limits
+        if isinstance(rates, Mapping):
+            # (calls, period) pairs become RateLimits; anything else is left for the checks.
+            object.__setattr__(
+                self,
+                "task_rate_limits",
+                MappingProxyType({name: _as_rate_limit(v) for name, v in rates.items()}),
+            )
         for attr in _CALLBACKS:
             callback = getattr(self, attr)
             form = callback_form(callback) if callable(callback) else None
@@ -475,8 +514,19 @@ class Stage(Generic[InT, OutT]):
 
     @property
     def capacity(self) -> int:
-        """The capacity of this stage's input queue; ``0`` means unbounded."""
+        """The capacity of this stage's input queue; ``0`` means unbounded.
+
+        A pull stage has no queue: its capacity is its ``workers``, the most items handed
+        to it at once.
+        """
         return effective_queue_capacity(self)
+
+    @property
+    def call_rate_limit(self) -> RateLimit | None:
+        """``call_rate`` per ``call_rate_period`` as a `RateLimit`, None without ``call_rate``."""
+        if self.call_rate is None:
+            return None
+        return RateLimit(self.call_rate, self.call_rate_period)
 
 
 def _refuse_assignment(stage: Stage, name: str, value: object = None) -> None:
@@ -570,6 +620,7 @@ def stage_problems(stage: Stage) -> list[str]:
     if not isinstance(unpack, bool):
         problems.append(f"unpack_args must be True or False, got {unpack!r}")
     problems.extend(_limit_problems(stage))
+    problems.extend(_flow_problems(stage))
     return problems
 
 
@@ -617,12 +668,89 @@ def _limit_problems(stage: Stage) -> list[str]:
     return problems
 
 
+def _as_rate_limit(value: object) -> object:
+    """A valid ``(calls, period)`` pair as a `RateLimit`; anything else unchanged."""
+    if isinstance(value, tuple) and len(value) == 2 and not rate_limit_problems(value[0], value[1]):
+        return RateLimit(value[0], value[1])
+    return value
+
+
+def _flow_problems(stage: Stage) -> list[str]:
+    """The problems of the flow-control options: rates, call concurrency, pull."""
+    problems: list[str] = []
+    if stage.call_rate is not None:
+        calls_wrong, period_wrong = (
+            bool(rate_limit_problems(stage.call_rate, 1.0)),
+            bool(rate_limit_problems(1, stage.call_rate_period)),
+        )
+        if calls_wrong:
+            problems.append(
+                "call_rate must be None (no rate limit) or an integer of at least 1 (the most "
+                f"task calls that may start per call_rate_period), got {stage.call_rate!r}"
+            )
+        if period_wrong:
+            problems.append(
+                "call_rate_period must be a finite number of seconds > 0 (1.0 for 'per "
+                f"second', 60 for 'per minute'), got {stage.call_rate_period!r}"
+            )
+    elif stage.call_rate_period != 1.0:
+        problems.append(
+            f"call_rate_period={stage.call_rate_period!r} has no effect without call_rate: "
+            "set call_rate=N as well (N calls per call_rate_period seconds), or remove it"
+        )
+    concurrency = stage.call_concurrency
+    if concurrency is not None and (not _is_int(concurrency) or concurrency < 1):
+        problems.append(
+            "call_concurrency must be None (no limit) or an integer of at least 1 (the most "
+            f"task calls of the stage at once), got {concurrency!r}"
+        )
+    pull: object = stage.pull
+    if not isinstance(pull, bool):
+        problems.append(f"pull must be True or False, got {pull!r}")
+    elif pull and stage.queue_capacity is not None:
+        problems.append(
+            f"a pull stage has no queue, so queue_capacity={stage.queue_capacity!r} cannot "
+            "apply: remove queue_capacity, or remove pull=True to give the stage a queue"
+        )
+    rates: object = stage.task_rate_limits
+    if rates is None:
+        return problems
+    if not isinstance(rates, Mapping):
+        problems.append(
+            "task_rate_limits must be a dict of task name to RateLimit or (calls, "
+            f"period_seconds), e.g. {{'upload': (10, 1.0)}}, got {rates!r}"
+        )
+        return problems
+    known = (
+        [task_name(t) for t in stage.tasks if callable(t)] if isinstance(stage.tasks, tuple) else []
+    )
+    for name, limit in rates.items():
+        if name not in known:
+            listed = ", ".join(repr(k) for k in known) or "none"
+            problems.append(
+                f"task_rate_limits names {name!r}, which is not a task of this stage; "
+                f"its tasks are: {listed}"
+            )
+        if isinstance(limit, RateLimit):
+            continue
+        if isinstance(limit, tuple) and len(limit) == 2:
+            problems.extend(
+                rate_limit_problems(limit[0], limit[1], what=f"task_rate_limits[{name!r}]")
+            )
+        else:
+            problems.append(
+                f"task_rate_limits[{name!r}] must be a RateLimit or a (calls, period_seconds) "
+                f"pair, e.g. (10, 1.0) for 10 calls per second, got {limit!r}"
+            )
+    return problems
+
+
 def validate_stages(stages: object) -> tuple[Stage, ...]:
     """Check a pipeline's list of stages and return it as a tuple.
 
     Raises:
         StageValidationError: If the list is empty, holds something that is not a
-            `Stage`, or repeats a stage name.
+            `Stage`, repeats a stage name, or starts with a pull stage.
     """
     if isinstance(stages, Stage):
         raise StageValidationError(
@@ -651,4 +779,12 @@ def validate_stages(stages: object) -> tuple[Stage, ...]:
                 "rename one of them"
             )
         seen.add(stage.name)
+    first = result[0]
+    if first.pull:
+        raise StageValidationError(
+            f"stage {first.name!r} is the first stage and a pull stage (pull=True), but a "
+            "pull stage takes its items from the workers of the stage before it, and the "
+            "first stage has none (feed() puts items into its queue): remove pull=True, or "
+            "put another stage before it"
+        )
     return result

@@ -15,7 +15,10 @@ A stage ends for an item in one of these ways, and each has one function here:
   between `requeue` (``per_stage``, attempts left) and `fail_item`.
 * `requeue`: wait, then put the item back into this stage's own queue with the next
   stage attempt. It never waits for room there: a full stage whose workers all re-queue
-  would otherwise wait on itself forever.
+  would otherwise wait on itself forever. A pull stage has no queue to put it back in,
+  and handing it over to itself would wait for a free worker while every worker may be
+  doing the same: its worker keeps the item and runs the stage again (`requeue` returns
+  the attempt to run, and `StageRunner.process` runs it).
 * `fail_item`: the item ends as a `FailedItem` (`Outcomes.add_failure`), ``on_failure``
   is called and the observer told.
 
@@ -124,8 +127,13 @@ async def stage_failed(
     payload: Payload[Any],
     stage_attempt: int,
     failure: TaskFailed,
-) -> None:
-    """A task failed for good: re-queue the item (``per_stage``) or fail it, as the model says."""
+) -> int | None:
+    """A task failed for good: re-queue the item (``per_stage``) or fail it, as the model says.
+
+    Returns:
+        The stage attempt the worker must run now, keeping the item (a pull stage's
+        ``per_stage`` retry), or None.
+    """
     decision = decide_stage_failure(
         runner.stage,
         task_attempts=failure.attempts,
@@ -133,12 +141,12 @@ async def stage_failed(
         error=failure.error,
     )
     if isinstance(decision, Success):
-        await requeue(
+        return await requeue(
             runner, record, priority, seq, payload, stage_attempt, failure, decision.unwrap()
         )
-        return
     gave_up = decision.failure()
     await fail_item(runner, record, payload, failure.error, gave_up.attempts, failure)
+    return None
 
 
 async def requeue(
@@ -150,8 +158,13 @@ async def requeue(
     stage_attempt: int,
     failure: TaskFailed,
     decision: RequeueItem,
-) -> None:
-    """``per_stage`` retry: wait, then put the item back at the start of its stage."""
+) -> int | None:
+    """``per_stage`` retry: wait, then put the item back at the start of its stage.
+
+    Returns:
+        None once the item is back in the queue; in a pull stage, the attempt the worker
+        runs now with the item it keeps.
+    """
     runner.retried += 1
     emitter = runner.emitter
     if emitter.on_task is not None:
@@ -185,9 +198,12 @@ async def requeue(
         )
         if pending is not None:
             await emitter.settle(pending)
+    if runner.pull:  # no queue to go back to: this worker runs the stage again
+        return decision.attempt
     # Into its own stage's queue: never wait for room there (see the module's docstring).
     runner.queue.force_put((priority, seq, (payload, decision.attempt)))
     record.payload = None
+    return None
 
 
 async def fail_item(

@@ -1,10 +1,16 @@
-"""Calling user code: one task (sync or async, unpacked arguments, limit, timeout).
+"""Calling user code: one task (sync or async, unpacked arguments, limits, timeout).
 
 A plain (non-async) task runs in the pipeline's own thread pool, sized so that every
 worker of the stages with such tasks can run one at once (the event loop's default pool
 would allow only ``min(32, cpus + 4)``). A thread cannot be stopped: when a timeout or a
 shutdown stops waiting for it, it runs to its end, and it keeps its
-``task_concurrency_limits`` slot until then, so a limit holds even for calls that timed out.
+``task_concurrency_limits`` (and ``call_concurrency``) slot until then, so a limit holds
+even for calls that timed out.
+
+A task of a stage with rate limits or ``call_concurrency`` has a `CallGate`: each call
+passes it first (slots, then rate limits), so retries count like first calls. The task
+timeout measures the call, not the wait at the gate. A task without a gate runs the code
+it always ran.
 """
 
 from __future__ import annotations
@@ -16,11 +22,18 @@ import inspect
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from types import CoroutineType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from antflow_core.errors import TaskReturnedCoroutineError, TaskTimeoutError
+from antflow_core.runtime.limits import CallGate
 
 __all__ = ["TaskSpec", "invoke", "is_own_cancellation", "returned_coroutine"]
+
+
+class _Held(Protocol):
+    """What a call holds while it runs and gives back when it ends (a semaphore, a gate)."""
+
+    def release(self) -> None: ...
 
 
 def is_own_cancellation(exc: BaseException) -> bool:
@@ -48,11 +61,15 @@ class TaskSpec:
         semaphore: The concurrency limit of its name in its stage, shared by every task of
             that name, or None.
         timeout: Seconds one call may take, or None.
+        gate: What each call waits for first when the stage limits rates or call
+            concurrency (it then holds ``semaphore`` too), or None.
     """
 
     __slots__ = (
+        "direct",
         "executor",
         "fn",
+        "gate",
         "is_async",
         "name",
         "semaphore",
@@ -72,6 +89,7 @@ class TaskSpec:
         unpack: bool,
         semaphore: asyncio.Semaphore | None,
         timeout: float | None,
+        gate: CallGate | None = None,
     ) -> None:
         self.fn = fn
         self.name = name
@@ -80,14 +98,20 @@ class TaskSpec:
         self.unpack = unpack
         self.semaphore = semaphore
         self.timeout = timeout
+        self.gate = gate
         # Where a plain function runs: set by the pipeline when it starts.
         self.executor: Executor | None = None
+        # The call itself is ``await fn(value)``: async, nothing unpacked, no timeout.
+        self.direct = is_async and not unpack and timeout is None
         # The common case, an async function with nothing around it, is awaited directly.
-        self.simple = is_async and not unpack and semaphore is None and timeout is None
+        self.simple = self.direct and semaphore is None and gate is None
 
 
 async def invoke(spec: TaskSpec, value: Any) -> Any:
-    """Call ``spec``'s task on ``value`` once, honouring its limit and timeout."""
+    """Call ``spec``'s task on ``value`` once, honouring its limits and timeout."""
+    gate = spec.gate
+    if gate is not None:
+        return await _invoke_gated(spec, gate, value)
     semaphore = spec.semaphore
     if semaphore is None:
         return await _call_with_timeout(spec, value, None)
@@ -101,7 +125,27 @@ async def invoke(spec: TaskSpec, value: Any) -> Any:
         semaphore.release()
 
 
-async def _call_with_timeout(spec: TaskSpec, value: Any, held: asyncio.Semaphore | None) -> Any:
+async def _invoke_gated(spec: TaskSpec, gate: CallGate, value: Any) -> Any:
+    """`invoke` for a task with a gate: pass it, call, give its slots back when the call ends."""
+    if not gate.try_enter():
+        await gate.enter()
+    if not gate.semaphores:  # rate limits only: nothing to give back
+        if spec.direct:
+            result = await spec.fn(value)
+            if type(result) is CoroutineType:
+                returned_coroutine(spec, result)
+            return result
+        return await _call_with_timeout(spec, value, None)
+    if not spec.is_async:
+        # The thread gives the slots back when it ends, whether or not we still wait.
+        return await _call_with_timeout(spec, value, gate)
+    try:
+        return await _call_with_timeout(spec, value, None)
+    finally:
+        gate.release()
+
+
+async def _call_with_timeout(spec: TaskSpec, value: Any, held: _Held | None) -> Any:
     if spec.timeout is None:
         return await _call(spec, value, held)
     scope = asyncio.timeout(spec.timeout)
@@ -117,7 +161,7 @@ async def _call_with_timeout(spec: TaskSpec, value: Any, held: asyncio.Semaphore
         raise
 
 
-async def _call(spec: TaskSpec, value: Any, held: asyncio.Semaphore | None) -> Any:
+async def _call(spec: TaskSpec, value: Any, held: _Held | None) -> Any:
     args: tuple[Any, ...]
     kwargs: Mapping[str, Any]
     if spec.unpack and isinstance(value, tuple | list):
@@ -142,7 +186,7 @@ def _in_thread(
     spec: TaskSpec,
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
-    held: asyncio.Semaphore | None,
+    held: _Held | None,
 ) -> Future[Any]:
     """Start a plain task in the pipeline's threads, with the caller's context variables."""
     executor = spec.executor

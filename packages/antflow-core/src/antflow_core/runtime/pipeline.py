@@ -49,7 +49,6 @@ from antflow_core.model import (
     DashboardSnapshot,
     ErrorSummary,
     FailedItem,
-    HeapItem,
     InT,
     Item,
     ItemFinished,
@@ -80,12 +79,14 @@ from antflow_core.runtime.extensions import (
     with_telemetry,
 )
 from antflow_core.runtime.intake import Intake
+from antflow_core.runtime.limits import NamedLimits
 from antflow_core.runtime.monitoring import Monitor
 from antflow_core.runtime.outcomes import Outcomes
 from antflow_core.runtime.queues import StageQueue
+from antflow_core.runtime.rendezvous import Rendezvous
 from antflow_core.runtime.run_state import Phase, RunState
 from antflow_core.runtime.runs import DisplayOptions, check_stream, run_items, stream_items
-from antflow_core.runtime.stage_runner import FinishNow, StageRunner
+from antflow_core.runtime.stage_runner import FinishNow, StageInput, StageRunner
 from antflow_core.runtime.supervisor import Supervisor
 
 __all__ = ["DEFAULT_CALLBACK_TIMEOUT", "Pipeline"]
@@ -221,9 +222,12 @@ class Pipeline(Generic[InT, OutT]):
             # Looked up here, at construction, so that the event classes can be substituted.
             EventTypes(status=StatusEvent, task=TaskEvent, finished=ItemFinished),
         )
-        self._queues: list[StageQueue[HeapItem]] = [
-            StageQueue(maxsize=p.capacity) for p in self._plan.stages
+        # In front of each stage: its queue, or a pull stage's hand-over point.
+        self._queues: list[StageInput] = [
+            Rendezvous(p.stage.workers) if p.pull else StageQueue(maxsize=p.capacity)
+            for p in self._plan.stages
         ]
+        self._named_limits = NamedLimits()  # what rate_limit() & co. share by name
         self._run_state = RunState(self._queues)
         self._outcomes = Outcomes(collect_results, self._emitter, self._run_state)
         finish_now: FinishNow = self._finish_now
@@ -235,6 +239,7 @@ class Pipeline(Generic[InT, OutT]):
                 outcomes=self._outcomes,
                 emitter=self._emitter,
                 finish_now=finish_now,
+                named_limits=self._named_limits,
             )
             for p, q in zip(self._plan.stages, self._queues, strict=True)
         ]

@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 
 from antflow_core.errors import AntflowError, PipelineCrashedError, PipelineStateError
 from antflow_core.runtime.queues import StageQueue
+from antflow_core.runtime.rendezvous import Rendezvous
 
 __all__ = ["Phase", "RunState"]
 
@@ -53,7 +54,7 @@ class RunState:
 
     __slots__ = ("active_feeds", "crash", "idle", "in_flight", "phase", "queues")
 
-    def __init__(self, queues: Sequence[StageQueue[Any]]) -> None:
+    def __init__(self, queues: Sequence[StageQueue[Any] | Rendezvous[Any]]) -> None:
         self.phase = Phase.NEW
         self.queues = queues
         self.in_flight = 0  # items fed that have not ended

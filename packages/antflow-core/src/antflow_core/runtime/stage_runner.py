@@ -23,6 +23,14 @@ as the spec: ask ``skip_if`` (a skipped item is never ``in_progress``), emit
 the next stage, out as a result, back into this queue (``per_stage`` retry), or out as
 a failure.
 
+A **pull** stage (``Stage(pull=True)``) has a `Rendezvous` instead of a queue: the same
+interface, but an item is handed over only to a free worker, so the worker of the stage
+before it waits, holding its item, until one is free. Its ``per_stage`` retries stay with
+the worker that made them (`StageRunner.process` runs the stage again), since putting an
+item back in front of a stage whose workers all wait to put theirs back would wait
+forever. A stage whose calls are limited (rates, ``call_concurrency``) gives each task a
+`CallGate` (see ``limits``); its workers run the same loops.
+
 Ownership: an item is in exactly one place, this queue or a worker's record
 (``record.payload``). A worker clears its record only once the item is safely
 elsewhere, so `StageRunner.take_unfinished` can list every item that had not ended
@@ -56,18 +64,23 @@ from antflow_core.runtime.emission import Emitter
 from antflow_core.runtime.fast_paths import lean_loop, observed_loop
 from antflow_core.runtime.handoff import complete, fail_item, skip_stage, stage_failed
 from antflow_core.runtime.invoke import TaskSpec, is_own_cancellation
+from antflow_core.runtime.limits import CallGate, NamedLimits, RateLimiter, current_limits
 from antflow_core.runtime.outcomes import Outcomes
 from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
+from antflow_core.runtime.rendezvous import Rendezvous
 from antflow_core.runtime.run_state import Phase, RunState
 from antflow_core.runtime.task_calls import TaskFailed, retry_task, run_tasks
 from antflow_core.runtime.workers import WorkerRecord, current_worker
 
-__all__ = ["FinishNow", "StageRunner"]
+__all__ = ["FinishNow", "StageInput", "StageRunner"]
 
 logger = logging.getLogger("antflow")
 
 FinishNow: TypeAlias = Callable[[WorkerRecord, PipelineResult[Any]], bool]
 """Ends an unobserved item as a result if nothing must be waited for (`Outcomes.finish_now`)."""
+
+StageInput: TypeAlias = StageQueue[HeapItem] | Rendezvous[HeapItem]
+"""What is in front of a stage: its queue, or a pull stage's `Rendezvous`."""
 
 
 def _with_payload(
@@ -88,6 +101,8 @@ class StageRunner:
         outcomes: Where items that leave the pipeline go.
         emitter: The observer and the stage callbacks.
         finish_now: What a last stage's lean loop calls to end an item.
+        named_limits: The limits the pipeline's tasks share by name (made current in
+            each worker).
     """
 
     __slots__ = (
@@ -96,6 +111,7 @@ class StageRunner:
         "finish_now",
         "index",
         "name",
+        "named_limits",
         "next",
         "on_failure",
         "on_skip",
@@ -103,6 +119,7 @@ class StageRunner:
         "outcomes",
         "per_task",
         "plan",
+        "pull",
         "queue",
         "records",
         "retried",
@@ -116,12 +133,13 @@ class StageRunner:
     def __init__(
         self,
         plan: StagePlan,
-        queue: StageQueue[HeapItem],
+        queue: StageInput,
         *,
         run_state: RunState,
         outcomes: Outcomes,
         emitter: Emitter,
         finish_now: FinishNow,
+        named_limits: NamedLimits | None = None,
     ) -> None:
         stage = plan.stage
         self.plan = plan
@@ -129,6 +147,8 @@ class StageRunner:
         self.name = stage.name
         self.index = plan.index
         self.queue = queue
+        self.pull = plan.pull
+        self.named_limits = named_limits if named_limits is not None else NamedLimits()
         self.next: StageRunner | None = None  # set by the facade from plan.next_index
         self.run_state = run_state
         self.outcomes = outcomes
@@ -150,6 +170,7 @@ class StageRunner:
             for name, limit in zip(plan.task_names, plan.task_limits, strict=True)
             if limit is not None
         }
+        gates = _gates(plan, semaphores)
         self.specs = tuple(
             TaskSpec(
                 fn,
@@ -159,6 +180,7 @@ class StageRunner:
                 unpack=stage.unpack_args and i == 0,
                 semaphore=semaphores.get(plan.task_names[i]),
                 timeout=stage.task_timeout,
+                gate=gates[i],
             )
             for i, fn in enumerate(stage.tasks)
         )
@@ -176,11 +198,17 @@ class StageRunner:
     # ------------------------------------------------------------------ bookkeeping
 
     def counts(self) -> StageCounts:
-        """The stage's counters now, for `compute_pipeline_stats`."""
+        """The stage's counters now, for `compute_pipeline_stats`.
+
+        A pull stage has nothing pending: an item handed to a free worker that has not
+        picked it up yet is already in progress there.
+        """
         # Read from the worker records, so the hot path updates one counter, not three.
+        handed = self.queue.qsize()
         return stage_counts(
-            pending=self.queue.qsize(),
-            held=sum(1 for r in self.records if r.payload is not None),
+            pending=0 if self.pull else handed,
+            held=sum(1 for r in self.records if r.payload is not None)
+            + (handed if self.pull else 0),
             handled=sum(r.items_processed for r in self.records),
             failed=self.failed,
             skipped=self.skipped,
@@ -225,6 +253,7 @@ class StageRunner:
         path cannot afford.
         """
         current_worker.set(record)
+        current_limits.set(self.named_limits)
         specs = self.specs
         if len(specs) == 1:
             record.current_task = specs[0].name
@@ -280,8 +309,17 @@ class StageRunner:
         """The general path for one item at this stage: skip, events, tasks, hand-off.
 
         ``skip_if`` is asked first: a skipped item goes from ``queued`` to ``skipped``
-        without being ``in_progress`` (and a ``skip_if`` that raises fails it there).
+        without being ``in_progress`` (and a ``skip_if`` that raises fails it there). In a
+        pull stage a ``per_stage`` retry runs the stage again here, in the same worker.
         """
+        again: int | None = attempt
+        while again is not None:
+            again = await self._attempt(record, priority, seq, payload, again)
+
+    async def _attempt(
+        self, record: WorkerRecord, priority: int, seq: int, payload: Payload[Any], attempt: int
+    ) -> int | None:
+        """One stage attempt of `process`; the attempt to run next in this worker, if any."""
         skip_if = self.skip_if
         if skip_if is not None:
             try:
@@ -294,10 +332,10 @@ class StageRunner:
                     raise
                 gave_up = skip_check_failed(exc, stage_attempt=attempt)
                 await fail_item(self, record, payload, exc, gave_up.attempts, None)
-                return
+                return None
             if skip:
                 await skip_stage(self, record, priority, seq, payload)
-                return
+                return None
         emitter = self.emitter
         if emitter.observer is not None:
             pending = emitter.status(
@@ -308,9 +346,9 @@ class StageRunner:
         try:
             value = await run_tasks(self, record, payload, attempt, 0, payload.value)
         except TaskFailed as failure:
-            await stage_failed(self, record, priority, seq, payload, attempt, failure)
-            return
+            return await stage_failed(self, record, priority, seq, payload, attempt, failure)
         await complete(self, record, priority, seq, payload, value)
+        return None
 
     async def recover(
         self,
@@ -330,6 +368,34 @@ class StageRunner:
             )
             value = await run_tasks(self, record, payload, attempt, index + 1, value)
         except TaskFailed as failure:
-            await stage_failed(self, record, priority, seq, payload, attempt, failure)
+            again = await stage_failed(self, record, priority, seq, payload, attempt, failure)
+            if again is not None:  # a pull stage's per_stage retry: run it again here
+                await self.process(record, priority, seq, payload, again)
             return
         await complete(self, record, priority, seq, payload, value)
+
+
+def _gates(plan: StagePlan, semaphores: dict[str, asyncio.Semaphore]) -> list[CallGate | None]:
+    """Each task's `CallGate`, None for every task when the stage limits no rate or concurrency.
+
+    Tasks of one name share their rate limiter, as they share their semaphore; every task
+    shares the stage's ``call_rate`` and ``call_concurrency``.
+    """
+    if not plan.limits_calls:
+        return [None] * len(plan.task_names)
+    stage_rate = (
+        RateLimiter.of(plan.call_rate, name=plan.name) if plan.call_rate is not None else None
+    )
+    stage_slots = (
+        asyncio.Semaphore(plan.call_concurrency) if plan.call_concurrency is not None else None
+    )
+    task_rates: dict[str, RateLimiter] = {}
+    for name, rate in zip(plan.task_names, plan.task_rates, strict=True):
+        if rate is not None and name not in task_rates:
+            task_rates[name] = RateLimiter.of(rate, name=f"{plan.name}.{name}")
+    gates: list[CallGate | None] = []
+    for name in plan.task_names:
+        slots = tuple(s for s in (semaphores.get(name), stage_slots) if s is not None)
+        rates = tuple(r for r in (task_rates.get(name), stage_rate) if r is not None)
+        gates.append(CallGate(slots, rates) if slots or rates else None)
+    return gates
