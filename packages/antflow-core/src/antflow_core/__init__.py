@@ -46,6 +46,7 @@ from antflow_core.model import (
     PipelineResult,
     PipelineStats,
     ProgressDisplay,
+    RateLimit,
     Stage,
     StageStats,
     StatusEvent,
@@ -59,9 +60,14 @@ from antflow_core.model import (
 if TYPE_CHECKING:
     from antflow_core.runtime import (
         BaseDashboard,
+        ConcurrencyLimiter,
         Pipeline,
+        RateLimiter,
         StageQueue,
+        call_rate_has_capacity,
         combine_observers,
+        concurrency_limit,
+        rate_limit,
         set_task_status,
     )
 
@@ -71,6 +77,7 @@ __all__ = [
     "AntFlowError",
     "AntflowError",
     "BaseDashboard",
+    "ConcurrencyLimiter",
     "DashboardProtocol",
     "DashboardSnapshot",
     "ErrorSummary",
@@ -92,6 +99,8 @@ __all__ = [
     "PipelineStateError",
     "PipelineStats",
     "ProgressDisplay",
+    "RateLimit",
+    "RateLimiter",
     "Stage",
     "StageQueue",
     "StageStats",
@@ -106,12 +115,26 @@ __all__ = [
     "WorkerState",
     "WorkerStatus",
     "__version__",
+    "call_rate_has_capacity",
     "combine_observers",
+    "concurrency_limit",
+    "rate_limit",
     "set_task_status",
 ]
 
 _RUNTIME_NAMES = frozenset(
-    {"BaseDashboard", "Pipeline", "StageQueue", "combine_observers", "set_task_status"}
+    {
+        "BaseDashboard",
+        "ConcurrencyLimiter",
+        "Pipeline",
+        "RateLimiter",
+        "StageQueue",
+        "call_rate_has_capacity",
+        "combine_observers",
+        "concurrency_limit",
+        "rate_limit",
+        "set_task_status",
+    }
 )
 
 

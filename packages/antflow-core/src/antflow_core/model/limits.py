@@ -181,6 +181,7 @@ def rate_limited_starts(requests: Iterable[float], limit: RateLimit) -> list[flo
             raise ValueError(f"requests must not go back in time: {asked} after {previous}")
         previous = asked
         at = max(asked, started[-1]) if started else asked
-        at += call_delay(started, at, limit)
+        if call_delay(started, at, limit) > 0.0:
+            at = started[-limit.calls] + limit.period  # exactly, not at + a rounded delay
         started.append(at)
     return started

@@ -18,7 +18,9 @@ stats) is a model function. The runtime is split into rooms, one module each:
 | ``runs`` | ``run()`` and ``stream()``: a batch of items from start to end |
 | ``monitoring`` | stats, worker states and metrics, dashboard snapshots |
 | ``queues`` | `StageQueue`, the bounded priority queue in front of a stage |
-| ``invoke`` | calling one task: sync or async, limit, timeout |
+| ``rendezvous`` | `Rendezvous`: a pull stage's hand-over point (and ``stream(buffer_size=0)``'s) |
+| ``limits`` | `RateLimiter`, `ConcurrencyLimiter`, a stage's `CallGate`, the named limits |
+| ``invoke`` | calling one task: sync or async, limits, timeout |
 | ``workers`` | per-worker records, `set_task_status` |
 | ``display``, ``extensions`` | refreshing a display; finding displays, telemetry, the builders |
 | ``observers`` | `combine_observers`: several observers on one pipeline |
@@ -40,9 +42,18 @@ from antflow_core.runtime.extensions import (
     with_telemetry,
 )
 from antflow_core.runtime.interrupts import SIGTERM_EXIT_STATUS, interrupt_guard
+from antflow_core.runtime.limits import (
+    ConcurrencyLimiter,
+    NamedLimits,
+    RateLimiter,
+    call_rate_has_capacity,
+    concurrency_limit,
+    rate_limit,
+)
 from antflow_core.runtime.observers import combine_observers
 from antflow_core.runtime.pipeline import Pipeline
 from antflow_core.runtime.queues import QueueClosed, StageQueue
+from antflow_core.runtime.rendezvous import Rendezvous
 from antflow_core.runtime.workers import set_task_status
 
 __all__ = [
@@ -50,16 +61,23 @@ __all__ = [
     "SIGTERM_EXIT_STATUS",
     "TELEMETRY_ENTRY_POINT_GROUP",
     "BaseDashboard",
+    "ConcurrencyLimiter",
     "DashboardDisplay",
     "DisplayDriver",
+    "NamedLimits",
     "Pipeline",
     "QueueClosed",
+    "RateLimiter",
+    "Rendezvous",
     "StageQueue",
     "available_displays",
+    "call_rate_has_capacity",
     "combine_observers",
+    "concurrency_limit",
     "interrupt_guard",
     "load_display_factory",
     "load_telemetry_observer",
+    "rate_limit",
     "resolve_display",
     "set_task_status",
     "with_telemetry",

@@ -270,13 +270,21 @@ class Intake:
         if pending is not None:
             await self.emitter.settle(pending)
         if self.run_state.phase is not Phase.RUNNING and runner.queue.full():
-            logger.warning(
-                "antflow: feed() waits for room in the queue of stage %r (%d items, full) "
-                "but the pipeline is not started: it waits until start(). Call start() "
-                "before feeding this many items, or feed from another task",
-                runner.name,
-                runner.queue.maxsize,
-            )
+            if runner.pull:
+                logger.warning(
+                    "antflow: feed() waits for a free worker of the pull stage %r but the "
+                    "pipeline is not started: it waits until start(). Call start() before "
+                    "feeding a pull stage, or feed from another task",
+                    runner.name,
+                )
+            else:
+                logger.warning(
+                    "antflow: feed() waits for room in the queue of stage %r (%d items, "
+                    "full) but the pipeline is not started: it waits until start(). Call "
+                    "start() before feeding this many items, or feed from another task",
+                    runner.name,
+                    runner.queue.maxsize,
+                )
         await runner.queue.put(entry)
         self.fed += 1
         self.run_state.in_flight += 1

@@ -37,6 +37,7 @@ from antflow_core.model import (
 )
 from antflow_core.runtime.emission import Emitter
 from antflow_core.runtime.queues import StageQueue
+from antflow_core.runtime.rendezvous import Rendezvous
 from antflow_core.runtime.run_state import RunState
 from antflow_core.runtime.workers import WorkerRecord
 
@@ -83,7 +84,7 @@ class Outcomes:
         self.failure_records: list[FailureRecord] = []
         self.unfinished: list[Payload[Any]] = []
         # Ended items on their way to a stream() consumer, keyed by arrival (FIFO).
-        self.stream_out: StageQueue[StreamEntry] | None = None
+        self.stream_out: StageQueue[StreamEntry] | Rendezvous[StreamEntry] | None = None
         self.stream_arrivals = 0
         self.stream_failures = False  # whether failures go to the stream too
 
@@ -161,7 +162,9 @@ class Outcomes:
 
     # ---------------------------------------------------------------- the stream channel
 
-    def open_stream(self, out: StageQueue[StreamEntry], *, failures: bool) -> None:
+    def open_stream(
+        self, out: StageQueue[StreamEntry] | Rendezvous[StreamEntry], *, failures: bool
+    ) -> None:
         """Send ended items to ``out`` from now on (failures too, if ``failures``)."""
         self.stream_out = out
         self.stream_failures = failures

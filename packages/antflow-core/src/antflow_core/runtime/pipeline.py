@@ -646,6 +646,7 @@ class Pipeline(Generic[InT, OutT]):
         items: Items[InT],
         *,
         priority: int = DEFAULT_PRIORITY,
+        buffer_size: int | None = None,
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
@@ -659,13 +660,30 @@ class Pipeline(Generic[InT, OutT]):
         not ended are in `unfinished_items`. For a stop at a known point, iterate inside
         ``async with contextlib.aclosing(pipeline.stream(items)) as results:``.
 
+        Args:
+            items: An iterable or async iterable of items.
+            priority: Priority of these items (lower first; default 100).
+            buffer_size: How many ended results may wait for you to read them. When that
+                many wait, the last stage's workers wait too, and backpressure reaches
+                ``feed``. None (the default) gives the last stage's default queue
+                capacity; ``0`` hands each result straight to you: a worker waits with its
+                result until you ask for the next one.
+            progress: True for a live progress bar (needs antflow-rich), or a `ProgressDisplay`.
+            dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
+            refresh_interval: Seconds between display refreshes.
+            custom_dashboard: antflow 0.10's `DashboardProtocol` object (or a
+                `ProgressDisplay`); not together with ``progress`` or ``dashboard``.
+
         Raises:
             FeedError: After the last result, if the iterable raised midway.
             PipelineStateError: At the call, after ``shutdown()`` or while another stream runs.
+            ValueError: At the call, if ``buffer_size`` is not None or an integer >= 0.
         """
-        check_stream(self, items, priority)
+        check_stream(self, items, priority, buffer_size)
         display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
-        ended = stream_items(self, items, priority, display, failures=False)
+        ended = stream_items(
+            self, items, priority, display, failures=False, buffer_size=buffer_size
+        )
         return cast("AsyncGenerator[PipelineResult[OutT], None]", ended)
 
     async def stream_outcomes(
@@ -673,16 +691,20 @@ class Pipeline(Generic[InT, OutT]):
         items: Items[InT],
         *,
         priority: int = DEFAULT_PRIORITY,
+        buffer_size: int | None = None,
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
         custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
     ) -> AsyncGenerator[ItemOutcome[OutT], None]:
-        """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``."""
-        check_stream(self, items, priority)
+        """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``.
+
+        ``buffer_size`` bounds the ended items (results and failures) waiting for you.
+        """
+        check_stream(self, items, priority, buffer_size)
         display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
         async with contextlib.aclosing(
-            stream_items(self, items, priority, display, failures=True)
+            stream_items(self, items, priority, display, failures=True, buffer_size=buffer_size)
         ) as ended:
             async for item in ended:
                 if isinstance(item, PipelineResult):

@@ -14,9 +14,13 @@ ended) and propagates; while a display is shown, SIGTERM does the same
 
 A stream is a run whose consumer reads ended items while the pipeline still works.
 `stream_items` opens the stream channel (`Outcomes.open_stream`): a `StageQueue` keyed
-by arrival, bounded like a stage of the last stage's size, so a consumer that reads
-slowly holds the last stage back instead of piling results up in memory. Two helper
-tasks, owned by the `Supervisor`, run beside the consumer:
+by arrival that holds at most ``buffer_size`` ended items (by default as many as the
+last stage's queue would), so a consumer that reads slowly holds the last stage back
+instead of piling results up in memory, and that stage holds back the ones before it, up
+to ``feed()``. With ``buffer_size=0`` the channel is a `Rendezvous`: each result is
+handed straight to the consumer, and the worker that made it waits until the consumer
+asks for the next one. Two helper tasks, owned by the `Supervisor`, run beside the
+consumer:
 
 * the feeder feeds the items (`Intake.feed_any`);
 * the closer waits for the feeder and then for every fed item to end, and closes the
@@ -49,6 +53,7 @@ from antflow_core.model import (
 from antflow_core.runtime.interrupts import interrupt_guard
 from antflow_core.runtime.outcomes import StreamEntry
 from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
+from antflow_core.runtime.rendezvous import Rendezvous
 from antflow_core.runtime.run_state import RunState
 
 if TYPE_CHECKING:
@@ -117,11 +122,21 @@ async def run_items(
     return pipeline._outcomes.results_since(first_seq)
 
 
-def check_stream(pipeline: Pipeline, items: object, priority: object) -> None:
+def check_stream(
+    pipeline: Pipeline, items: object, priority: object, buffer_size: object = None
+) -> None:
     """Refuse a stream before anything starts: closed pipeline, bad items, one already running."""
     pipeline._run_state.require_open("stream")
     pipeline._intake.check_items(items, allow_async=True)
     pipeline._intake.check_priority(priority)
+    if buffer_size is not None and (
+        not isinstance(buffer_size, int) or isinstance(buffer_size, bool) or buffer_size < 0
+    ):
+        raise ValueError(
+            "buffer_size must be None (the default: as many results as the last stage's "
+            "queue holds), 0 (hand each result straight to you) or a number of results > 0, "
+            f"got {buffer_size!r}"
+        )
     if pipeline._outcomes.stream_out is not None:
         raise PipelineStateError(
             "stream() is already running on this pipeline: wait for it to end, or use "
@@ -136,12 +151,22 @@ async def stream_items(
     display: DisplayOptions,
     *,
     failures: bool,
+    buffer_size: int | None = None,
 ) -> AsyncGenerator[PipelineResult[Any] | FailedItem, None]:
-    """Feed ``items`` and yield every result (and every failure, if ``failures``) as it ends."""
-    check_stream(pipeline, items, priority)
+    """Feed ``items`` and yield every result (and every failure, if ``failures``) as it ends.
+
+    At most ``buffer_size`` ended items wait for the consumer (None: the last stage's
+    default queue capacity; 0: none, each is handed over directly).
+    """
+    check_stream(pipeline, items, priority, buffer_size)
     total = len(items) if isinstance(items, Sized) else None
     last = pipeline.plan.stages[-1]
-    out: StageQueue[StreamEntry] = StageQueue(maxsize=default_queue_capacity(last.stage.workers))
+    out: StageQueue[StreamEntry] | Rendezvous[StreamEntry]
+    if buffer_size == 0:
+        out = Rendezvous(1)  # the consumer is the one taker
+    else:
+        size = default_queue_capacity(last.stage.workers) if buffer_size is None else buffer_size
+        out = StageQueue(maxsize=size)
     await display.start(pipeline, total)
     outcomes, run_state, supervisor = pipeline._outcomes, pipeline._run_state, pipeline._supervisor
     outcomes.open_stream(out, failures=failures)
@@ -186,7 +211,9 @@ async def stream_items(
 
 
 async def _close_when_done(
-    run_state: RunState, feeder: asyncio.Task[None], out: StageQueue[StreamEntry]
+    run_state: RunState,
+    feeder: asyncio.Task[None],
+    out: StageQueue[StreamEntry] | Rendezvous[StreamEntry],
 ) -> Exception | None:
     """Wait for the feed, then for every item to end; close the channel; return the feed's error."""
     error: Exception | None = None
