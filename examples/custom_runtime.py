@@ -211,9 +211,13 @@ async def with_asyncio(stages: list[Stage], lines: list[str]) -> list[ItemOutcom
     return pipeline.outcomes
 
 
-SUPPORTS = Supports(target_stage=False, async_tasks=False, unretryable_errors=False)
-"""What SyncRuntime does not do: feed into a later stage, run async tasks, and survive a
-task raising a BaseException that is not an Exception. The kit draws no such scenario."""
+SUPPORTS = Supports(
+    target_stage=False, async_tasks=False, unretryable_errors=False, rate_limits=False
+)
+"""What SyncRuntime does not do: feed into a later stage, run async tasks, survive a task
+raising a BaseException that is not an Exception, and keep a stage's call_rate. The kit
+draws no such scenario. (Pull stages and call_concurrency hold by themselves in a runtime
+that makes one call at a time.)"""
 
 
 def drive(trial: Trial) -> Observed:

@@ -51,6 +51,8 @@ from antflow_core.testing import (
     check_scenario_async,
     expected,
     pipeline_driver,
+    pull_scenario,
+    rate_limit_scenario,
     scenarios,
 )
 from hypothesis import HealthCheck, given, settings
@@ -88,7 +90,7 @@ def drive_step(trial: Trial, runtime_class: Any = StepRuntime) -> Observed:
     return Observed.read(runtime.results, runtime.failures, runtime.stats)
 
 
-STEP_SUPPORTS = Supports(unretryable_errors=False, ordered_results=False)
+STEP_SUPPORTS = Supports(unretryable_errors=False, ordered_results=False, rate_limits=False)
 
 
 class EveryEvent:
@@ -260,7 +262,34 @@ class GenerousRuntime(StepRuntime):  # type: ignore[misc]
 )
 def test_each_check_catches_the_runtime_that_breaks_its_rule(runtime: Any, says: str) -> None:
     with pytest.raises(ConformanceError, match=says):
-        check_runtime(lambda t: drive_step(t, runtime), supports=STEP_SUPPORTS, count=25)
+        check_runtime(lambda t: drive_step(t, runtime), supports=STEP_SUPPORTS, count=70)
+
+
+async def test_a_runtime_that_ignores_rate_limits_is_caught() -> None:
+    def unlimited(stages: Iterable[Stage]) -> Pipeline:
+        return Pipeline(
+            [dataclasses.replace(s, call_rate=None, call_rate_period=1.0) for s in stages]
+        )
+
+    with pytest.raises(ConformanceError, match=r"stage S\d started \d calls within 0\.0"):
+        await check_runtime_async(
+            pipeline_driver(unlimited), generators=[rate_limit_scenario], count=8
+        )
+
+
+def test_flow_control_scenarios_say_what_they_set_and_stay_within_supports() -> None:
+    drawn = scenarios(count=20, generators=[pull_scenario, rate_limit_scenario])
+    pulls = [s for s in drawn if s.name.startswith("pull_scenario")]
+    rates = [s for s in drawn if s.name.startswith("rate_limit_scenario")]
+    assert all(not s.stages[0].pull for s in pulls)
+    assert any(spec.pull for s in pulls for spec in s.stages)
+    assert any(spec.call_concurrency for s in pulls for spec in s.stages)
+    assert all(any(spec.call_rate for spec in s.stages) for s in rates)
+    assert "pull" in pulls[0].describe() or "capacity" in pulls[0].describe()
+    assert "call_rate" in rates[0].describe()
+    plain = Supports(pull_stages=False, rate_limits=False, call_concurrency=False)
+    for s in scenarios(count=20, generators=[pull_scenario, rate_limit_scenario], supports=plain):
+        assert not any(spec.pull or spec.call_rate or spec.call_concurrency for spec in s.stages)
 
 
 async def test_a_driver_that_hangs_is_a_failure_not_a_hang() -> None:

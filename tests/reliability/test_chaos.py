@@ -1,10 +1,11 @@
 """The chaos invariant: whatever fails, every fed item ends exactly once, and all counts agree.
 
 Hypothesis draws pipelines (1-3 stages, workers, both retry strategies, attempts, queue
-capacities, skips), failure plans (each call of each task may raise one of many
-exception types, BaseExceptions included), feeds (priorities, ``target_stage``), the way
-results are consumed (``run``, ``start``/``feed``/``join``, ``stream``,
-``stream_outcomes``), ``collect_results`` on or off, and a StatusTracker or none. After
+capacities, skips, and flow control: pull stages, call rates, call concurrency), failure
+plans (each call of each task may raise one of many exception types, BaseExceptions
+included), feeds (priorities, ``target_stage``), the way results are consumed (``run``,
+``start``/``feed``/``join``, ``stream``, ``stream_outcomes``), ``collect_results`` on or
+off, and a StatusTracker or none. After
 each run: the results and failures name every fed item exactly once, the pipeline's
 stats and the tracker's counts agree with them, and no antflow task is left running.
 """
@@ -59,8 +60,12 @@ def chaos(draw: st.DrawFn) -> dict[str, Any]:
             "stage_attempts": draw(st.integers(1, 3)),
             "capacity": draw(st.sampled_from([None, 0, 1, 3])),
             "skip": draw(st.frozensets(st.integers(0, 19), max_size=4)),
+            "pull": index > 0 and draw(st.booleans()),
+            # calls per period: binding, in a few milliseconds at most
+            "rate": draw(st.sampled_from([None, None, (2, 0.002), (5, 0.001)])),
+            "concurrency": draw(st.sampled_from([None, None, 1, 2])),
         }
-        for _ in range(stage_count)
+        for index in range(stage_count)
     ]
     items = draw(st.integers(0, 20))
     failures = (
@@ -122,8 +127,12 @@ def build(scenario: dict[str, Any]) -> list[Stage]:
             task_attempts=spec["task_attempts"],
             stage_attempts=spec["stage_attempts"],
             task_wait_seconds=0,
-            queue_capacity=spec["capacity"],
+            queue_capacity=None if spec["pull"] else spec["capacity"],
             skip_if=skipper(spec["skip"]),
+            pull=spec["pull"],
+            call_rate=spec["rate"][0] if spec["rate"] else None,
+            call_rate_period=spec["rate"][1] if spec["rate"] else 1.0,
+            call_concurrency=spec["concurrency"],
         )
         for i, spec in enumerate(scenario["stages"])
     ]

@@ -8,7 +8,8 @@ the model says must happen. The kit makes that testable in four steps:
 1. **Scenarios** (`Scenario`): a pipeline, its items, its feeds and which task calls
    fail, as plain data, drawn from a `random.Random` by a generator
    (`mixed_scenario`, `per_task_scenario`, `per_stage_scenario`, `priority_scenario`,
-   `skip_scenario`) within what the runtime `Supports`. A seed reproduces a scenario.
+   `skip_scenario`, and for flow control `pull_scenario` and `rate_limit_scenario`) within
+   what the runtime `Supports`. A seed reproduces a scenario.
 2. **Trials** (`build_trial`): the scenario as real `Stage` objects whose tasks record
    each call on a `Probe`, raise the planned faults and mark the value they pass on.
 3. **A driver**, the one piece a runtime author writes: it runs the trial on the runtime
@@ -17,8 +18,8 @@ the model says must happen. The kit makes that testable in four steps:
 4. **The oracle and the checks**: `expected` walks each item through the model's retry
    table (the outcome of a scenario does not depend on timing), and each check
    (`check_exactly_once`, `check_outcomes`, `check_calls`, `check_priorities`,
-   `check_result_order`, `check_stats`) compares, naming the item at fault:
-   ``"item 17 ended twice: as a result ... and as a failure at S1 ..."``.
+   `check_result_order`, `check_stats`, `check_rate_limits`) compares, naming the item at
+   fault: ``"item 17 ended twice: as a result ... and as a failure at S1 ..."``.
 
 `check_runtime` (sync drivers) and `check_runtime_async` (async drivers) do all four for
 many scenarios and raise `ConformanceError` listing every problem. Everything is
@@ -51,6 +52,7 @@ from antflow_core.testing.checks import (
     check_exactly_once,
     check_outcomes,
     check_priorities,
+    check_rate_limits,
     check_result_order,
     check_stats,
 )
@@ -84,6 +86,8 @@ from antflow_core.testing.scenarios import (
     per_stage_scenario,
     per_task_scenario,
     priority_scenario,
+    pull_scenario,
+    rate_limit_scenario,
     scenarios,
     skip_scenario,
 )
@@ -133,6 +137,7 @@ __all__ = [
     "check_exactly_once",
     "check_outcomes",
     "check_priorities",
+    "check_rate_limits",
     "check_result_order",
     "check_runtime",
     "check_runtime_async",
@@ -145,6 +150,8 @@ __all__ = [
     "per_task_scenario",
     "pipeline_driver",
     "priority_scenario",
+    "pull_scenario",
+    "rate_limit_scenario",
     "scenarios",
     "skip_scenario",
     "stage_name",

@@ -17,6 +17,8 @@ harness runs `DEFAULT_CHECKS` unless given others, and a new feature brings its 
 * `check_result_order`: results and failures are reported in input order (when the
   runtime promises it).
 * `check_stats`: the stats agree with the outcomes and with the oracle's counts per stage.
+* `check_rate_limits`: no window of a stage's ``call_rate_period`` saw more than its
+  ``call_rate`` calls start (measured by the probe, with `RATE_SLACK`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "check_exactly_once",
     "check_outcomes",
     "check_priorities",
+    "check_rate_limits",
     "check_result_order",
     "check_stats",
 ]
@@ -288,6 +291,36 @@ def check_stats(case: Case) -> list[str]:
     return problems
 
 
+RATE_SLACK: Final = 0.5
+"""How much of a period `check_rate_limits` forgives: a call's start is measured when its
+task begins to run, a little after the runtime let it start (a thread may take
+milliseconds to pick a plain function up), so the ``k``-th and the ``(k + calls)``-th
+measured starts must be at least ``period * RATE_SLACK`` apart. A runtime that ignores the
+limit starts them microseconds apart; a leaky bucket, ``period / calls`` apart."""
+
+
+def check_rate_limits(case: Case) -> list[str]:
+    """No window of a stage's ``call_rate_period`` saw more than its ``call_rate`` calls start."""
+    if not case.supports.rate_limits:
+        return []
+    problems: list[str] = []
+    for index, spec in enumerate(case.trial.scenario.stages):
+        if spec.call_rate is None:
+            continue
+        calls, period = spec.call_rate
+        times = case.trial.probe.call_times(index)
+        for k in range(len(times) - calls):
+            gap = times[k + calls] - times[k]
+            if gap < period * RATE_SLACK:
+                problems.append(
+                    f"stage {stage_name(index)} started {calls + 1} calls within {gap:.4f}s "
+                    f"(calls {k + 1} to {k + calls + 1}), but its call_rate allows {calls} "
+                    f"per {period}s"
+                )
+                break
+    return problems
+
+
 DEFAULT_CHECKS: Final[tuple[Check, ...]] = (
     check_exactly_once,
     check_outcomes,
@@ -295,5 +328,6 @@ DEFAULT_CHECKS: Final[tuple[Check, ...]] = (
     check_priorities,
     check_result_order,
     check_stats,
+    check_rate_limits,
 )
 """The checks the harness runs unless told otherwise."""

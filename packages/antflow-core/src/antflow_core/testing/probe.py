@@ -1,8 +1,9 @@
 """`Probe`: what a scenario's tasks record and wait on, wherever they run.
 
 The tasks a trial builds call ``probe.call(item, stage, task)`` first: it counts the
-call (faults fire on the first ``fails`` calls) and logs it, so the checks know how
-often each task ran on each item and in what order a stage started items. A held
+call (faults fire on the first ``fails`` calls) and logs it with the time it started, so
+the checks know how often each task ran on each item, in what order a stage started
+items, and when a stage's calls started (for its rate limit). A held
 scenario's first task also waits on the probe until the driver has fed every item
 (`Probe.release`).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Protocol
@@ -42,6 +44,9 @@ class Probe(Protocol):
     def starts(self, stage: int) -> list[int]:
         """The items ``stage``'s first task was called on, in order (once per call)."""
 
+    def call_times(self, stage: int) -> list[float]:
+        """When each call of any task of ``stage`` started, in seconds on one clock, in order."""
+
     def release(self) -> None:
         """Let held tasks go on (the driver calls it after its last feed)."""
 
@@ -63,14 +68,17 @@ class LocalProbe:
         self._lock = threading.Lock()
         self._calls: Counter[tuple[int, int, int]] = Counter()
         self._starts: list[tuple[int, int]] = []
+        self._times: list[tuple[int, float]] = []  # (stage, time.monotonic()) of every call
         self._released = threading.Event()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._hold_timeout = hold_timeout
 
     def call(self, item: int, stage: int, task: int) -> int:
         """Record a call of ``task`` of ``stage`` on ``item``; return its number, from 1."""
+        at = time.monotonic()
         with self._lock:
             self._calls[(item, stage, task)] += 1
+            self._times.append((stage, at))
             if task == 0:
                 self._starts.append((stage, item))
             return self._calls[(item, stage, task)]
@@ -84,6 +92,11 @@ class LocalProbe:
         """The items ``stage``'s first task was called on, in order (once per call)."""
         with self._lock:
             return [item for s, item in self._starts if s == stage]
+
+    def call_times(self, stage: int) -> list[float]:
+        """When each call of any task of ``stage`` started (``time.monotonic()``), in order."""
+        with self._lock:
+            return sorted(at for s, at in self._times if s == stage)
 
     def release(self) -> None:
         """Let held tasks go on."""

@@ -2,16 +2,18 @@
 
 A `Scenario` says everything about a run before it happens: the stages (`StageSpec`:
 workers, tasks, retry strategy, attempts, queue capacity, the items ``skip_if`` lets
-through), the feeds (`FeedSpec`: consecutive item numbers, a priority, a target stage)
-and the faults (`Fault`: the first ``fails`` calls of task ``t`` of stage ``s`` on item
-``i`` raise ``error``). Items are numbered in feeding order, so an item's number is also
-its id and its sequence id in any runtime that numbers items by position, as the model's
+through, and flow control: a pull stage, a call rate, call concurrency), the feeds
+(`FeedSpec`: consecutive item numbers, a priority, a target stage) and the faults
+(`Fault`: the first ``fails`` calls of task ``t`` of stage ``s`` on item ``i`` raise
+``error``). Items are numbered in feeding order, so an item's number is also its id and
+its sequence id in any runtime that numbers items by position, as the model's
 `prepare_payload` does.
 
 A generator is a function ``(rng, supports) -> Scenario``: it draws from a
 `random.Random` (so a seed reproduces a scenario exactly) and stays within what the
 runtime under test `Supports`. Generators compose: `scenarios` cycles through any of
-them, and a new generator (rate limits, fan-out, batches) is one more function.
+them, and a new generator is one more function: `pull_scenario` and
+`rate_limit_scenario` are the flow-control ones.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = [
     "per_stage_scenario",
     "per_task_scenario",
     "priority_scenario",
+    "pull_scenario",
+    "rate_limit_scenario",
     "scenarios",
     "skip_scenario",
 ]
@@ -75,6 +79,10 @@ class Supports:
             (the item must fail at once).
         ordered_results: The runtime reports results and failures in input order.
         stats: The runtime reports `PipelineStats`.
+        pull_stages: Pull stages (``Stage(pull=True)``), with ``per_stage`` retries in them.
+        rate_limits: ``Stage(call_rate=..., call_rate_period=...)``: the kit then checks
+            the times the calls started (`check_rate_limits`).
+        call_concurrency: ``Stage(call_concurrency=...)``.
     """
 
     target_stage: bool = True
@@ -83,6 +91,9 @@ class Supports:
     unretryable_errors: bool = True
     ordered_results: bool = True
     stats: bool = True
+    pull_stages: bool = True
+    rate_limits: bool = True
+    call_concurrency: bool = True
 
     def __post_init__(self) -> None:
         if not (self.async_tasks or self.sync_tasks):
@@ -99,8 +110,12 @@ class StageSpec:
         retry: Its retry strategy.
         task_attempts: Attempts per task (``per_task``).
         stage_attempts: Attempts of the stage (``per_stage``).
-        queue_capacity: Its queue's capacity (None: the default; 0: unbounded).
+        queue_capacity: Its queue's capacity (None: the default; 0: unbounded; None for a
+            pull stage, which has no queue).
         skip: The items its ``skip_if`` sends past it.
+        pull: Whether it is a pull stage (never the first).
+        call_rate: ``(calls, period)``: its ``call_rate`` and ``call_rate_period``, or None.
+        call_concurrency: Its ``call_concurrency``, or None.
     """
 
     workers: int = 1
@@ -110,6 +125,9 @@ class StageSpec:
     stage_attempts: int = 3
     queue_capacity: int | None = None
     skip: frozenset[int] = frozenset()
+    pull: bool = False
+    call_rate: tuple[int, float] | None = None
+    call_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -185,9 +203,15 @@ class Scenario:
                 else f"per_stage x{spec.stage_attempts}"
             )
             skip = f", skips {sorted(spec.skip)}" if spec.skip else ""
+            queue = "pull" if spec.pull else f"capacity {spec.queue_capacity}"
+            flow = ""
+            if spec.call_rate is not None:
+                flow += f", call_rate {spec.call_rate[0]} per {spec.call_rate[1]}s"
+            if spec.call_concurrency is not None:
+                flow += f", call_concurrency {spec.call_concurrency}"
             lines.append(
                 f"  S{index}: {_plural(spec.workers, 'worker')}, {_plural(spec.tasks, 'task')}, "
-                f"{retry}, capacity {spec.queue_capacity}{skip}"
+                f"{retry}, {queue}{skip}{flow}"
             )
         for feed in self.feeds:
             lines.append(
@@ -344,12 +368,69 @@ def skip_scenario(rng: random.Random, supports: Supports) -> Scenario:
     )
 
 
+def pull_scenario(rng: random.Random, supports: Supports) -> Scenario:
+    """Pull stages after the first, often ``per_stage`` and failing, some with call concurrency.
+
+    A pull stage's ``per_stage`` retry must stay with its worker (handing the item back to
+    its own stage, whose workers may all be doing the same, would never end); the
+    outcome is the one of a queued stage. Falls back to `mixed_scenario` when pull stages
+    are not supported.
+    """
+    if not supports.pull_stages:
+        return mixed_scenario(rng, supports)
+    items = rng.randint(3, 14)
+    stages: list[StageSpec] = [_stage(rng)]
+    for _ in range(rng.randint(1, 2)):
+        spec = replace(_stage(rng), pull=rng.random() < 0.8)
+        if spec.pull:
+            spec = replace(spec, queue_capacity=None)
+        if supports.call_concurrency and rng.random() < 0.4:
+            spec = replace(spec, call_concurrency=rng.randint(1, spec.workers))
+        stages.append(spec)
+    drawn = _skips(rng, items, stages)
+    return Scenario(
+        name="pull",
+        stages=drawn,
+        feeds=_feeds(rng, items, len(drawn), supports),
+        faults=_faults(rng, items, drawn, supports, count=rng.randint(items // 2, items * 2)),
+    )
+
+
+RATE_PERIODS: Final = (0.03, 0.04, 0.05)
+"""The windows (seconds) of a rate-limit scenario: short, so a scenario takes a fraction
+of a second, long enough that a runtime ignoring the limit is told from one keeping it."""
+
+
+def rate_limit_scenario(rng: random.Random, supports: Supports) -> Scenario:
+    """A stage with ``call_rate`` (2 to 4 calls per a few hundredths of a second), few items.
+
+    `check_rate_limits` reads when the calls started. Falls back to `mixed_scenario` when
+    rate limits are not supported.
+    """
+    if not supports.rate_limits:
+        return mixed_scenario(rng, supports)
+    items = rng.randint(2, 7)
+    stages = [replace(_stage(rng), tasks=1) for _ in range(rng.randint(1, 2))]
+    limited = rng.randrange(len(stages))
+    stages[limited] = replace(
+        stages[limited], call_rate=(rng.randint(2, 4), rng.choice(RATE_PERIODS))
+    )
+    return Scenario(
+        name="rate_limit",
+        stages=tuple(stages),
+        feeds=_feeds(rng, items, len(stages), supports),
+        faults=_faults(rng, items, stages, supports, count=rng.randint(0, items // 2)),
+    )
+
+
 DEFAULT_GENERATORS: Final[tuple[Generator, ...]] = (
     mixed_scenario,
     per_task_scenario,
     per_stage_scenario,
     priority_scenario,
     skip_scenario,
+    pull_scenario,
+    rate_limit_scenario,
 )
 """The generators `scenarios` cycles through by default."""
 

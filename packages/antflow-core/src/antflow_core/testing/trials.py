@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 from antflow_core.model import FailedItem, Payload, PipelineResult, PipelineStats, Stage
 from antflow_core.testing.oracle import fault_message, step
 from antflow_core.testing.probe import LocalProbe, Probe
-from antflow_core.testing.scenarios import ERRORS, Fault, Scenario
+from antflow_core.testing.scenarios import ERRORS, Fault, Scenario, StageSpec
 
 __all__ = [
     "Feed",
@@ -186,6 +186,7 @@ def build_trial(
             task_wait_seconds=0,
             queue_capacity=spec.queue_capacity,
             skip_if=_SkipItems(spec.skip) if spec.skip else None,
+            **_flow_options(spec),
         )
         for index, spec in enumerate(scenario.stages)
     )
@@ -200,6 +201,18 @@ def build_trial(
     return Trial(scenario, stages, feeds, probe, task_kind)
 
 
+def _flow_options(spec: StageSpec) -> dict[str, Any]:
+    """The flow-control options of a stage, only those it sets (a runtime may not know them)."""
+    options: dict[str, Any] = {}
+    if spec.pull:
+        options["pull"] = True
+    if spec.call_rate is not None:
+        options["call_rate"], options["call_rate_period"] = spec.call_rate
+    if spec.call_concurrency is not None:
+        options["call_concurrency"] = spec.call_concurrency
+    return options
+
+
 def _task(
     faults: Mapping[tuple[int, int, int], Fault],
     probe: Probe,
@@ -211,9 +224,10 @@ def _task(
     held = hold and stage == 0 and task == 0
     mark = step(stage, task)
 
-    def body(value: tuple[int, tuple[str, ...]]) -> tuple[int, tuple[str, ...]]:
+    # A call is recorded as it starts (its time is when the runtime let it start), and
+    # its fault decided after it yielded.
+    def body(value: tuple[int, tuple[str, ...]], call: int) -> tuple[int, tuple[str, ...]]:
         item, trail = value
-        call = probe.call(item, stage, task)
         fault = faults.get((item, stage, task))
         if fault is not None and call <= fault.fails:
             raise ERRORS[fault.error](fault_message(item, stage, task, call))
@@ -222,18 +236,20 @@ def _task(
     if kind == "sync":
 
         def sync_task(value: tuple[int, tuple[str, ...]]) -> tuple[int, tuple[str, ...]]:
+            call = probe.call(value[0], stage, task)
             if held:
                 probe.wait_released()
-            return body(value)
+            return body(value, call)
 
         sync_task.__name__ = sync_task.__qualname__ = f"t{task}"
         return sync_task
 
     async def async_task(value: tuple[int, tuple[str, ...]]) -> tuple[int, tuple[str, ...]]:
+        call = probe.call(value[0], stage, task)
         if held:
             await probe.wait_released_async()
         await asyncio.sleep(0)  # let other workers interleave
-        return body(value)
+        return body(value, call)
 
     async_task.__name__ = async_task.__qualname__ = f"t{task}"
     return async_task
