@@ -16,8 +16,10 @@ from antflow import (
     Payload,
     Pipeline,
     PipelineBuilder,
+    RateLimit,
     Stage,
     StageOptions,
+    StageValidationError,
     StatusEvent,
     TaskEvent,
 )
@@ -276,7 +278,14 @@ NON_DEFAULT_OPTIONS: dict[str, Any] = {
     "queue_capacity": 0,
     "task_timeout": 2.5,
     "on_skip": on_skip_callback,
+    "call_rate": 10,
+    "call_rate_period": 60.0,
+    "task_rate_limits": {"process": RateLimit(3, 2.0)},
+    "call_concurrency": 2,
+    "pull": True,
 }
+# What an option needs beside it to be valid.
+COMPANIONS: dict[str, dict[str, Any]] = {"call_rate_period": {"call_rate": 10}}
 
 
 def test_every_stage_option_is_listed_for_add() -> None:
@@ -291,9 +300,24 @@ def test_every_stage_option_is_listed_for_add() -> None:
 @pytest.mark.parametrize("option", NON_DEFAULT_OPTIONS)
 def test_every_stage_option_is_a_keyword_of_add(option: str) -> None:
     value = NON_DEFAULT_OPTIONS[option]
-    (stage,) = Pipeline.create().add("Process", process, **{option: value}).stages
-    assert stage == Stage("Process", tasks=[process], **{"workers": 5, option: value})
+    options = {**COMPANIONS.get(option, {}), option: value}
+    # (a pull stage cannot be the first: add it after one)
+    (*_, stage) = Pipeline.create().add("First", fetch).add("Process", process, **options).stages
+    assert stage == Stage("Process", tasks=[process], **{"workers": 5, **options})
     assert getattr(stage, option) == value
+
+
+def test_a_first_stage_added_as_a_pull_stage_is_refused_at_once() -> None:
+    with pytest.raises(StageValidationError, match="'Poll' is the first stage and a pull stage"):
+        Pipeline.create().add("Poll", process, pull=True)
+
+
+async def test_stream_passes_buffer_size_on() -> None:
+    builder = Pipeline.create().add("Fetch", fetch, workers=2)
+    values = [r.value async for r in builder.stream(range(6), buffer_size=0)]
+    assert sorted(values) == sorted(f"data_{i}" for i in range(6))
+    with pytest.raises(ValueError, match="buffer_size must be None"):
+        builder.stream(range(6), buffer_size=-1)
 
 
 async def test_stream_yields_every_result_as_it_completes() -> None:

@@ -59,6 +59,9 @@ QUICK_OPTIONS = [
     "task_wait_seconds: float = ...",
     "task_timeout: float | None = ...",
     "on_failure: OnFailure[Any] | None = ...",
+    "call_rate: int | None = ...",
+    "call_rate_period: float = ...",
+    "call_concurrency: int | None = ...",
     "dashboard: str | ProgressDisplay | None = ...",
     "refresh_interval: float | None = ...",
 ]

@@ -22,6 +22,7 @@ from antflow_core.model import (
     OnSkip,
     OnSuccess,
     OutT,
+    RateLimit,
     RetryStrategy,
 )
 from typing_extensions import TypedDict, TypeVar
@@ -92,6 +93,14 @@ class StageKeywords(TypedDict, total=False):
         task_timeout: Seconds one task call may take (None for no limit).
         retries: Attempts per task, antflow 0.10's name for ``task_attempts`` (give one
             of the two).
+        call_rate: At most this many task calls of the stage start per
+            ``call_rate_period`` seconds, across its workers.
+        call_rate_period: The window of ``call_rate`` in seconds (default 1.0).
+        task_rate_limits: The same per task name: ``{"upload": (10, 1.0)}`` or a
+            `RateLimit`.
+        call_concurrency: At most this many task calls of the stage at once.
+        pull: A pull stage: no queue, an item enters only when a worker is free (not for
+            the first stage).
     """
 
     workers: int
@@ -103,6 +112,11 @@ class StageKeywords(TypedDict, total=False):
     queue_capacity: int | None
     task_timeout: float | None
     retries: int
+    call_rate: int | None
+    call_rate_period: float
+    task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None
+    call_concurrency: int | None
+    pull: bool
 
 
 class StageOptions(StageKeywords, total=False):

@@ -44,6 +44,7 @@ from antflow_core.model import (
     SkipPredicate,
     SuccessCallback,
     TaskFunc,
+    validate_stages,
 )
 from typing_extensions import Unpack
 
@@ -200,6 +201,8 @@ class _Builder:
                 f"two stages are named {stage.name!r}: stage names must be unique, "
                 "rename one of them"
             )
+        if not self._stages:
+            validate_stages([stage])  # a first stage cannot be a pull stage: say so now
         return PipelineBuilder(
             self._pipeline_class, (*self._stages, stage), self._tracker, self._collect
         )
@@ -978,18 +981,22 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
         items: Items[InT],
         *,
         priority: int = DEFAULT_PRIORITY,
+        buffer_size: int | None = None,
         progress: bool | ProgressDisplay = False,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
     ) -> AsyncIterator[PipelineResult[OutT]]:
         """Build a pipeline and yield each result as soon as it is ready (completion order).
 
-        Takes the same arguments as `run`. Results are not kept, so memory stays flat;
+        Takes the same arguments as `run`, and ``buffer_size``: how many ended results may
+        wait for you (None: the default; 0: each is handed straight to you; see
+        `antflow_core.Pipeline.stream`). Results are not kept, so memory stays flat;
         breaking out of the loop stops the pipeline.
         """
         return self.build().stream(
             items,
             priority=priority,
+            buffer_size=buffer_size,
             progress=progress,
             dashboard=dashboard,
             refresh_interval=refresh_interval,

@@ -91,6 +91,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
@@ -110,6 +113,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
@@ -129,6 +135,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
@@ -148,6 +157,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
@@ -170,6 +182,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
@@ -192,6 +207,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
@@ -214,6 +232,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
@@ -236,6 +257,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
@@ -259,6 +283,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task3Output]]]: ...
@@ -282,6 +309,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task3Output]]]: ...
@@ -306,6 +336,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task4Output]]]: ...
@@ -330,6 +363,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task4Output]]]: ...
@@ -349,6 +385,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = ...,
         task_timeout: float | None = ...,
         on_failure: OnFailure[Any] | None = ...,
+        call_rate: int | None = ...,
+        call_rate_period: float = ...,
+        call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]: ...
@@ -369,6 +408,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
         task_wait_seconds: float = 1.0,
         task_timeout: float | None = None,
         on_failure: OnFailure | None = None,
+        call_rate: int | None = None,
+        call_rate_period: float = 1.0,
+        call_concurrency: int | None = None,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
     ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]:
@@ -399,6 +441,10 @@ class Pipeline(_CorePipeline[InT, OutT]):
             on_failure: Called for each item that fails for good, as
                 ``on_failure(item_id, error, metadata)`` or ``on_failure(failed_item)``;
                 those items are not in the returned list.
+            call_rate: At most this many task calls start per ``call_rate_period``
+                seconds, across the workers (default: no rate limit).
+            call_rate_period: The window of ``call_rate``, in seconds (default 1.0).
+            call_concurrency: At most this many task calls at once (default: ``workers``).
             dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
             refresh_interval: Seconds between display refreshes.
 
@@ -419,6 +465,9 @@ class Pipeline(_CorePipeline[InT, OutT]):
             task_wait_seconds=task_wait_seconds,
             task_timeout=task_timeout,
             on_failure=on_failure,
+            call_rate=call_rate,
+            call_rate_period=call_rate_period,
+            call_concurrency=call_concurrency,
         )
         pipeline = cls(stages=[stage])
         return pipeline.run(

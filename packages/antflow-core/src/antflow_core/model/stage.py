@@ -380,6 +380,11 @@ class Stage(Generic[InT, OutT]):
             queue_capacity: int | None = None,
             task_timeout: float | None = None,
             on_skip: None = None,
+            call_rate: int | None = None,
+            call_rate_period: float = 1.0,
+            task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
+            call_concurrency: int | None = None,
+            pull: bool = False,
         ) -> None: ...
 
         @overload
@@ -400,6 +405,11 @@ class Stage(Generic[InT, OutT]):
             queue_capacity: int | None = None,
             task_timeout: float | None = None,
             on_skip: None = None,
+            call_rate: int | None = None,
+            call_rate_period: float = 1.0,
+            task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
+            call_concurrency: int | None = None,
+            pull: bool = False,
         ) -> None: ...
 
         @overload
@@ -420,6 +430,11 @@ class Stage(Generic[InT, OutT]):
             queue_capacity: int | None = None,
             task_timeout: float | None = None,
             on_skip: OnSkip[_A] | None = None,
+            call_rate: int | None = None,
+            call_rate_period: float = 1.0,
+            task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
+            call_concurrency: int | None = None,
+            pull: bool = False,
         ) -> None: ...
 
         @overload
@@ -440,6 +455,11 @@ class Stage(Generic[InT, OutT]):
             queue_capacity: int | None = None,
             task_timeout: float | None = None,
             on_skip: OnSkip[_A] | None = None,
+            call_rate: int | None = None,
+            call_rate_period: float = 1.0,
+            task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
+            call_concurrency: int | None = None,
+            pull: bool = False,
         ) -> None: ...
 
         @overload
@@ -460,6 +480,11 @@ class Stage(Generic[InT, OutT]):
             queue_capacity: int | None = None,
             task_timeout: float | None = None,
             on_skip: SkipCallback | None = None,
+            call_rate: int | None = None,
+            call_rate_period: float = 1.0,
+            task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
+            call_concurrency: int | None = None,
+            pull: bool = False,
         ) -> None: ...
 
         def __init__(
@@ -479,6 +504,11 @@ class Stage(Generic[InT, OutT]):
             queue_capacity: int | None = None,
             task_timeout: float | None = None,
             on_skip: SkipCallback | None = None,
+            call_rate: int | None = None,
+            call_rate_period: float = 1.0,
+            task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
+            call_concurrency: int | None = None,
+            pull: bool = False,
         ) -> None: ...
 
     def __post_init__(self) -> None:
