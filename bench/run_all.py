@@ -22,6 +22,7 @@ import latency
 import memory
 import otel_overhead
 import progress_overhead
+import rate_limits
 import retries
 import scaling
 import throughput
@@ -47,6 +48,7 @@ def main() -> None:
     rows += retries.measure(500 if smoke else 10_000, 1 if smoke else 3)
     rows += scaling.measure(1_000 if smoke else 50_000, 1 if smoke else 2)
     rows += latency.measure(4, 50 if smoke else 1_000)
+    rows += rate_limits.measure(2_000 if smoke else 100_000, 1 if smoke else 5, 1 if smoke else 10)
     if importlib.util.find_spec("antflow_ray") is not None:
         # Starts (and stops) a local Ray: a few seconds even at smoke size.
         import ray_scaling

@@ -34,6 +34,7 @@ def test_the_benchmark_suite_runs_every_benchmark_at_smoke_size() -> None:
         "retries (per_stage)",
         "scaling",
         "latency (priority)",
+        "rate limits",
     ):
         assert f"| {benchmark} " in out, benchmark
     assert "(smoke sizes)" in out

@@ -1,4 +1,4 @@
-"""The two worker loops that inline the common hop: `lean_loop` and `observed_loop`.
+"""The worker loops that inline the common hop: `lean_loop`, `observed_loop`, `rate_loop`.
 
 Theory of operation
 -------------------
@@ -14,6 +14,10 @@ loop, and bound to a local.
 * `observed_loop` serves an observed stage of one plain async task, for an observer that
   wants no task events (a ``StatusTracker`` without task callbacks): the same, plus the
   hop's three status changes emitted inline.
+* `rate_loop` is `lean_loop` for a stage of one async task whose only limit is one rate
+  limit (``call_rate``, or that task's ``task_rate_limits``): the limiter's question (the
+  model's `call_delay`, see ``limits``) is asked inline, so a limit that does not bind
+  costs a clock read and a deque append per call; one that binds waits in the limiter.
 
 Anything unusual leaves the loop for the general methods and comes back: a task that
 raises goes to `StageRunner.recover` (retries, then complete, re-queue or fail), a
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING
 from antflow_core.model import EMPTY_METADATA, FIRST_ATTEMPT, ItemStatus, PipelineResult
 from antflow_core.model import attempt_metadata as _attempt_metadata
 from antflow_core.runtime.invoke import TaskSpec, invoke, is_own_cancellation, returned_coroutine
+from antflow_core.runtime.limits import RateLimiter, acquire_rates
 from antflow_core.runtime.queues import EMPTY
 from antflow_core.runtime.run_state import Phase
 from antflow_core.runtime.workers import WorkerRecord
@@ -38,7 +43,7 @@ from antflow_core.runtime.workers import WorkerRecord
 if TYPE_CHECKING:
     from antflow_core.runtime.stage_runner import StageRunner
 
-__all__ = ["lean_loop", "observed_loop"]
+__all__ = ["lean_loop", "observed_loop", "rate_loop"]
 
 
 async def lean_loop(runner: StageRunner, record: WorkerRecord) -> None:
@@ -95,6 +100,78 @@ async def lean_loop(runner: StageRunner, record: WorkerRecord) -> None:
             if is_own_cancellation(exc):
                 raise
             await recover(record, priority, seq, payload, attempt, index, value, exc)
+        else:
+            record.items_processed += 1
+            if hand_on is None:
+                result = PipelineResult.of(payload, value)
+                if not finish_now(record, result):
+                    await finish(record, result)
+            else:
+                item = (priority, seq, (payload.with_value(value), 1))
+                if not hand_on(item):
+                    await following.queue.put(item)  # type: ignore[union-attr]
+                record.payload = None
+        record.last_active = ended = monotonic()
+        record.total_time += ended - started
+
+
+async def rate_loop(
+    runner: StageRunner, record: WorkerRecord, spec: TaskSpec, limiter: RateLimiter
+) -> None:
+    """`lean_loop` for one async task whose calls count against one rate limiter.
+
+    A call may start at once when nobody waits at the limiter and the window ending now
+    holds fewer than ``calls`` starts, or its ``calls``-th latest start has left it: the
+    model's `call_delay` is 0 (asked inline, as the loops inline a hop). Otherwise the
+    worker waits its turn in the limiter (`acquire_rates`), which asks the model itself.
+    """
+    queue = runner.queue
+    try_get = queue.try_get
+    get = queue.get
+    fn = spec.fn
+    following = runner.next
+    hand_on = following.queue.try_put if following is not None else None
+    finish_now = runner.finish_now
+    finish = runner.outcomes.finish
+    recover = runner.recover
+    run_state = runner.run_state
+    monotonic = time.monotonic
+    coroutine_type = CoroutineType
+    empty = EMPTY
+    closed = Phase.CLOSED
+    limiters = (limiter,)
+    starts, turns = limiter.starts, limiter.turns
+    append, popleft = starts.append, starts.popleft
+    calls, period = limiter.limit.calls, limiter.limit.period
+    clock = limiter.bind_clock()
+    ended = 0.0
+    while run_state.phase is not closed:
+        entry = try_get()
+        if entry is empty:
+            entry = await get()
+            started = monotonic()
+        else:
+            started = ended or monotonic()
+        priority, seq, (payload, attempt) = entry  # type: ignore[misc]
+        record.payload = payload
+        record.busy_since = started
+        value = payload.value
+        try:
+            now = clock()
+            if turns or (len(starts) >= calls and starts[-calls] > now - period):
+                await acquire_rates(limiters)
+            else:
+                horizon = now - period  # RateLimit.horizon: older starts left the window
+                while starts and starts[0] <= horizon:
+                    popleft()
+                append(now)
+            value = await fn(value)
+            if type(value) is coroutine_type:
+                returned_coroutine(spec, value)
+        except BaseException as exc:
+            if is_own_cancellation(exc):
+                raise
+            await recover(record, priority, seq, payload, attempt, 0, value, exc)
         else:
             record.items_processed += 1
             if hand_on is None:

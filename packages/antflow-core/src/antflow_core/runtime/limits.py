@@ -36,6 +36,7 @@ registry of its own current with `NamedLimits.activate`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
@@ -83,7 +84,7 @@ class RateLimiter:
         ValueError: If ``calls`` or ``period`` is invalid; the message says what to change.
     """
 
-    __slots__ = ("_clock", "_sleep", "_starts", "_turns", "limit", "name")
+    __slots__ = ("_clock", "_sleep", "limit", "name", "starts", "turns")
 
     def __init__(
         self,
@@ -98,8 +99,9 @@ class RateLimiter:
         self.name = name
         self._clock = clock
         self._sleep: Sleep = asyncio.sleep if sleep is None else sleep
-        self._starts: deque[float] = deque()  # the window's starts, oldest first
-        self._turns: deque[asyncio.Future[None]] = deque()  # callers waiting; [0] is served
+        # The window's starts, oldest first; and the callers waiting ([0] is served).
+        self.starts: deque[float] = deque()
+        self.turns: deque[asyncio.Future[None]] = deque()
 
     @classmethod
     def of(
@@ -115,31 +117,39 @@ class RateLimiter:
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name is not None else ""
-        return f"<RateLimiter{label} {self.limit} waiting={len(self._turns)}>"
+        return f"<RateLimiter{label} {self.limit} waiting={len(self.turns)}>"
 
     @property
     def waiting(self) -> int:
         """How many callers wait for their turn."""
-        return len(self._turns)
+        return len(self.turns)
 
     # -------------------------------------------------------------------- the clock
+
+    def bind_clock(self) -> Clock:
+        """The limiter's clock: the one given, or the running loop's (bound at first use)."""
+        clock = self._clock
+        if clock is None:
+            loop = asyncio.get_running_loop()
+            # asyncio's own loops read time.monotonic(): read it without the method call.
+            is_stock = type(loop).time is asyncio.BaseEventLoop.time
+            clock = self._clock = time.monotonic if is_stock else loop.time
+        return clock
 
     def now(self) -> float:
         """The limiter's clock now (the running loop's time, unless a clock was given)."""
         clock = self._clock
-        if clock is None:
-            clock = self._clock = asyncio.get_running_loop().time
-        return clock()
+        return clock() if clock is not None else self.bind_clock()()
 
     # ----------------------------------------------------------------- bookkeeping
 
     def delay(self, now: float) -> float:
         """Seconds until a call may start, from ``now`` (the model's `call_delay`)."""
-        return call_delay(self._starts, now, self.limit)
+        return call_delay(self.starts, now, self.limit)
 
     def record(self, now: float) -> None:
         """Count a call that starts at ``now``; forget the starts that left the window."""
-        starts = self._starts
+        starts = self.starts
         horizon = self.limit.horizon(now)
         while starts and starts[0] <= horizon:
             starts.popleft()
@@ -152,19 +162,19 @@ class RateLimiter:
 
         Safe to call from a plain-function task running in a thread.
         """
-        if self._turns:
+        if self.turns:
             return False
-        if self._clock is None:
+        clock = self._clock
+        if clock is None:
             try:
-                clock = asyncio.get_running_loop().time
+                clock = self.bind_clock()
             except RuntimeError:  # a thread: nothing was recorded without a loop's clock
-                return not self._starts
-            self._clock = clock
-        return self.delay(self._clock()) <= 0.0
+                return not self.starts
+        return self.delay(clock()) <= 0.0
 
     def try_acquire(self) -> bool:
         """Start a call now if it may (and return True); never waits."""
-        if self._turns:
+        if self.turns:
             return False
         now = self.now()
         if self.delay(now) > 0.0:
@@ -194,7 +204,7 @@ class RateLimiter:
     async def take_turn(self) -> asyncio.Future[None]:
         """Queue up and wait to be first in line; return the turn to give back with `pass_turn`."""
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        turns = self._turns
+        turns = self.turns
         turns.append(turn)
         if len(turns) == 1:
             return turn
@@ -207,7 +217,7 @@ class RateLimiter:
 
     def pass_turn(self, turn: asyncio.Future[None]) -> None:
         """Leave the line (served or cancelled); wake the next caller if ``turn`` was first."""
-        turns = self._turns
+        turns = self.turns
         if turns and turns[0] is turn:
             turns.popleft()
             if turns and not turns[0].done():

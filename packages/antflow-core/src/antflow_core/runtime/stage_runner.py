@@ -12,6 +12,7 @@ Its ``next`` is the runner the plan routes completed and skipped items to
 Every worker runs one loop, chosen once when it starts (`StageRunner.worker`):
 
 * `lean_loop` (``fast_paths``): no observer, no ``skip_if``, no ``on_success``;
+* `rate_loop` (``fast_paths``): the same, for one async task with one rate limit;
 * `observed_loop` (``fast_paths``): an observer that wants no task events, and one
   plain async task;
 * `StageRunner.general_loop`: everything else, each item through `StageRunner.process`.
@@ -61,7 +62,7 @@ from antflow_core.model import (
     stage_counts,
 )
 from antflow_core.runtime.emission import Emitter
-from antflow_core.runtime.fast_paths import lean_loop, observed_loop
+from antflow_core.runtime.fast_paths import lean_loop, observed_loop, rate_loop
 from antflow_core.runtime.handoff import complete, fail_item, skip_stage, stage_failed
 from antflow_core.runtime.invoke import TaskSpec, is_own_cancellation
 from antflow_core.runtime.limits import CallGate, NamedLimits, RateLimiter, current_limits
@@ -259,7 +260,11 @@ class StageRunner:
             record.current_task = specs[0].name
         emitter = self.emitter
         try:
-            if emitter.observer is None and self.skip_if is None and self.on_success is None:
+            lean = emitter.observer is None and self.skip_if is None and self.on_success is None
+            limiter = _single_rate(specs) if lean else None
+            if limiter is not None:
+                await rate_loop(self, record, specs[0], limiter)
+            elif lean:
                 await lean_loop(self, record)
             elif (
                 emitter.observer is not None
@@ -373,6 +378,16 @@ class StageRunner:
                 await self.process(record, priority, seq, payload, again)
             return
         await complete(self, record, priority, seq, payload, value)
+
+
+def _single_rate(specs: tuple[TaskSpec, ...]) -> RateLimiter | None:
+    """The limiter of a stage of one direct async task whose only limit is one rate limit."""
+    if len(specs) != 1:
+        return None
+    gate = specs[0].gate
+    if gate is None or gate.semaphores or len(gate.rates) != 1 or not specs[0].direct:
+        return None
+    return gate.rates[0]
 
 
 def _gates(plan: StagePlan, semaphores: dict[str, asyncio.Semaphore]) -> list[CallGate | None]:
