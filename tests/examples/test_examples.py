@@ -45,6 +45,14 @@ def check_backpressure(out: str) -> None:
     assert unbounded > 200, out
 
 
+def check_batch_jobs(out: str) -> None:
+    assert out.count("200/200 downloaded, most jobs in flight: 50,") == 2, out
+    pull = number(r"pull stage  : .* waiting in front of Batch: (\d+)", out)
+    queued = number(r"queued stage: .* waiting in front of Batch: (\d+)", out)
+    assert pull == 0, out  # a pull stage has no queue: nothing prepared waits for it
+    assert queued > 0, out
+
+
 def check_custom_runtime(out: str) -> None:
     assert out.count("same outcomes as antflow's asyncio Pipeline: True") == 2, out
     assert "#2 failed at Price after 2 attempts: ConnectionError" in out
@@ -155,6 +163,7 @@ def check_worker_tracking(out: str) -> None:
 
 CHECKS: dict[str, Callable[[str], None]] = {
     "backpressure.py": check_backpressure,
+    "batch_jobs.py": check_batch_jobs,
     "custom_runtime.py": check_custom_runtime,
     "etl.py": check_etl,
     "interactive_feeding.py": check_interactive_feeding,
