@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -39,10 +40,12 @@ class ProbeLedger:
     def __init__(self) -> None:
         self.calls: defaultdict[int, Counter[tuple[int, int, int]]] = defaultdict(Counter)
         self.starts: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
+        self.times: defaultdict[int, list[tuple[int, float]]] = defaultdict(list)
         self.released: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
 
     def call(self, key: int, item: int, stage: int, task: int) -> int:
         self.calls[key][(item, stage, task)] += 1
+        self.times[key].append((stage, time.time()))  # one clock: the ledger's
         if task == 0:
             self.starts[key].append((stage, item))
         return self.calls[key][(item, stage, task)]
@@ -52,6 +55,9 @@ class ProbeLedger:
 
     def started(self, key: int, stage: int) -> list[int]:
         return [item for s, item in self.starts[key] if s == stage]
+
+    def call_times(self, key: int, stage: int) -> list[float]:
+        return sorted(at for s, at in self.times[key] if s == stage)
 
     def release(self, key: int) -> None:
         self.released[key].set()
@@ -84,6 +90,10 @@ class RayProbe:
         items: list[int] = ray.get(self._ledger.started.remote(self._key, stage))
         return items
 
+    def call_times(self, stage: int) -> list[float]:
+        times: list[float] = ray.get(self._ledger.call_times.remote(self._key, stage))
+        return times
+
     def release(self) -> None:
         ray.get(self._ledger.release.remote(self._key))
 
@@ -115,7 +125,8 @@ def on_ray(stages: Sequence[Stage]) -> RayPipeline:
 async def test_ray_pipeline_passes_the_conformance_kit(probes: Any) -> None:
     report = await check_runtime_async(
         pipeline_driver(on_ray),
-        supports=Supports(),
+        # RayPipeline refuses the flow-control options of Stage (antflow_ray.options)
+        supports=Supports(pull_stages=False, rate_limits=False, call_concurrency=False),
         seed=21,
         count=10,
         probe_factory=probes,

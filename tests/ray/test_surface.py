@@ -58,6 +58,23 @@ def test_an_option_ray_does_not_support_is_refused_by_name() -> None:
     assert {"skip_if", "task_concurrency_limits", "retry"} <= SUPPORTED_STAGE_OPTIONS
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"call_rate": 5}, "call_rate"),
+        ({"call_rate": 5, "call_rate_period": 60}, "call_rate, call_rate_period"),
+        ({"task_rate_limits": {"abs": (2, 1.0)}}, "task_rate_limits"),
+        ({"call_concurrency": 2}, "call_concurrency"),
+        ({"pull": True}, "pull"),
+    ],
+)
+def test_the_flow_control_options_are_refused_by_name(options: dict[str, Any], named: str) -> None:
+    limited = Stage("Limited", tasks=[abs], **options)
+    assert ", ".join(unsupported_options(limited)) == named
+    with pytest.raises(UnsupportedStageOptionError, match="stage 'Limited' sets"):
+        RayPipeline([Stage("First", tasks=[abs]), limited])
+
+
 async def test_tracker_callbacks_and_a_dashboard_run_on_the_driver() -> None:
     seen: list[str] = []
     succeeded: list[Payload[Any]] = []
