@@ -230,3 +230,45 @@ async def test_quick_with_progress_shows_the_bar_of_the_one_stage(
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("antflow: 10 items in ")
     assert line.endswith(": 9 succeeded, 1 failed (ValueError: 1)")
+
+
+async def test_the_stage_table_shows_a_pull_stage_with_nothing_queued() -> None:
+    from antflow_rich import stage_table
+
+    release = asyncio.Event()
+    polling = asyncio.Event()
+    uploaded = asyncio.Event()
+    counts = {"poll": 0, "upload": 0}
+
+    async def upload(x: int) -> int:
+        counts["upload"] += 1
+        if counts["upload"] == 6:  # 2 handed to Poll, 4 held by waiting uploaders
+            uploaded.set()
+        return x
+
+    async def poll(x: int) -> int:
+        counts["poll"] += 1
+        if counts["poll"] == 2:
+            polling.set()
+        await release.wait()
+        return x
+
+    pipeline = Pipeline(
+        [
+            Stage("Upload", workers=4, tasks=[upload]),
+            Stage("Poll", workers=2, tasks=[poll], pull=True),
+        ]
+    )
+    await pipeline.start()
+    await pipeline.feed(range(10))
+    async with asyncio.timeout(10):
+        await polling.wait()
+        await uploaded.wait()
+        console = recorder()
+        console.print(stage_table(pipeline.get_dashboard_snapshot(), total=10))
+        release.set()
+        await pipeline.join()
+    rows = {line.split()[0]: line.split() for line in console.export_text().splitlines()[1:]}
+    # Stage, Done, Queued, Active, Failed, Skipped, Retries (the bar has no text here)
+    assert rows["Poll"][-5:] == ["0", "2/2", "0", "0", "0"]  # no queue; its 2 workers busy
+    assert rows["Upload"][-5:] == ["4", "4/4", "0", "0", "0"]  # 4 waiting to hand over
