@@ -7,10 +7,33 @@ feeder, display refresher) is left running: structured concurrency is a promise.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import inspect
 from collections.abc import AsyncIterator
 
 import pytest
+import workspace
+
+
+def _missing_packages() -> list[str]:
+    """The workspace packages this environment cannot import (primary-only ones aside)."""
+    return [
+        package.name
+        for package in workspace.packages()
+        if package.name not in workspace.primary_only()
+        and importlib.util.find_spec(package.import_root) is None
+    ]
+
+
+# Checked when pytest loads this file, before it reads the rest of its configuration:
+# an environment without the packages (hatch older than 1.16 ignores the workspace
+# members) then gets this message instead of import errors in every test module.
+if _missing_packages():
+    raise pytest.UsageError(
+        f"the workspace packages {_missing_packages()} are not installed here: run "
+        "`python3 dev.py check`, or `hatch test` with hatch 1.16.5 or newer (its workspace "
+        "feature installs packages/*); CONTRIBUTING.md says more"
+    )
 
 
 @pytest.fixture

@@ -1,14 +1,16 @@
 """A fresh virtualenv with the five distributions installed as a user installs them.
 
-Created once per test session: an empty virtualenv (no pip, no setuptools, nothing from
-the workspace's ``.venv``), into which the workspace's pip installs the five package
-directories, non-editable, with build isolation: each is built into a wheel by hatchling
-and installed with its dependencies from the package index. What ends up in it is what
+Created once per test session: an empty virtualenv (no setuptools, nothing from the
+workspace's ``.venv``, no pip unless the test environment has none), into which pip
+installs the umbrella's package directory and those of the packages it depends on,
+non-editable, with build isolation: each is built into a wheel by hatchling and
+installed with its dependencies from the package index. What ends up in it is what
 ``pip install packages/antflow-core ... packages/antflow`` gives a user.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -17,9 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import workspace
 
 ROOT = Path(__file__).resolve().parents[2]
-DISTRIBUTIONS = ["antflow-core", "antflow-tracker", "antflow-builders", "antflow-rich", "antflow"]
+# The umbrella and every workspace package it depends on, read from their pyproject files.
+DISTRIBUTIONS = [package.name for package in workspace.workspace_closure("antflow")]
 
 RunScript = Callable[[str, Path], "subprocess.CompletedProcess[str]"]
 
@@ -28,15 +32,19 @@ RunScript = Callable[[str, Path], "subprocess.CompletedProcess[str]"]
 def umbrella_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The interpreter of a virtualenv where the five packages were pip-installed."""
     env_dir = tmp_path_factory.mktemp("umbrella") / "venv"
-    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(env_dir)
+    # The test environment's pip installs into the new one; an environment without pip
+    # (hatch's, which installs with uv) gives the new one a pip of its own instead.
+    own_pip = importlib.util.find_spec("pip") is None
+    venv.EnvBuilder(with_pip=own_pip, symlinks=os.name != "nt").create(env_dir)
     python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    pip = (
+        [str(python), "-m", "pip"]
+        if own_pip
+        else [sys.executable, "-m", "pip", "--python", str(python)]
+    )
     install = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
+            *pip,
             "install",
             "--quiet",
             "--disable-pip-version-check",
