@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import inspect
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -48,8 +49,35 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     assert not leaked, f"antflow tasks left running: {leaked}"
 
 
+_PRIMARY_ONLY_ROOTS = [workspace.package(name).import_root for name in workspace.primary_only()]
+_EXAMPLES = workspace.ROOT / "examples"
+
+
+def _uses_a_primary_only_package(item: pytest.Item) -> bool:
+    """Whether a parametrized test runs an example or docs program importing one.
+
+    The other runs do not install the primary-only packages (``[tool.antflow]
+    primary-only``), so such a test is marked ``primary_only`` and left to the primary run.
+    """
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or not _PRIMARY_ONLY_ROOTS:
+        return False
+    for value in callspec.params.values():
+        text = getattr(value, "source", None)
+        if isinstance(value, str) and (_EXAMPLES / value).is_file():
+            text = (_EXAMPLES / value).read_text(encoding="utf-8")
+        if isinstance(text, str) and any(
+            re.search(rf"^\s*(import|from)\s+{root}\b", text, re.MULTILINE)
+            for root in _PRIMARY_ONLY_ROOTS
+        ):
+            return True
+    return False
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if _uses_a_primary_only_package(item):
+            item.add_marker(pytest.mark.primary_only)
         function = getattr(item, "function", None)
         if function is not None and inspect.iscoroutinefunction(function):
             item.add_marker(pytest.mark.usefixtures("no_leaked_tasks"))
