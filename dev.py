@@ -137,7 +137,7 @@ def check(python: str | Path) -> int:
         ("ruff format", ["-m", "ruff", "format", "--check", "."]),
         ("mypy --strict", ["-m", "mypy"]),
         # The files [tool.basedpyright] includes, as a downstream user's strict checker.
-        ("pyright strict", ["-m", "basedpyright", "--pythonpath", python]),
+        ("pyright strict", ["-m", "basedpyright", "--pythonpath", str(python)]),
         ("pytest", ["-m", "pytest", "-q"]),
     ]
     if (ROOT / "mkdocs.yml").exists():
