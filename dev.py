@@ -141,6 +141,8 @@ def check(python: str | Path) -> int:
         ("pytest", ["-m", "pytest", "-q"]),
     ]
     if (ROOT / "mkdocs.yml").exists():
+        # mermaid is fetched (and checked) into the ignored docs/assets/vendor/, not committed.
+        steps.append(("docs assets", ["tools/vendor_mermaid.py", "--if-missing"]))
         steps.append(("docs", ["-m", "mkdocs", "build", "--strict", "--site-dir", "site"]))
     results = [(title, _run(python, title, args)) for title, args in steps]
     print("\n=== summary")

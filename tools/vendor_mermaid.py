@@ -3,15 +3,18 @@
 mkdocs-material draws the ```` ```mermaid ```` blocks with mermaid, which it loads from a
 CDN unless a ``mermaid`` script is already on the page. ``mkdocs.yml`` lists the copy this
 script writes (``docs/assets/vendor/mermaid/mermaid.min.js``, with mermaid's licence) in
-``extra_javascript``, so the site needs no network: offline, behind a firewall, or
+``extra_javascript``, so the built site needs no network: offline, behind a firewall, or
 served under a sub-path, the diagrams render and nothing waits for a CDN.
 
-The file is mermaid's own build, unmodified, taken from the npm registry's tarball of
-``VERSION`` and checked against the registry's published integrity hash. To update it:
+mermaid is not ours, so the repository does not hold it: ``docs/assets/vendor/`` is
+ignored by git, and ``python3 dev.py check`` runs this script before it builds the docs
+(``--if-missing``: nothing is fetched when the right file is already there). It takes
+mermaid's own build, unmodified, from the npm registry's tarball of ``VERSION``, checks
+it against the registry's published integrity hash, and checks the file against
+``FILE_SHA256``. Run it yourself before ``mkdocs serve`` on a fresh clone. To update it:
 set ``VERSION`` and ``TARBALL_SHA512`` (``npm view mermaid@<version> dist.integrity``),
 run ``python3 tools/vendor_mermaid.py``, set ``FILE_SHA256`` to what it prints, and look
 at the two diagrams of the site (``docs/guide/index.md``, ``docs/guide/tracking.md``).
-``tests/release/test_workspace.py`` checks the committed file against ``FILE_SHA256``.
 """
 
 from __future__ import annotations
@@ -39,8 +42,21 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def main() -> int:
-    """Download, verify and write mermaid's build and licence; print the file's hash."""
+def present() -> bool:
+    """Whether the right mermaid build (and its licence) is already in place."""
+    script, licence = DESTINATION / "mermaid.min.js", DESTINATION / "LICENSE"
+    return script.is_file() and licence.is_file() and sha256(script) == FILE_SHA256
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Download, verify and write mermaid's build and licence; print the file's hash.
+
+    With ``--if-missing``, do nothing when `present` already says the file is right.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if "--if-missing" in args and present():
+        print(f"mermaid {VERSION} is in {DESTINATION}")
+        return 0
     with urllib.request.urlopen(TARBALL, timeout=120) as response:
         tarball = response.read()
     integrity = base64.b64encode(hashlib.sha512(tarball).digest()).decode()
@@ -56,7 +72,11 @@ def main() -> int:
                 return 1
             (DESTINATION / name).write_bytes(extracted.read())
     print(f"mermaid {VERSION} written to {DESTINATION}")
-    print(f"FILE_SHA256 = {sha256(DESTINATION / 'mermaid.min.js')!r}")
+    digest = sha256(DESTINATION / "mermaid.min.js")
+    print(f"FILE_SHA256 = {digest!r}")
+    if "--if-missing" in args and digest != FILE_SHA256:
+        print(f"expected FILE_SHA256 = {FILE_SHA256!r}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,8 +7,10 @@ write where. CONTRIBUTING.md ("Adding a package") walks through the same list.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
+import subprocess
 import sys
 import tomllib
 
@@ -134,12 +136,19 @@ def test_primary_only_packages_are_workspace_packages() -> None:
     assert unknown == set(), f"[tool.antflow] primary-only names no package: {unknown}"
 
 
-def test_the_site_serves_the_mermaid_it_was_given() -> None:
+def test_the_site_serves_mermaid_from_itself_and_the_repository_does_not_hold_it() -> None:
     vendored = ROOT / "docs" / "assets" / "vendor" / "mermaid"
-    digest = hashlib.sha256((vendored / "mermaid.min.js").read_bytes()).hexdigest()
-    assert digest == vendor_mermaid.FILE_SHA256, "rewrite it with tools/vendor_mermaid.py"
-    assert (vendored / "LICENSE").read_text(encoding="utf-8").startswith("The MIT License")
+    assert vendored == vendor_mermaid.DESTINATION
     assert "  - assets/vendor/mermaid/mermaid.min.js" in MKDOCS
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(vendored / "mermaid.min.js")], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0, "docs/assets/vendor/ must be ignored: mermaid is not ours"
+    if vendored.joinpath("mermaid.min.js").exists():  # fetched by dev.py check's docs step
+        digest = hashlib.sha256((vendored / "mermaid.min.js").read_bytes()).hexdigest()
+        assert digest == vendor_mermaid.FILE_SHA256, "rewrite it with tools/vendor_mermaid.py"
+        licence = (vendored / "LICENSE").read_text(encoding="utf-8")
+        assert licence.startswith("The MIT License")
     assert "font: false" in MKDOCS  # no font service either
 
 
@@ -156,3 +165,36 @@ def test_the_dev_group_is_every_other_group_but_hatch() -> None:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     dev = data["dependency-groups"]["dev"]
     assert dev == [{"include-group": g} for g in ("test", "lint", "docs", "release")]
+
+
+# The import name of each dependency whose distribution name says otherwise.
+IMPORT_NAMES = {"opentelemetry-api": "opentelemetry", "typing-extensions": "typing_extensions"}
+
+
+def imported_roots(package: workspace.Package) -> set[str]:
+    """The top-level modules ``package``'s own code imports (absolute imports only)."""
+    roots: set[str] = set()
+    for path in (package.directory / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                roots.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_every_module_a_package_imports_is_the_standard_library_or_a_dependency(
+    package: workspace.Package,
+) -> None:
+    declared = {
+        IMPORT_NAMES.get(r.name, r.name.replace("-", "_"))
+        for r in (*package.requirements, *package.optional_requirements)
+    }
+    own = {package.import_root}
+    # _typeshed exists only for type checkers (imported under TYPE_CHECKING).
+    undeclared = imported_roots(package) - own - declared - set(sys.stdlib_module_names)
+    assert undeclared - {"_typeshed"} == set(), (
+        f"packages/{package.name} imports {sorted(undeclared)}: add them to its "
+        "[project] dependencies"
+    )
