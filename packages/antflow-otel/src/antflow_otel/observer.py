@@ -42,6 +42,7 @@ default ids are; two items in flight with one id would share their spans.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Mapping
 from contextvars import Token
 from typing import Any, Final
@@ -54,6 +55,7 @@ from antflow_core.model import (
     StatusEvent,
     TaskEvent,
     TaskEventType,
+    describe_error,
 )
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -442,9 +444,11 @@ class TelemetryObserver:
             item.task_token = None
         span.set_attribute(names.OUTCOME, outcome)
         if error is not None:
-            span.record_exception(error, timestamp=end)
+            # An error whose __str__ is broken makes record_exception raise: end the span anyway.
+            with contextlib.suppress(Exception):
+                span.record_exception(error, timestamp=end)
             span.set_attribute(names.ERROR_TYPE, type(error).__name__)
-            span.set_status(Status(StatusCode.ERROR, str(error) or type(error).__name__))
+            span.set_status(Status(StatusCode.ERROR, describe_error(error)))
         span.end(end)
         item.task_span = None
 

@@ -36,7 +36,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from antflow_core.model.payload import NO_METADATA
-from antflow_core.model.results import ItemOutcome
+from antflow_core.model.results import ItemOutcome, describe_error
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -131,7 +131,7 @@ def error_metadata(error: BaseException, attempts: int) -> Mapping[str, Any]:
         ``exception`` (the exception itself) and ``attempt``.
     """
     return {
-        "error": str(error) or type(error).__name__,
+        "error": describe_error(error),
         "error_type": type(error).__name__,
         "exception": error,
         "attempt": attempts,
@@ -153,7 +153,7 @@ def retry_metadata(error: BaseException, next_attempt: int, task: str) -> Mappin
     return {
         "retry": True,
         "attempt": next_attempt,
-        "error": str(error) or type(error).__name__,
+        "error": describe_error(error),
         "error_type": type(error).__name__,
         "exception": error,
         "task": task,

@@ -21,6 +21,7 @@ __all__ = [
     "FailedItem",
     "ItemOutcome",
     "PipelineResult",
+    "describe_error",
     "failed_outcome",
     "order_by_sequence",
     "succeeded_outcome",
@@ -132,9 +133,32 @@ class FailedItem(Generic[T_co]):
 
     @property
     def error_message(self) -> str:
-        """The error as text; the class name when the exception has no message."""
-        text = str(self.error)
-        return text or type(self.error).__name__
+        """The error as text, the class name when it has no message (see `describe_error`)."""
+        return describe_error(self.error)
+
+
+def describe_error(error: BaseException) -> str:
+    """Return an exception as text, without ever raising.
+
+    That is ``str(error)``, or the class name when the exception has no message. An
+    exception whose ``__str__`` raises (or returns something that is not a string) is
+    described by its class name and what ``str()`` raised, so an error that cannot be
+    printed is still just the failure of its item.
+
+    Example:
+        ```python
+        describe_error(ValueError("bad id"))  # 'bad id'
+        describe_error(TimeoutError())  # 'TimeoutError'
+        ```
+    """
+    try:
+        text = str(error)
+    except BaseException as broken:  # the __str__ of user code, whatever it raises
+        return (
+            f"{type(error).__name__} (its message cannot be shown: "
+            f"str() raised {type(broken).__name__})"
+        )
+    return text or type(error).__name__
 
 
 ItemOutcome: TypeAlias = Success[PipelineResult[T]] | Failure[FailedItem[Any]]

@@ -38,6 +38,7 @@ from antflow_core.model import (
     Payload,
     PipelinePlan,
     coerce_payload,
+    describe_error,
     prepare_payload,
     resolve_stage,
 )
@@ -293,7 +294,7 @@ class Intake:
     def feed_error(exc: Exception, count: int, where: str = "the items iterable") -> FeedError:
         """The error for a feed stopped by ``exc`` after ``count`` items."""
         return FeedError(
-            f"{where} raised {type(exc).__name__}: {exc} after {count} items; "
+            f"{where} raised {type(exc).__name__}: {describe_error(exc)} after {count} items; "
             f"those {count} items were fed and will still end as results or failures",
             fed_count=count,
         )

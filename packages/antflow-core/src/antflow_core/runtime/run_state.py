@@ -29,6 +29,7 @@ from enum import Enum
 from typing import Any, NoReturn
 
 from antflow_core.errors import AntflowError, PipelineCrashedError, PipelineStateError
+from antflow_core.model import describe_error
 from antflow_core.runtime.queues import StageQueue
 from antflow_core.runtime.rendezvous import Rendezvous
 
@@ -97,7 +98,8 @@ class RunState:
         """Raise the `PipelineCrashedError` that reports the recorded crash."""
         crash = self.crash
         raise PipelineCrashedError(
-            f"a worker died of an internal error ({type(crash).__name__}: {crash}); "
+            f"a worker died of an internal error ({type(crash).__name__}: "
+            f"{describe_error(crash) if crash is not None else 'unknown'}); "
             "the pipeline was shut down, see unfinished_items"
         ) from crash
 
@@ -123,7 +125,8 @@ class RunState:
         crash = self.crash
         if crash is not None:
             return PipelineCrashedError(
-                f"a worker died of an internal error ({type(crash).__name__}: {crash}) "
+                f"a worker died of an internal error ({type(crash).__name__}: "
+                f"{describe_error(crash)}) "
                 f"while feeding; {count} items of this feed had been fed"
             )
         return PipelineStateError(

@@ -1,0 +1,168 @@
+"""Issue 11, findings 14-22: counts agree, nothing crashes, bad input is refused at once.
+
+Each test is named after the finding it guards (``test_fNN_...``). A hang is turned into
+a failure by ``asyncio.timeout``, never detected by sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+from antflow_core import (
+    DashboardSnapshot,
+    FeedError,
+    Pipeline,
+    Stage,
+)
+from antflow_tracker import StatusTracker
+
+HANG = 10  # seconds after which a test that would hang fails instead
+
+
+async def identity(x: Any) -> Any:
+    return x
+
+
+def plain_identity(x: Any) -> Any:
+    return x
+
+
+class CustomBaseError(BaseException):
+    """A BaseException that is neither an Exception nor a cancellation."""
+
+
+def assert_tracker_agrees(pipeline: Pipeline, tracker: StatusTracker) -> None:
+    """The tracker's final statuses are the pipeline's outcomes; the rest are unfinished."""
+    stats = pipeline.get_stats()
+    counts = tracker.get_stats()
+    assert counts["completed"] == stats.items_processed
+    assert counts["failed"] == stats.items_failed
+    assert tracker.get_error_summary().total_failed == stats.items_failed
+    unfinished = {p.id for p in pipeline.unfinished_items}
+    for status in ("queued", "in_progress", "retrying", "skipped"):
+        for event in tracker.get_by_status(status):
+            assert event.item_id in unfinished, (event, unfinished)
+    assert stats.items_fed == stats.items_processed + stats.items_failed + stats.items_unfinished
+
+
+# --------------------------------------------------------------------------- 14
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ is broken")
+
+
+class NotAStringError(Exception):
+    def __str__(self) -> Any:
+        return 42
+
+
+@pytest.mark.parametrize("error_type", [UnprintableError, NotAStringError])
+async def test_f14_an_error_whose_str_is_broken_fails_only_its_item(
+    error_type: type[Exception],
+) -> None:
+    async def breaks(x: int) -> int:
+        if x == 1:
+            raise error_type()
+        return x
+
+    tracker = StatusTracker()
+    pipeline = Pipeline(
+        stages=[Stage("S", workers=1, tasks=[breaks], task_attempts=2, task_wait_seconds=0)],
+        status_tracker=tracker,
+    )
+    async with asyncio.timeout(HANG):
+        results = await pipeline.run(range(3))  # used to raise PipelineCrashedError
+    assert [r.value for r in results] == [0, 2]
+    [failed] = pipeline.failures
+    assert failed.id == 1
+    assert isinstance(failed.error, error_type)
+    assert error_type.__name__ in failed.error_message
+    assert pipeline.unfinished_items == []
+    summary = pipeline.get_error_summary()
+    assert summary.errors_by_type == {error_type.__name__: 1}
+    assert_tracker_agrees(pipeline, tracker)
+    status = tracker.get_status(1)
+    assert status is not None
+    assert status.status == "failed"
+    assert error_type.__name__ in status.metadata["error"]
+
+
+async def test_f14_an_iterable_raising_an_error_whose_str_is_broken_still_feeds() -> None:
+    def source() -> Any:
+        yield 0
+        raise UnprintableError()
+
+    pipeline = Pipeline(stages=[Stage("S", tasks=[identity])])
+    async with asyncio.timeout(HANG):
+        with pytest.raises(FeedError, match="UnprintableError") as caught:
+            await pipeline.run(source())
+    assert isinstance(caught.value.__cause__, UnprintableError)
+    assert [r.value for r in pipeline.results] == [0]
+
+
+# --------------------------------------------------------------------------- 15
+
+
+# --------------------------------------------------------------------------- 16
+
+
+# --------------------------------------------------------------------------- 17
+
+
+# --------------------------------------------------------------------------- 18
+
+
+class Display:
+    """A minimal `ProgressDisplay` that records its calls; ``start`` may raise."""
+
+    refresh_interval = 0.01
+
+    def __init__(self, start_raises: BaseException | None = None) -> None:
+        self.start_raises = start_raises
+        self.calls: list[str] = []
+
+    def start(self, total: int | None, stage_names: Sequence[str]) -> None:
+        self.calls.append("start")
+        if self.start_raises is not None:
+            raise self.start_raises
+
+    def update(self, snapshot: DashboardSnapshot) -> None:
+        self.calls.append("update")
+
+    def finish(self, snapshot: DashboardSnapshot) -> None:
+        self.calls.append("finish")
+
+
+def antflow_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("antflow")]
+
+
+# --------------------------------------------------------------------------- 19
+
+
+# --------------------------------------------------------------------------- 20
+
+
+# --------------------------------------------------------------------------- 21
+
+
+async def agen_task(x: int) -> AsyncIterator[int]:
+    yield x
+
+
+async def agen_predicate(x: int) -> AsyncIterator[bool]:
+    yield False
+
+
+class AgenCallable:
+    async def __call__(self, x: int) -> AsyncIterator[int]:
+        yield x
+
+
+# --------------------------------------------------------------------------- 22
