@@ -40,6 +40,7 @@ again for every item.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -362,15 +363,17 @@ def validate_pipeline_options(
     Raises:
         TypeError: If ``collect_results`` is not a bool, or ``status_tracker`` does not
             implement `PipelineObserver`.
-        ValueError: If ``callback_timeout`` is neither None nor a number of seconds > 0.
+        ValueError: If ``callback_timeout`` is neither None nor a finite number of
+            seconds > 0.
     """
     if callback_timeout is not None and (
         isinstance(callback_timeout, bool)
         or not isinstance(callback_timeout, int | float)
+        or not math.isfinite(callback_timeout)
         or callback_timeout <= 0
     ):
         raise ValueError(
-            "callback_timeout must be None (no limit) or a number of seconds > 0, "
+            "callback_timeout must be None (no limit) or a finite number of seconds > 0, "
             f"got {callback_timeout!r}"
         )
     if status_tracker is not None and not isinstance(status_tracker, PipelineObserver):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass, field
 from types import MappingProxyType
@@ -247,7 +248,8 @@ def _is_int(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float: NaN and infinities would make every comparison lie."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -620,7 +622,8 @@ def stage_problems(stage: Stage) -> list[str]:
             )
     if not _is_number(stage.task_wait_seconds) or stage.task_wait_seconds < 0:
         problems.append(
-            f"task_wait_seconds must be a number of seconds >= 0, got {stage.task_wait_seconds!r}"
+            "task_wait_seconds must be a finite number of seconds >= 0, "
+            f"got {stage.task_wait_seconds!r}"
         )
     if stage.queue_capacity is not None and (
         not _is_int(stage.queue_capacity) or stage.queue_capacity < 0
@@ -633,7 +636,7 @@ def stage_problems(stage: Stage) -> list[str]:
         not _is_number(stage.task_timeout) or stage.task_timeout <= 0
     ):
         problems.append(
-            f"task_timeout must be None (no limit) or a number of seconds > 0, "
+            "task_timeout must be None (no limit) or a finite number of seconds > 0, "
             f"got {stage.task_timeout!r}"
         )
     for attr in ("on_success", "on_failure", "on_skip", "skip_if"):

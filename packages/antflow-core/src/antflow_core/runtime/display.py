@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Sequence
 
 from antflow_core.model import DashboardSnapshot, ProgressDisplay
@@ -17,8 +18,9 @@ class DisplayDriver:
     """Runs one display for one run: ``start``, periodic ``update``, ``finish``.
 
     The display reads a snapshot at its own interval instead of reacting to each event,
-    so it costs the workers nothing between refreshes. A display that raises is logged
-    and dropped; the pipeline goes on.
+    so it costs the workers nothing between refreshes. A display that raises, or whose
+    ``refresh_interval`` is not a finite number of seconds > 0, is logged and dropped; the
+    pipeline goes on.
     """
 
     def __init__(
@@ -40,14 +42,27 @@ class DisplayDriver:
         if display is None:
             return
         try:
+            interval = display.refresh_interval
+            if (
+                isinstance(interval, bool)
+                or not isinstance(interval, int | float)
+                or not math.isfinite(interval)
+                or interval <= 0
+            ):
+                logger.error(
+                    "antflow: the progress display's refresh_interval is %r, not a finite "
+                    "number of seconds > 0; running without it",
+                    interval,
+                )
+                self._display = None
+                return
             display.start(self._total, self._stage_names)
-            interval = float(display.refresh_interval)
         except Exception:
             logger.exception("antflow: the progress display failed to start; running without it")
             self._display = None
             return
         self._task = asyncio.get_running_loop().create_task(
-            self._refresh(display, interval), name="antflow:display"
+            self._refresh(display, float(interval)), name="antflow:display"
         )
 
     async def _refresh(self, display: ProgressDisplay, interval: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 from importlib.metadata import entry_points
 from typing import Any, Final, cast
 
@@ -97,6 +98,7 @@ def resolve_display(
     if refresh_interval is not None and (
         isinstance(refresh_interval, bool)
         or not isinstance(refresh_interval, int | float)
+        or not math.isfinite(refresh_interval)
         or refresh_interval <= 0
     ):
         raise ValueError(

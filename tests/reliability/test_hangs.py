@@ -1,0 +1,166 @@
+"""Issue 11, findings 1-8: what used to hang now ends, and every item is accounted for.
+
+Each test is named after the finding it guards (``test_fNN_...``). A hang is turned into
+a failure by ``asyncio.timeout`` (or a subprocess timeout), never detected by sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from antflow_core import (
+    DashboardSnapshot,
+    Pipeline,
+    Stage,
+    StageValidationError,
+)
+
+HANG = 10  # seconds after which a test that would hang fails instead
+
+
+async def identity(x: Any) -> Any:
+    return x
+
+
+class CustomBaseError(BaseException):
+    """A BaseException that is neither an Exception nor a cancellation."""
+
+
+def assert_every_item_accounted_for(pipeline: Pipeline, taken: list[int]) -> None:
+    """Every item taken from the iterable ended once (result or failure) or is unfinished."""
+    stats = pipeline.get_stats()
+    ended = [r.id for r in pipeline.results] + [f.id for f in pipeline.failures]
+    unfinished = [p.id for p in pipeline.unfinished_items]
+    assert sorted(ended + unfinished) == sorted(taken)
+    assert stats.items_in_flight == 0
+    assert stats.items_fed == len(taken)
+    assert stats.items_fed == stats.items_processed + stats.items_failed + stats.items_unfinished
+
+
+# ---------------------------------------------------------------------------- 1
+
+
+SHUTDOWN_PLACES = ["task", "on_success", "on_failure", "skip_if", "tracker"]
+
+
+# ---------------------------------------------------------------------------- 2
+
+
+def plain_next(x: int) -> int:
+    if x == 1:
+        next(iter([]))  # StopIteration
+    return x
+
+
+async def async_next(x: int) -> int:
+    if x == 1:
+        next(iter([]))
+    return x
+
+
+# ---------------------------------------------------------------------------- 3
+
+
+# ---------------------------------------------------------------------------- 4
+
+
+# ---------------------------------------------------------------------------- 5
+
+EXIT_SCRIPT = textwrap.dedent(
+    """
+    import asyncio
+    import sys
+    import threading
+
+    from antflow_core import Pipeline, Stage
+
+    never = threading.Event()
+    started = threading.Event()
+
+    def hangs(x):
+        started.set()
+        never.wait()  # a plain-function call that never returns
+        return x
+
+    async def main(how):
+        stage = Stage("S", workers=2, tasks=[hangs], task_attempts=1,
+                      task_timeout=0.05 if how == "timeout" else None)
+        pipeline = Pipeline(stages=[stage])
+        if how == "timeout":
+            await pipeline.run([1])
+            print("failed:", [type(f.error).__name__ for f in pipeline.failures], flush=True)
+        else:
+            await pipeline.start()
+            await pipeline.feed([1])
+            await asyncio.to_thread(started.wait)
+            await pipeline.shutdown()
+            print("unfinished:", [p.id for p in pipeline.unfinished_items], flush=True)
+
+    asyncio.run(main(sys.argv[1]))
+    print("main returned", flush=True)
+    """
+)
+
+
+# ---------------------------------------------------------------------------- 6
+
+
+# ---------------------------------------------------------------------------- 7
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_f07_non_finite_numbers_are_rejected_where_numbers_are_validated(number: float) -> None:
+    with pytest.raises(StageValidationError, match="task_timeout must be"):
+        Stage("S", tasks=[identity], task_timeout=number)
+    with pytest.raises(StageValidationError, match="task_wait_seconds must be"):
+        Stage("S", tasks=[identity], task_wait_seconds=number)
+    with pytest.raises(ValueError, match="callback_timeout must be"):
+        Pipeline(stages=[Stage("S", tasks=[identity])], callback_timeout=number)
+
+
+class Display:
+    """A minimal `ProgressDisplay` that records its calls."""
+
+    def __init__(self, refresh_interval: float = 0.01) -> None:
+        self.refresh_interval = refresh_interval
+        self.calls: list[str] = []
+
+    def start(self, total: int | None, stage_names: Sequence[str]) -> None:
+        self.calls.append("start")
+
+    def update(self, snapshot: DashboardSnapshot) -> None:
+        self.calls.append("update")
+
+    def finish(self, snapshot: DashboardSnapshot) -> None:
+        self.calls.append("finish")
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf])
+async def test_f07_a_non_finite_refresh_interval_is_rejected_before_anything_starts(
+    number: float,
+) -> None:
+    pipeline = Pipeline(stages=[Stage("S", tasks=[identity])])
+    with pytest.raises(ValueError, match="refresh_interval must be"):
+        await pipeline.run([1], progress=Display(), refresh_interval=number)
+    assert not pipeline.is_running
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, 0.0])
+async def test_f07_a_display_with_a_non_finite_refresh_interval_is_dropped_not_run(
+    number: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    display = Display(refresh_interval=number)
+    pipeline = Pipeline(stages=[Stage("S", tasks=[identity])])
+    async with asyncio.timeout(HANG):
+        results = await pipeline.run(range(3), progress=display)
+    assert [r.value for r in results] == [0, 1, 2]
+    assert display.calls == []
+    assert "refresh_interval" in caplog.text
+
+
+# ---------------------------------------------------------------------------- 8
