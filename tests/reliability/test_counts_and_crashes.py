@@ -17,6 +17,7 @@ from antflow_core import (
     FeedError,
     Pipeline,
     Stage,
+    StageValidationError,
 )
 from antflow_tracker import StatusTracker
 
@@ -163,6 +164,23 @@ async def agen_predicate(x: int) -> AsyncIterator[bool]:
 class AgenCallable:
     async def __call__(self, x: int) -> AsyncIterator[int]:
         yield x
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tasks", [agen_task]),
+        ("tasks", [AgenCallable()]),
+        ("skip_if", agen_predicate),
+        ("on_success", agen_task),
+        ("on_failure", agen_task),
+    ],
+)
+def test_f21_an_async_generator_function_is_refused_at_construction(field: str, value: Any) -> None:
+    kwargs: dict[str, Any] = {"tasks": [identity], field: value}
+    with pytest.raises(StageValidationError, match="async generator") as caught:
+        Stage("S", **kwargs)
+    assert "yield" in str(caught.value)
 
 
 # --------------------------------------------------------------------------- 22

@@ -221,6 +221,7 @@ __all__ = [
     "error_metadata",
     "failed_outcome",
     "is_async_callable",
+    "is_async_generator_callable",
     "is_retryable",
     "item_metadata",
     "order_by_sequence",

@@ -59,6 +59,7 @@ __all__ = [
     "default_queue_capacity",
     "effective_queue_capacity",
     "is_async_callable",
+    "is_async_generator_callable",
     "stage_problems",
     "task_name",
     "validate_stages",
@@ -241,6 +242,20 @@ def call_with_failure(
         return callback(failed.id, failed.error, dict(failed.metadata))
 
     return call
+
+
+def is_async_generator_callable(fn: Callable[..., Any]) -> bool:
+    """Tell whether calling ``fn`` returns an async generator (an ``async def`` with ``yield``).
+
+    Sees through `functools.partial` and callable objects, as `is_async_callable` does. Such
+    a function runs nothing when called, so it cannot be a task or a callback.
+    """
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.isasyncgenfunction(fn):
+        return True
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 - the class attribute, on purpose
+    return call is not None and not inspect.isroutine(fn) and inspect.isasyncgenfunction(call)
 
 
 def _is_int(value: object) -> bool:
@@ -610,6 +625,13 @@ def stage_problems(stage: Stage) -> list[str]:
                     f"tasks[{index}] is {task!r} of type {type(task).__name__}, which is not "
                     "callable: pass the function itself, e.g. tasks=[fetch], not tasks=[fetch()]"
                 )
+            elif is_async_generator_callable(task):
+                problems.append(
+                    f"tasks[{index}] {task_name(task)!r} is an async generator function (an "
+                    "`async def` with `yield`): a task returns its result instead of yielding "
+                    "it; collect what it yields (`return [x async for x in ...]`) or replace "
+                    "`yield` with `return`"
+                )
     if stage.retry not in RETRY_STRATEGIES:
         problems.append(
             f"unknown retry strategy {stage.retry!r}: use retry='per_task' or retry='per_stage'"
@@ -643,6 +665,11 @@ def stage_problems(stage: Stage) -> list[str]:
         value = getattr(stage, attr)
         if value is not None and not callable(value):
             problems.append(f"{attr} must be a function or None, got {value!r}")
+        elif value is not None and is_async_generator_callable(value):
+            problems.append(
+                f"{attr} {task_name(value)!r} is an async generator function (an `async def` "
+                "with `yield`), which runs nothing when called: use a function without `yield`"
+            )
         elif attr in _CALLBACKS and value is not None and callback_form(value) is None:
             problems.append(
                 f"{attr}={_callable_name(value)} cannot be called with the arguments it gets: "
