@@ -110,6 +110,22 @@ async def test_f14_an_iterable_raising_an_error_whose_str_is_broken_still_feeds(
 # --------------------------------------------------------------------------- 15
 
 
+async def test_f15_generator_exit_raised_by_a_plain_function_fails_only_its_item() -> None:
+    def closes(x: int) -> int:
+        if x == 0:
+            raise GeneratorExit
+        return x
+
+    pipeline = Pipeline(stages=[Stage("S", workers=1, tasks=[closes], task_attempts=3)])
+    async with asyncio.timeout(HANG):
+        results = await pipeline.run(range(3))  # used to crash the worker
+    assert [r.value for r in results] == [1, 2]
+    [failed] = pipeline.failures
+    assert failed.id == 0
+    assert type(failed.error) is GeneratorExit
+    assert failed.attempts == 1  # a BaseException is not retried
+
+
 # --------------------------------------------------------------------------- 16
 
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import subprocess
+import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,6 +67,23 @@ async def async_next(x: int) -> int:
     return x
 
 
+@pytest.mark.parametrize("task", [plain_next, async_next], ids=["plain", "async"])
+async def test_f02_a_task_raising_stop_iteration_fails_that_item(
+    task: Callable[[int], Any],
+) -> None:
+    pipeline = Pipeline(stages=[Stage("S", workers=1, tasks=[task], task_attempts=1)])
+    async with asyncio.timeout(HANG):
+        results = await pipeline.run(range(3))
+    assert [r.value for r in results] == [0, 2]
+    [failed] = pipeline.failures
+    assert failed.id == 1
+    # Python turns a StopIteration leaving a coroutine into a RuntimeError (PEP 479);
+    # a plain function's is reported the same way, with the StopIteration as the cause.
+    assert isinstance(failed.error, RuntimeError)
+    assert isinstance(failed.error.__cause__, StopIteration)
+    assert "StopIteration" in failed.error_message
+
+
 # ---------------------------------------------------------------------------- 3
 
 
@@ -105,6 +126,27 @@ EXIT_SCRIPT = textwrap.dedent(
     print("main returned", flush=True)
     """
 )
+
+
+@pytest.mark.parametrize("how", ["timeout", "shutdown"])
+def test_f05_a_plain_call_that_never_returns_does_not_keep_the_process_alive(
+    tmp_path: Path, how: str
+) -> None:
+    script = tmp_path / "hung_call.py"
+    script.write_text(EXIT_SCRIPT)
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), how],
+            capture_output=True,
+            text=True,
+            timeout=30,  # the interpreter used to wait for the thread forever at exit
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the process did not exit: {exc.stdout!r}")
+    assert done.returncode == 0, done.stderr
+    expected = "failed: ['TaskTimeoutError']" if how == "timeout" else "unfinished: [0]"
+    assert done.stdout.splitlines() == [expected, "main returned"]
 
 
 # ---------------------------------------------------------------------------- 6

@@ -25,12 +25,12 @@ import pickle
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias, cast
 
 import ray
 from antflow_core.model import is_async_callable, task_name
 from antflow_core.runtime.invoke import TaskSpec, invoke
+from antflow_core.runtime.threads import TaskThreads
 from ray import cloudpickle
 
 from antflow_ray.errors import RemoteTaskError
@@ -97,11 +97,9 @@ class StageActor:
         threads: int,
     ) -> None:
         self._stage = stage
-        self._executor = (
-            ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"antflow-{stage}")
-            if threads
-            else None
-        )
+        # A thread for every call at once (its calls are bounded by max_concurrency, which
+        # is ``threads``), so a call abandoned by task_timeout never starves the others.
+        self._executor = TaskThreads(name=f"antflow-{stage}") if threads else None
         self._specs = tuple(
             TaskSpec(
                 fn,

@@ -1,11 +1,11 @@
 """Calling user code: one task (sync or async, unpacked arguments, limits, timeout).
 
-A plain (non-async) task runs in the pipeline's own thread pool, sized so that every
-worker of the stages with such tasks can run one at once (the event loop's default pool
-would allow only ``min(32, cpus + 4)``). A thread cannot be stopped: when a timeout or a
-shutdown stops waiting for it, it runs to its end, and it keeps its
-``task_concurrency_limits`` (and ``call_concurrency``) slot until then, so a limit holds
-even for calls that timed out.
+A plain (non-async) task runs in the pipeline's `TaskThreads`, which give every call a
+thread at once (see `antflow_core.runtime.threads`), so ``workers=50`` means 50 calls at
+once and ``task_timeout`` measures the call, never a wait for a thread. A thread cannot
+be stopped: when a timeout or a shutdown stops waiting for it, it runs to its end, and it
+keeps its ``task_concurrency_limits`` (and ``call_concurrency``) slot until then, so a
+limit holds even for calls that timed out.
 
 A task of a stage with rate limits or ``call_concurrency`` has a `CallGate`: each call
 passes it first (slots, then rate limits), so retries count like first calls. The task
@@ -16,16 +16,14 @@ it always ran.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import inspect
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, Future
 from types import CoroutineType
 from typing import Any, NoReturn, Protocol
 
 from antflow_core.errors import TaskReturnedCoroutineError, TaskTimeoutError
 from antflow_core.runtime.limits import CallGate
+from antflow_core.runtime.threads import TaskThreads
 
 __all__ = ["TaskSpec", "invoke", "is_own_cancellation", "returned_coroutine"]
 
@@ -100,7 +98,7 @@ class TaskSpec:
         self.timeout = timeout
         self.gate = gate
         # Where a plain function runs: set by the pipeline when it starts.
-        self.executor: Executor | None = None
+        self.executor: TaskThreads | None = None
         # The call itself is ``await fn(value)``: async, nothing unpacked, no timeout.
         self.direct = is_async and not unpack and timeout is None
         # The common case, an async function with nothing around it, is awaited directly.
@@ -175,40 +173,27 @@ async def _call(spec: TaskSpec, value: Any, held: _Held | None) -> Any:
         if type(result) is CoroutineType:
             returned_coroutine(spec, result)
         return result
-    result = await asyncio.wrap_future(_in_thread(spec, args, kwargs, held))
+    executor = spec.executor
+    if executor is None:  # pragma: no cover - the pipeline sets it before any call
+        raise RuntimeError(f"task {spec.name!r} has no threads: the pipeline did not start")
+    try:
+        call = executor.submit(spec.fn, args, kwargs, held)
+    except RuntimeError:  # closed: the pipeline stopped
+        if held is not None:
+            held.release()  # the call never started: nothing else gives the slot back
+        raise
+    ok, result = await call
+    if not ok:
+        if isinstance(result, StopIteration):
+            # Raised out of this coroutine it would become "coroutine raised StopIteration".
+            raise RuntimeError(
+                f"task {spec.name!r} of stage {spec.stage!r} raised StopIteration"
+            ) from result
+        raise result
     if inspect.isawaitable(result):
         # A plain function that returns a coroutine (e.g. a lambda around an async call).
         result = await result
     return result
-
-
-def _in_thread(
-    spec: TaskSpec,
-    args: tuple[Any, ...],
-    kwargs: Mapping[str, Any],
-    held: _Held | None,
-) -> Future[Any]:
-    """Start a plain task in the pipeline's threads, with the caller's context variables."""
-    executor = spec.executor
-    if executor is None:  # pragma: no cover - the pipeline sets it before any call
-        raise RuntimeError(f"task {spec.name!r} has no thread pool: the pipeline did not start")
-    context = contextvars.copy_context()
-    try:
-        future = executor.submit(context.run, spec.fn, *args, **kwargs)
-    except BaseException:
-        if held is not None:
-            held.release()
-        raise
-    if held is not None:
-        loop = asyncio.get_running_loop()
-
-        def give_back(_: Future[Any]) -> None:
-            # RuntimeError: the loop is closed, nobody waits for the slot any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(held.release)
-
-        future.add_done_callback(give_back)
-    return future
 
 
 def returned_coroutine(spec: TaskSpec, result: CoroutineType[Any, Any, Any]) -> NoReturn:

@@ -44,7 +44,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from typing import Any, TypeAlias
 
 from antflow_core.model import (
@@ -71,6 +70,7 @@ from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
 from antflow_core.runtime.rendezvous import Rendezvous
 from antflow_core.runtime.run_state import Phase, RunState
 from antflow_core.runtime.task_calls import TaskFailed, retry_task, run_tasks
+from antflow_core.runtime.threads import TaskThreads
 from antflow_core.runtime.workers import WorkerRecord, current_worker
 
 __all__ = ["FinishNow", "StageInput", "StageRunner"]
@@ -221,7 +221,7 @@ class StageRunner:
         """Whether a task of this stage runs in a thread (a plain function)."""
         return any(not spec.is_async for spec in self.specs)
 
-    def use_executor(self, executor: Executor) -> None:
+    def use_executor(self, executor: TaskThreads) -> None:
         """Run this stage's plain-function tasks in ``executor``."""
         for spec in self.specs:
             if not spec.is_async:

@@ -6,34 +6,36 @@ Structured concurrency (rule 7 of the design) has one owner here. A pipeline sta
 
 * one task per worker of every stage (`StageRunner.start_workers`), named
   ``antflow:<worker name>``;
-* a thread pool when a stage has plain-function tasks, with a thread for every worker
-  that may call one (so a stage of 50 workers can run 50 calls at once);
+* `TaskThreads` when a stage has plain-function tasks: every call gets a thread at once
+  (so a stage of 50 workers runs 50 calls at once, and calls abandoned by a timeout
+  never starve the stage);
 * the display refresher (`DisplayDriver`) when a display is asked for;
 * while ``stream()`` runs, its feeder and its closer.
 
 The supervisor keeps a handle on each, and ``join()``, ``shutdown()`` or the method that
-started them stops them through it: tasks are cancelled and awaited, the thread pool is
-shut down without waiting for a call that is still running in a thread (a thread cannot
-be stopped; a timed-out call finishes on its own). After ``join()``, ``shutdown()`` or
-an ``async with`` block nothing the pipeline started is left running.
+started them stops them through it: tasks are cancelled and awaited, the threads are
+closed without waiting for a call that is still running in one (a thread cannot be
+stopped; a timed-out call finishes on its own, and does not keep the process alive at
+exit). After ``join()``, ``shutdown()`` or an ``async with`` block nothing the pipeline
+started is left running.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from antflow_core.model import DashboardSnapshot, ProgressDisplay
 from antflow_core.runtime.display import DisplayDriver
 from antflow_core.runtime.stage_runner import StageRunner
+from antflow_core.runtime.threads import TaskThreads
 
 __all__ = ["Supervisor"]
 
 
 class Supervisor:
-    """The tasks (workers, display, stream helpers) and the thread pool of one pipeline."""
+    """The tasks (workers, display, stream helpers) and the threads of one pipeline."""
 
     __slots__ = ("driver", "executor", "helpers", "workers")
 
@@ -41,13 +43,12 @@ class Supervisor:
         self.workers: list[asyncio.Task[None]] = []
         self.helpers: list[asyncio.Task[Any]] = []  # a stream's feeder and closer
         self.driver: DisplayDriver | None = None
-        self.executor: ThreadPoolExecutor | None = None  # runs the plain-function tasks
+        self.executor: TaskThreads | None = None  # runs the plain-function tasks
 
     def start_workers(self, runners: Sequence[StageRunner]) -> None:
         """Start every stage's workers (and their threads, if a stage needs some)."""
-        threads = sum(len(r.records) for r in runners if r.calls_plain_functions)
-        if threads:
-            self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="antflow")
+        if any(r.calls_plain_functions for r in runners):
+            self.executor = TaskThreads()
             for runner in runners:
                 runner.use_executor(self.executor)
         loop = asyncio.get_running_loop()
@@ -55,7 +56,7 @@ class Supervisor:
             self.workers.extend(runner.start_workers(loop))
 
     async def stop_workers(self) -> None:
-        """Cancel and await every worker; shut the thread pool down."""
+        """Cancel and await every worker; close the threads."""
         workers, self.workers = self.workers, []
         for task in workers:
             task.cancel()
@@ -64,7 +65,7 @@ class Supervisor:
         executor, self.executor = self.executor, None
         if executor is not None:
             # Threads still running a task (a timed-out call) finish on their own.
-            executor.shutdown(wait=False, cancel_futures=True)
+            executor.close()
 
     @property
     def has_display(self) -> bool:

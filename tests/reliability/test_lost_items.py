@@ -1,0 +1,130 @@
+"""Issue 11, findings 9-13: no item taken from the user is lost, no call starves another.
+
+Each test is named after the finding it guards (``test_fNN_...``). A hang is turned into
+a failure by ``asyncio.timeout``, never detected by sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from antflow_core import ItemFinished, Pipeline, Stage, StatusEvent, TaskEvent
+
+HANG = 10  # seconds after which a test that would hang fails instead
+
+
+async def identity(x: Any) -> Any:
+    return x
+
+
+class Observer:
+    """Wakes the test once ``in_progress`` items started, or ``finished`` items ended."""
+
+    def __init__(self, in_progress: int = 1, finished: int = 0) -> None:
+        self.want_started, self.want_finished = in_progress, finished
+        self.started_count = self.finished_count = 0
+        self.started = asyncio.Event()
+        self.finished = asyncio.Event()
+
+    def on_status_event(self, event: StatusEvent) -> None:
+        if event.status == "in_progress":
+            self.started_count += 1
+            if self.started_count >= self.want_started:
+                self.started.set()
+
+    def on_task_event(self, event: TaskEvent) -> None:
+        return None
+
+    def on_item_finished(self, event: ItemFinished) -> None:
+        self.finished_count += 1
+        if self.finished_count >= self.want_finished:
+            self.finished.set()
+
+
+class Source:
+    """An iterable of 0..n-1 that records every item taken from it."""
+
+    def __init__(self, n: int = 100) -> None:
+        self.n = n
+        self.taken: list[int] = []
+
+    def __iter__(self) -> Iterator[int]:
+        for i in range(self.n):
+            self.taken.append(i)
+            yield i
+
+
+def held_stage(workers: int = 1, capacity: int = 1) -> tuple[Stage, asyncio.Event]:
+    release = asyncio.Event()
+
+    async def held(x: int) -> int:
+        await release.wait()
+        return x
+
+    return Stage("Held", workers=workers, tasks=[held], queue_capacity=capacity), release
+
+
+def accounted(pipeline: Pipeline, yielded: list[int] | None = None) -> list[int]:
+    """Return every id that ended (yielded, in results or failures) or is unfinished, sorted."""
+    ids = list(yielded or [])
+    ids += [r.id for r in pipeline.results] + [f.id for f in pipeline.failures]
+    ids += [p.id for p in pipeline.unfinished_items]
+    return sorted(ids)
+
+
+def assert_counts_agree(pipeline: Pipeline, taken: int) -> None:
+    stats = pipeline.get_stats()
+    assert stats.items_in_flight == 0
+    assert stats.items_fed == taken
+    assert stats.items_fed == stats.items_processed + stats.items_failed + stats.items_unfinished
+
+
+# ---------------------------------------------------------------------------- 9
+
+
+# --------------------------------------------------------------------------- 10
+
+
+@contextlib.asynccontextmanager
+async def _nothing() -> Any:
+    yield
+
+
+# --------------------------------------------------------------------------- 11
+
+
+# --------------------------------------------------------------------------- 12
+
+
+def plain_identity(x: int) -> int:
+    return x
+
+
+# --------------------------------------------------------------------------- 13
+
+
+async def test_f13_calls_that_time_out_do_not_starve_the_stage_of_threads() -> None:
+    stuck = threading.Event()
+    calls: list[int] = []
+
+    def call(x: int) -> int:
+        calls.append(x)
+        if x < 2:
+            stuck.wait(timeout=HANG)  # two calls hang, as many as the stage has workers
+        return x
+
+    pipeline = Pipeline(
+        stages=[Stage("Sync", workers=2, tasks=[call], task_attempts=1, task_timeout=0.3)]
+    )
+    try:
+        async with asyncio.timeout(HANG):
+            results = await pipeline.run(range(8))
+    finally:
+        stuck.set()
+    assert [r.value for r in results] == [2, 3, 4, 5, 6, 7]  # each called, none timed out
+    assert [f.id for f in pipeline.failures] == [0, 1]
+    assert sorted(calls) == list(range(8))
