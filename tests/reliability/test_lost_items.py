@@ -104,6 +104,29 @@ def plain_identity(x: int) -> int:
     return x
 
 
+async def test_f12_a_run_started_while_the_previous_run_stops_keeps_its_threads() -> None:
+    observer = Observer()
+    pipeline = Pipeline(
+        stages=[Stage("Sync", workers=1, tasks=[plain_identity], task_wait_seconds=0)],
+        status_tracker=observer,
+    )
+    second: list[asyncio.Task[Any]] = []
+
+    def start_second_run(_: asyncio.Task[None]) -> None:
+        # The first run's worker just stopped: its join() is in its final stop.
+        second.append(asyncio.get_running_loop().create_task(pipeline.run(range(20, 40))))
+
+    first = asyncio.create_task(pipeline.run(range(20)))
+    async with asyncio.timeout(HANG):
+        await observer.started.wait()
+        [worker] = [t for t in asyncio.all_tasks() if t.get_name() == "antflow:Sync-W0"]
+        worker.add_done_callback(start_second_run)
+        assert len(await first) == 20
+        results = await second[0]
+    assert pipeline.failures == []  # not "cannot schedule new futures after shutdown"
+    assert [r.value for r in results] == list(range(20, 40))
+
+
 # --------------------------------------------------------------------------- 13
 
 

@@ -516,10 +516,13 @@ class Pipeline(Generic[InT, OutT]):
         # item and be cancelled with it. From IDLE on, fed items wait for the next start().
         run_state.phase = Phase.STOPPING
         self._intake.run_start_sequence = self._intake.msg_counter
+        # This run's display, taken before waiting: a start() meanwhile brings its own.
+        driver = self._supervisor.take_display()
         await self._stop_workers()
         if run_state.phase is Phase.STOPPING:  # (not started again or shut down meanwhile)
             run_state.phase = Phase.IDLE
-        await self._supervisor.stop_display()
+        if driver is not None:
+            await driver.stop()
 
     async def shutdown(self) -> None:
         """Stop the workers now and close the pipeline for good.

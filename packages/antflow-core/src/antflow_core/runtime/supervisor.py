@@ -57,12 +57,14 @@ class Supervisor:
 
     async def stop_workers(self) -> None:
         """Cancel and await every worker; close the threads."""
+        # Take this run's workers and threads before waiting: a start() while we wait
+        # gives the next run its own.
         workers, self.workers = self.workers, []
+        executor, self.executor = self.executor, None
         for task in workers:
             task.cancel()
         if workers:
             await asyncio.gather(*workers, return_exceptions=True)
-        executor, self.executor = self.executor, None
         if executor is not None:
             # Threads still running a task (a timed-out call) finish on their own.
             executor.close()
@@ -83,6 +85,11 @@ class Supervisor:
         driver = DisplayDriver(display, snapshot, total, stage_names)
         self.driver = driver
         driver.start()
+
+    def take_display(self) -> DisplayDriver | None:
+        """Take the display of the run that ends; a ``start()`` meanwhile brings its own."""
+        driver, self.driver = self.driver, None
+        return driver
 
     async def stop_display(self) -> None:
         """Stop refreshing the display and let it show the final snapshot."""
