@@ -16,8 +16,10 @@ from antflow_core import (
     DashboardSnapshot,
     FeedError,
     Pipeline,
+    PipelineResult,
     Stage,
     StageValidationError,
+    StatusEvent,
 )
 from antflow_tracker import StatusTracker
 
@@ -130,6 +132,50 @@ async def test_f15_generator_exit_raised_by_a_plain_function_fails_only_its_item
 
 
 # --------------------------------------------------------------------------- 17
+
+
+async def test_f17_a_status_callback_raising_a_base_exception_never_skips_on_success() -> None:
+    delivered: list[int] = []
+
+    def on_status_change(event: StatusEvent) -> None:
+        if event.status == "completed":
+            raise CustomBaseError("a status callback bug")
+
+    tracker = StatusTracker(
+        on_status_change=on_status_change, on_success=lambda r: delivered.append(r.id)
+    )
+    pipeline = Pipeline(
+        # odd items skip the last (only) stage: the tracker adds their "completed" itself
+        stages=[Stage("S", workers=1, tasks=[identity], skip_if=lambda x: x % 2 == 1)],
+        status_tracker=tracker,
+        collect_results=False,
+    )
+    async with asyncio.timeout(HANG):
+        await pipeline.run(range(10))
+    assert sorted(delivered) == list(range(10))  # the documented way to keep results
+
+
+async def test_f17_an_async_status_callback_raising_a_base_exception_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    delivered: list[int] = []
+
+    async def on_status_change(event: StatusEvent) -> None:
+        raise CustomBaseError("an async status callback bug")
+
+    async def on_success(result: PipelineResult[Any]) -> None:
+        delivered.append(result.id)
+
+    tracker = StatusTracker(on_status_change=on_status_change, on_success=on_success)
+    pipeline = Pipeline(
+        stages=[Stage("S", tasks=[identity], skip_if=lambda x: x % 2 == 1)],
+        status_tracker=tracker,
+        collect_results=False,
+    )
+    async with asyncio.timeout(HANG):
+        await pipeline.run(range(10))
+    assert sorted(delivered) == list(range(10))
+    assert "the tracker's on_status_change callback raised" in caplog.text
 
 
 # --------------------------------------------------------------------------- 18

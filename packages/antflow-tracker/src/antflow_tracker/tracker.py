@@ -24,8 +24,9 @@ which reads `observes_task_events` when it starts.
 
 A callback may be a plain function or an ``async`` one. The tracker returns the
 callback's awaitable to the worker, which awaits it before the item moves on, so after
-``await pipeline.run(...)`` every callback has finished. A callback that raises is
-logged on the ``"antflow"`` logger and ignored: it never fails an item or stops a worker.
+``await pipeline.run(...)`` every callback has finished. A callback that raises (any
+exception, a BaseException too) is logged on the ``"antflow"`` logger and ignored: it
+never fails an item, stops a worker, or keeps another callback from being called.
 """
 
 from __future__ import annotations
@@ -603,10 +604,15 @@ class StatusTracker:
 def _call(
     callback: Callable[[_E], Awaitable[None] | None], event: _E, what: str
 ) -> Awaitable[None] | None:
-    """Call a user callback; return its awaitable, guarded, if it is ``async``."""
+    """Call a user callback; return its awaitable, guarded, if it is ``async``.
+
+    Whatever a plain callback raises (a BaseException too: it is user code, not the
+    cancellation of a worker) is logged and ignored, so that the tracker's other duties
+    (recording, ``on_success``, ``on_failure``) still happen for this item and the next.
+    """
     try:
         pending: object = callback(event)  # a sloppy sync callback may return anything
-    except (Exception, asyncio.CancelledError):
+    except BaseException:
         logger.exception("antflow: the tracker's %s callback raised; ignored", what)
         return None
     if pending is None:
@@ -624,7 +630,7 @@ async def _guarded(pending: Awaitable[None], what: str) -> None:
         if task is None or task.cancelling():
             raise  # the worker itself is being cancelled
         logger.exception("antflow: the tracker's %s callback was cancelled; ignored", what)
-    except Exception:
+    except BaseException:
         logger.exception("antflow: the tracker's %s callback raised; ignored", what)
 
 
