@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -246,3 +246,23 @@ def test_f21_an_async_generator_function_is_refused_at_construction(field: str, 
 
 
 # --------------------------------------------------------------------------- 22
+
+
+@pytest.mark.parametrize(
+    "items", [bytearray(b"abc"), memoryview(b"abc")], ids=["bytearray", "memoryview"]
+)
+@pytest.mark.parametrize("method", ["run", "stream", "feed"])
+async def test_f22_binary_buffers_are_refused_as_items(items: Any, method: str) -> None:
+    pipeline = Pipeline(stages=[Stage("S", tasks=[identity])])
+    call: Callable[[], Any]
+    if method == "run":
+        call = lambda: pipeline.run(items)  # noqa: E731
+    elif method == "stream":
+        call = lambda: pipeline.stream(items).__anext__()  # noqa: E731
+    else:
+        await pipeline.start()
+        call = lambda: pipeline.feed(items)  # noqa: E731
+    with pytest.raises(TypeError, match=f"items is a {type(items).__name__}"):
+        await call()
+    assert pipeline.get_stats().items_fed == 0
+    await pipeline.shutdown()

@@ -149,10 +149,12 @@ class Intake:
     @staticmethod
     def check_items(items: object, *, allow_async: bool) -> None:
         """Refuse what is not an iterable of items (a string, an async iterable for feed())."""
-        if isinstance(items, str | bytes):
+        if isinstance(items, str | bytes | bytearray | memoryview):
+            text = isinstance(items, str)
+            unit, example = ("character", "[text]") if text else ("byte", "[data]")
             raise TypeError(
-                f"items is a {type(items).__name__}, which would be fed one character at a "
-                "time: pass a list, e.g. [text]"
+                f"items is a {type(items).__name__}, which would be fed one {unit} at a "
+                f"time: pass a list, e.g. {example}"
             )
         if isinstance(items, Iterable):
             return
