@@ -209,6 +209,20 @@ def antflow_threads() -> list[threading.Thread]:
 # --------------------------------------------------------------------------- 19
 
 
+@pytest.mark.parametrize("error", [CustomBaseError("display"), KeyboardInterrupt()])
+async def test_f19_a_display_whose_start_raises_a_base_exception_leaves_nothing_running(
+    error: BaseException,
+) -> None:
+    display = Display(start_raises=error)
+    pipeline = Pipeline(stages=[Stage("S", workers=3, tasks=[identity])])
+    with pytest.raises(type(error)):
+        await pipeline.run(range(3), progress=display)
+    assert not pipeline.is_running
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("antflow:")]
+    # the pipeline is still usable
+    assert [r.value for r in await pipeline.run(range(3))] == [0, 1, 2]
+
+
 # --------------------------------------------------------------------------- 20
 
 

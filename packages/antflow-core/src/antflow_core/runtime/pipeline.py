@@ -469,10 +469,12 @@ class Pipeline(Generic[InT, OutT]):
         run_state.crash = None
         self._emitter.read_task_observation()
         self._monitor.begin_run()
+        if display is not None:
+            # Before anything else starts: a display whose start() raises a BaseException
+            # (an Exception is logged and the display dropped) leaves nothing running.
+            self._start_display(display, total)
         self._supervisor.start_workers(self._runners)
         run_state.phase = Phase.RUNNING
-        if display is not None:
-            self._start_display(display, total)
 
     def _start_display(self, display: ProgressDisplay, total: int | None) -> None:
         snapshot, names = self.get_dashboard_snapshot, self._plan.stage_names

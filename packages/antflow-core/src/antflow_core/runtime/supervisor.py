@@ -83,8 +83,8 @@ class Supervisor:
     ) -> None:
         """Start refreshing ``display`` with ``snapshot()`` at its interval."""
         driver = DisplayDriver(display, snapshot, total, stage_names)
-        self.driver = driver
         driver.start()
+        self.driver = driver  # only once it started: one whose start() raised is not kept
 
     def take_display(self) -> DisplayDriver | None:
         """Take the display of the run that ends; a ``start()`` meanwhile brings its own."""
