@@ -206,6 +206,32 @@ def antflow_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("antflow")]
 
 
+async def test_f18_cancelling_the_final_stop_of_a_stream_still_stops_display_and_threads() -> None:
+    display = Display()
+    pipeline = Pipeline(stages=[Stage("Sync", workers=1, tasks=[plain_identity])])
+    threads_before = set(antflow_threads())
+
+    async def consume() -> list[int]:
+        seen = []
+        async for result in pipeline.stream(range(5), progress=display):
+            seen.append(result.id)
+            if len(seen) == 5:
+                # the stream's last step stops the workers; cancel the consumer right then
+                [worker] = [t for t in asyncio.all_tasks() if t.get_name() == "antflow:Sync-W0"]
+                worker.add_done_callback(lambda _: consumer.cancel())
+        return seen
+
+    consumer = asyncio.create_task(consume())
+    async with asyncio.timeout(HANG):
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+    assert display.calls[-1] == "finish"
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "antflow:display"]
+    for thread in set(antflow_threads()) - threads_before:
+        await asyncio.to_thread(thread.join, HANG)  # the pool's threads end
+        assert not thread.is_alive()
+
+
 # --------------------------------------------------------------------------- 19
 
 

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from antflow_core.model import DashboardSnapshot, ProgressDisplay
+from antflow_core.runtime.stopping import stop_tasks
 
 __all__ = ["DisplayDriver"]
 
@@ -76,15 +77,19 @@ class DisplayDriver:
                 return
 
     async def stop(self) -> None:
-        """Stop refreshing and call the display's ``finish`` with the final snapshot."""
+        """Stop refreshing and call the display's ``finish`` with the final snapshot.
+
+        Both happen even if the caller is cancelled meanwhile (the cancellation is
+        re-raised afterwards), so a display is never left refreshing.
+        """
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        display, self._display = self._display, None
-        if display is None:
-            return
         try:
-            display.finish(self._snapshot())
-        except Exception:
-            logger.exception("antflow: the progress display failed to finish")
+            if task is not None:
+                await stop_tasks([task])
+        finally:
+            display, self._display = self._display, None
+            if display is not None:
+                try:
+                    display.finish(self._snapshot())
+                except Exception:
+                    logger.exception("antflow: the progress display failed to finish")

@@ -520,11 +520,13 @@ class Pipeline(Generic[InT, OutT]):
         self._intake.run_start_sequence = self._intake.msg_counter
         # This run's display, taken before waiting: a start() meanwhile brings its own.
         driver = self._supervisor.take_display()
-        await self._stop_workers()
-        if run_state.phase is Phase.STOPPING:  # (not started again or shut down meanwhile)
-            run_state.phase = Phase.IDLE
-        if driver is not None:
-            await driver.stop()
+        try:
+            await self._stop_workers()
+        finally:  # a cancellation meanwhile (the end of a stream loop) still stops it all
+            if run_state.phase is Phase.STOPPING:  # (not started again or shut down meanwhile)
+                run_state.phase = Phase.IDLE
+            if driver is not None:
+                await driver.stop()
 
     async def shutdown(self) -> None:
         """Stop the workers now and close the pipeline for good.

@@ -29,6 +29,7 @@ from typing import Any
 from antflow_core.model import DashboardSnapshot, ProgressDisplay
 from antflow_core.runtime.display import DisplayDriver
 from antflow_core.runtime.stage_runner import StageRunner
+from antflow_core.runtime.stopping import stop_tasks
 from antflow_core.runtime.threads import TaskThreads
 
 __all__ = ["Supervisor"]
@@ -61,13 +62,12 @@ class Supervisor:
         # gives the next run its own.
         workers, self.workers = self.workers, []
         executor, self.executor = self.executor, None
-        for task in workers:
-            task.cancel()
-        if workers:
-            await asyncio.gather(*workers, return_exceptions=True)
-        if executor is not None:
-            # Threads still running a task (a timed-out call) finish on their own.
-            executor.close()
+        try:
+            await stop_tasks(workers)  # even if cancelled meanwhile: see stopping.py
+        finally:
+            if executor is not None:
+                # Threads still running a task (a timed-out call) finish on their own.
+                executor.close()
 
     @property
     def has_display(self) -> bool:
