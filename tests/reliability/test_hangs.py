@@ -206,3 +206,23 @@ async def test_f07_a_display_with_a_non_finite_refresh_interval_is_dropped_not_r
 
 
 # ---------------------------------------------------------------------------- 8
+
+
+async def test_f08_an_async_skip_if_that_never_returns_is_cut_off_by_callback_timeout() -> None:
+    forever = asyncio.Event()
+
+    async def skip_if(x: int) -> bool:
+        if x == 1:
+            await forever.wait()
+        return False
+
+    pipeline = Pipeline(
+        stages=[Stage("S", workers=1, tasks=[identity], skip_if=skip_if)], callback_timeout=0.05
+    )
+    async with asyncio.timeout(HANG):
+        results = await pipeline.run(range(3))
+    assert [r.value for r in results] == [0, 2]
+    [failed] = pipeline.failures
+    assert (failed.id, failed.stage) == (1, "S")
+    assert isinstance(failed.error, TimeoutError)
+    assert "skip_if of stage 'S' took longer than callback_timeout=0.05s" in str(failed.error)

@@ -303,7 +303,8 @@ class Stage(Generic[InT, OutT]):
             ``async``. Errors it raises are logged.
         skip_if: Predicate on the item's value; when it returns true the item skips the stage
             entirely (its status goes from ``queued`` to ``skipped``, ``on_success`` is not
-            called) and moves on unchanged.
+            called) and moves on unchanged. It may be ``async``: then the pipeline's
+            ``callback_timeout`` bounds it, and one that takes longer fails the item.
         queue_capacity: Size of the stage's input queue. ``None`` gives
             ``max(1, workers * 10)``; ``0`` means unbounded. A full queue blocks the stage
             before it (or ``feed()``), which is how backpressure travels upstream.

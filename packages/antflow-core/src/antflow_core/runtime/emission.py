@@ -17,8 +17,9 @@ off (``on_task`` is None; asked again at each ``start()``).
 
 Whatever user code raises here (an observer's method, a coroutine it returned, a stage's
 ``on_success`` / ``on_failure``) is logged and ignored: it can never fail an item or stop
-a worker. Awaiting it is bounded by ``callback_timeout``. The runtime's own cancellation
-still propagates (`is_own_cancellation`).
+a worker. Awaiting it is bounded by ``callback_timeout``, and so is an ``async``
+``skip_if`` (`Emitter.decision`), whose item fails when it takes longer. The runtime's own
+cancellation still propagates (`is_own_cancellation`).
 """
 
 from __future__ import annotations
@@ -226,6 +227,24 @@ class Emitter:
                 )
             else:
                 logger.exception("antflow: the status tracker's coroutine raised; ignored")
+
+    async def decision(self, pending: Awaitable[Any], what: str, stage: str) -> Any:
+        """Await what an ``async`` ``skip_if`` returned, within ``callback_timeout``.
+
+        A decision cannot be abandoned like a callback (the item needs it), so one that
+        takes longer raises `TimeoutError`, and the item fails as if it had raised.
+        """
+        scope = asyncio.timeout(self.callback_timeout)
+        try:
+            async with scope:
+                return await pending
+        except TimeoutError as exc:
+            if scope.expired():
+                raise TimeoutError(
+                    f"{what} of stage {stage!r} took longer than "
+                    f"callback_timeout={self.callback_timeout}s"
+                ) from exc
+            raise
 
     async def callback(
         self, callback: Callable[[Any], Any], arg: Any, what: str, stage: str

@@ -120,8 +120,9 @@ class Pipeline(Generic[InT, OutT]):
         callback_timeout: Seconds an ``async`` callback (a stage's ``on_success`` /
             ``on_failure``, or a coroutine returned by the status tracker) may take before
             it is abandoned with a logged error, so a callback that hangs cannot stall a
-            worker. ``None`` waits forever. A plain (sync) callback runs on the event loop
-            and cannot be interrupted: keep it short.
+            worker; an ``async`` ``skip_if`` that takes longer fails its item at that stage
+            with a `TimeoutError`. ``None`` waits forever. A plain (sync) callback runs on
+            the event loop and cannot be interrupted: keep it short.
         telemetry: True to send OpenTelemetry traces and metrics of the pipeline (needs
             antflow-otel: ``pip install antflow[otel]``), or an observer such as
             ``antflow_otel.TelemetryObserver(...)``. It works beside ``status_tracker``:

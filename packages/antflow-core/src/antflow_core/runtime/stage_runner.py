@@ -330,7 +330,7 @@ class StageRunner:
             try:
                 skip = skip_if(payload.value)
                 if isinstance(skip, Awaitable):
-                    skip = await skip
+                    skip = await self.emitter.decision(skip, "skip_if", self.name)
                 skip = bool(skip)  # a truth value that raises fails the item here
             except BaseException as exc:
                 if is_own_cancellation(exc):
