@@ -252,6 +252,37 @@ async def test_f19_a_display_whose_start_raises_a_base_exception_leaves_nothing_
 # --------------------------------------------------------------------------- 20
 
 
+def test_f20_a_pipeline_runs_in_one_event_loop_after_another() -> None:
+    limited = threading.Lock()
+
+    async def limited_call(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    def plain(x: int) -> int:
+        with limited:
+            return x
+
+    pipeline = Pipeline(
+        stages=[
+            Stage(
+                "Async",
+                workers=2,
+                tasks=[limited_call],
+                task_concurrency_limits={"limited_call": 1},
+                call_rate=10_000,  # a rate limiter and a call gate, bound to a loop too
+            ),
+            Stage("Plain", workers=2, tasks=[plain], task_timeout=5, call_concurrency=1),
+        ]
+    )
+    first = asyncio.run(pipeline.run(range(10)))
+    second = asyncio.run(pipeline.run(range(10, 20)))  # a second asyncio.run: a new loop
+    assert [r.value for r in first] == list(range(10))
+    assert [r.value for r in second] == list(range(10, 20))
+    assert pipeline.unfinished_items == []
+    assert pipeline.failures == []
+
+
 # --------------------------------------------------------------------------- 21
 
 

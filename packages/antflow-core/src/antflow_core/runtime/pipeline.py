@@ -258,6 +258,7 @@ class Pipeline(Generic[InT, OutT]):
         )
         self._supervisor = Supervisor()  # owns the workers, threads, display, stream helpers
         self._closed = asyncio.Event()  # set once shutdown has completed
+        self._loop: asyncio.AbstractEventLoop | None = None  # the event loop it last ran in
         self._monitor = Monitor(self._plan, self._runners, self._intake, self._outcomes)
 
     # ------------------------------------------------------------ protected members
@@ -463,6 +464,7 @@ class Pipeline(Generic[InT, OutT]):
         display = resolve_display(
             progress, dashboard, refresh_interval, custom_dashboard=custom_dashboard, pipeline=self
         )
+        self._enter_loop()
         if run_state.phase is Phase.RUNNING:
             if display is not None and not self._supervisor.has_display:
                 self._start_display(display, total)
@@ -476,6 +478,31 @@ class Pipeline(Generic[InT, OutT]):
             self._start_display(display, total)
         self._supervisor.start_workers(self._runners)
         run_state.phase = Phase.RUNNING
+
+    def _enter_loop(self) -> None:
+        """Follow the pipeline into the running event loop (a second ``asyncio.run``).
+
+        asyncio's events and semaphores belong to the loop they first waited in, so a
+        pipeline started in a new loop gets new ones; its queues are empty between runs.
+
+        Raises:
+            PipelineStateError: If it is running in another event loop right now.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        run_state = self._run_state
+        if run_state.phase is Phase.RUNNING:
+            raise PipelineStateError(
+                "the pipeline is running in another event loop: join() it there first, or "
+                "use another Pipeline"
+            )
+        if self._loop is not None:
+            run_state.renew_idle()
+            self._closed = asyncio.Event()
+            for runner in self._runners:
+                runner.renew_semaphores()
+        self._loop = loop
 
     def _start_display(self, display: ProgressDisplay, total: int | None) -> None:
         snapshot, names = self.get_dashboard_snapshot, self._plan.stage_names

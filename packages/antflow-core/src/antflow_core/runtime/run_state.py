@@ -64,6 +64,13 @@ class RunState:
         self.idle.set()
         self.crash: BaseException | None = None
 
+    def renew_idle(self) -> None:
+        """Give ``idle`` a new event, as it is, for a new event loop (asyncio binds events)."""
+        idle = asyncio.Event()
+        if self.idle.is_set():
+            idle.set()
+        self.idle = idle
+
     def end_item(self) -> None:
         """Count out an item that ended (as a result or a failure)."""
         self.in_flight -= 1

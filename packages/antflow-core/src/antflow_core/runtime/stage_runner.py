@@ -165,12 +165,7 @@ class StageRunner:
             if stage.on_failure is None or stage.on_failure_form is None
             else call_with_failure(stage.on_failure, stage.on_failure_form)
         )
-        # One semaphore per limited task name: tasks sharing a name share its limit.
-        semaphores = {
-            name: asyncio.Semaphore(limit)
-            for name, limit in zip(plan.task_names, plan.task_limits, strict=True)
-            if limit is not None
-        }
+        semaphores = self._semaphores()
         gates = _gates(plan, semaphores)
         self.specs = tuple(
             TaskSpec(
@@ -192,6 +187,27 @@ class StageRunner:
         self.failed = 0
         self.skipped = 0
         self.retried = 0
+
+    def _semaphores(self) -> dict[str, asyncio.Semaphore]:
+        """One semaphore per limited task name: tasks sharing a name share its limit."""
+        plan = self.plan
+        return {
+            name: asyncio.Semaphore(limit)
+            for name, limit in zip(plan.task_names, plan.task_limits, strict=True)
+            if limit is not None
+        }
+
+    def renew_semaphores(self) -> None:
+        """Give the limits new semaphores and gates: asyncio binds them to their event loop.
+
+        For a pipeline that runs again in a new event loop; the rate limiters start anew
+        too (their clock is the loop's).
+        """
+        semaphores = self._semaphores()
+        gates = _gates(self.plan, semaphores)
+        for spec, gate in zip(self.specs, gates, strict=True):
+            spec.semaphore = semaphores.get(spec.name)
+            spec.gate = gate
 
     def __repr__(self) -> str:
         return f"<StageRunner {self.name!r} workers={len(self.records)} queue={self.queue!r}>"
