@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,43 @@ async def test_f02_a_task_raising_stop_iteration_fails_that_item(
 
 
 # ---------------------------------------------------------------------------- 4
+
+
+@pytest.mark.parametrize(
+    "error", [CustomBaseError("source broke"), asyncio.CancelledError("from the source")]
+)
+@pytest.mark.parametrize("mode", ["stream", "run"])
+async def test_f04_an_iterable_raising_a_base_exception_ends_a_stream_as_it_ends_run(
+    error: BaseException, mode: str
+) -> None:
+    taken: list[int] = []
+
+    def source() -> Iterator[int]:
+        for i in range(3):
+            taken.append(i)
+            yield i
+        raise error
+
+    pipeline = Pipeline(stages=[Stage("S", workers=2, tasks=[identity])])
+    seen: list[int] = []
+
+    async def consume() -> None:
+        if mode == "stream":
+            async for result in pipeline.stream(source()):
+                seen.append(result.id)
+        else:
+            await pipeline.run(source())
+
+    async with asyncio.timeout(HANG):
+        with pytest.raises(type(error)) as caught:
+            await consume()
+    assert caught.value is error
+    assert pipeline.is_closed
+    assert set(seen) <= set(taken)
+    stats = pipeline.get_stats()
+    ended = seen + [r.id for r in pipeline.results] + [f.id for f in pipeline.failures]
+    assert sorted(ended + [p.id for p in pipeline.unfinished_items]) == taken
+    assert stats.items_in_flight == 0
 
 
 # ---------------------------------------------------------------------------- 5

@@ -25,7 +25,10 @@ consumer:
 * the feeder feeds the items (`Intake.feed_any`);
 * the closer waits for the feeder and then for every fed item to end, and closes the
   channel, which ends the consumer's loop. It returns the feeder's error, if any,
-  which the stream raises after the last result.
+  which the stream raises after the last result. A BaseException that is not an
+  Exception (a custom one, or a CancelledError the iterable raised) closes the channel
+  at once instead: the consumer gets what was ready, the pipeline shuts down, and the
+  stream raises it, as ``run()`` does.
 
 When the consumer stops early (it breaks out, is cancelled, or throws an error in),
 the pipeline shuts down: helpers and workers stop, and the items that had not ended are
@@ -51,6 +54,7 @@ from antflow_core.model import (
     default_queue_capacity,
 )
 from antflow_core.runtime.interrupts import interrupt_guard
+from antflow_core.runtime.invoke import is_own_cancellation
 from antflow_core.runtime.outcomes import StreamEntry
 from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
 from antflow_core.runtime.rendezvous import Rendezvous
@@ -171,9 +175,7 @@ async def stream_items(
     outcomes, run_state, supervisor = pipeline._outcomes, pipeline._run_state, pipeline._supervisor
     outcomes.open_stream(out, failures=failures)
     loop = asyncio.get_running_loop()
-    feeder = loop.create_task(
-        pipeline._intake.feed_any(items, priority), name="antflow:stream-feeder"
-    )
+    feeder = loop.create_task(_stream_feed(pipeline, items, priority), name="antflow:stream-feeder")
     closer = loop.create_task(
         _close_when_done(run_state, feeder, out), name="antflow:stream-closer"
     )
@@ -205,22 +207,43 @@ async def stream_items(
     if run_state.crash is not None:
         await pipeline._abort()
         run_state.raise_crash()
+    if feed_error is not None and not isinstance(feed_error, Exception):
+        await pipeline._abort()  # a BaseException from the iterable stops it, as in run()
+        raise feed_error
     await pipeline.join()
     if feed_error is not None:
         raise feed_error
 
 
+async def _stream_feed(
+    pipeline: Pipeline, items: Iterable[Any] | AsyncIterable[Any], priority: int
+) -> BaseException | None:
+    """A stream's feeder: feed, and return what the feed raised for the stream to raise.
+
+    A BaseException from the iterable (even a CancelledError it raised) is returned, not
+    raised: the task must end normally for the closer to see it.
+    """
+    try:
+        await pipeline._intake.feed_any(items, priority)
+    except BaseException as exc:
+        if is_own_cancellation(exc):
+            raise
+        return exc
+    return None
+
+
 async def _close_when_done(
     run_state: RunState,
-    feeder: asyncio.Task[None],
+    feeder: asyncio.Task[BaseException | None],
     out: StageQueue[StreamEntry] | Rendezvous[StreamEntry],
-) -> Exception | None:
-    """Wait for the feed, then for every item to end; close the channel; return the feed's error."""
-    error: Exception | None = None
-    try:
-        await feeder
-    except Exception as exc:
-        error = exc
-    await run_state.wait_idle()
+) -> BaseException | None:
+    """End the stream once everything fed has ended; return what the feed raised.
+
+    An Exception (a `FeedError`) ends the stream after the items fed before it; any other
+    BaseException ends it at once, as ``run()`` stops at once.
+    """
+    error = await feeder
+    if error is None or isinstance(error, Exception):
+        await run_state.wait_idle()
     out.close()
     return error
