@@ -173,11 +173,18 @@ async def run_scenario(scenario: dict[str, Any]) -> tuple[Pipeline, StatusTracke
 @settings(
     max_examples=150,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,  # loop_factory is a plain function
+    ],
 )
 @given(chaos())
-def test_every_fed_item_ends_exactly_once_and_every_count_agrees(scenario: dict[str, Any]) -> None:
-    pipeline, tracker, seen = asyncio.run(run_scenario(scenario))
+def test_every_fed_item_ends_exactly_once_and_every_count_agrees(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop], scenario: dict[str, Any]
+) -> None:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        pipeline, tracker, seen = runner.run(run_scenario(scenario))
     n = scenario["items"]
     failed_ids = [f.id for f in pipeline.failures]
     stats = pipeline.get_stats()

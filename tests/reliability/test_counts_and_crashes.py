@@ -252,7 +252,9 @@ async def test_f19_a_display_whose_start_raises_a_base_exception_leaves_nothing_
 # --------------------------------------------------------------------------- 20
 
 
-def test_f20_a_pipeline_runs_in_one_event_loop_after_another() -> None:
+def test_f20_a_pipeline_runs_in_one_event_loop_after_another(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
     limited = threading.Lock()
 
     async def limited_call(x: int) -> int:
@@ -275,8 +277,10 @@ def test_f20_a_pipeline_runs_in_one_event_loop_after_another() -> None:
             Stage("Plain", workers=2, tasks=[plain], task_timeout=5, call_concurrency=1),
         ]
     )
-    first = asyncio.run(pipeline.run(range(10)))
-    second = asyncio.run(pipeline.run(range(10, 20)))  # a second asyncio.run: a new loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        first = runner.run(pipeline.run(range(10)))
+    with asyncio.Runner(loop_factory=loop_factory) as runner:  # a second asyncio.run
+        second = runner.run(pipeline.run(range(10, 20)))
     assert [r.value for r in first] == list(range(10))
     assert [r.value for r in second] == list(range(10, 20))
     assert pipeline.unfinished_items == []
