@@ -15,6 +15,8 @@ stats) is a model function. The runtime is split into rooms, one module each:
 | ``emission`` | events to the observer, stage callbacks, ``callback_timeout`` |
 | ``run_state`` | the phase, items in flight, what ``join()`` waits on, a crash |
 | ``supervisor`` | every task and thread the pipeline starts, and their stopping |
+| ``threads`` | `TaskThreads`: a thread for every plain-function call, at once |
+| ``stopping`` | stopping tasks so that they have ended, even if the stop is cancelled |
 | ``runs`` | ``run()`` and ``stream()``: a batch of items from start to end |
 | ``monitoring`` | stats, worker states and metrics, dashboard snapshots |
 | ``queues`` | `StageQueue`, the bounded priority queue in front of a stage |
