@@ -988,9 +988,10 @@ async def test_shutdown_wakes_a_feed_blocked_on_a_full_queue() -> None:
     feeder = asyncio.create_task(pipeline.feed(range(5)))
     await blocked.wait()
     await pipeline.shutdown()
-    with pytest.raises(PipelineStateError, match="shut down while feeding; 2 items"):
+    with pytest.raises(PipelineStateError, match="shut down while feeding; 3 items"):
         await feeder
-    assert [p.id for p in pipeline.unfinished_items] == [0, 1]
+    # item 2, taken from the iterable and waiting for room, is unfinished too
+    assert [p.id for p in pipeline.unfinished_items] == [0, 1, 2]
 
 
 async def test_shutdown_before_start_closes_the_pipeline() -> None:

@@ -12,7 +12,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from antflow_core import ItemFinished, Pipeline, Stage, StatusEvent, TaskEvent
+import pytest
+from antflow_core import ItemFinished, Pipeline, PipelineStateError, Stage, StatusEvent, TaskEvent
 
 HANG = 10  # seconds after which a test that would hang fails instead
 
@@ -84,6 +85,63 @@ def assert_counts_agree(pipeline: Pipeline, taken: int) -> None:
 
 
 # ---------------------------------------------------------------------------- 9
+
+
+@pytest.mark.parametrize("closing", ["break", "aclosing"])
+async def test_f09_leaving_a_stream_early_accounts_for_every_item_taken(closing: str) -> None:
+    stage, release = held_stage()
+    release.set()
+    source = Source()
+    pipeline = Pipeline(stages=[stage, Stage("Next", tasks=[identity], queue_capacity=1)])
+    yielded: list[int] = []
+    async with asyncio.timeout(HANG):
+        if closing == "aclosing":
+            async with contextlib.aclosing(pipeline.stream(source)) as results:
+                async for result in results:
+                    yielded.append(result.id)
+                    break
+        else:
+            async for result in pipeline.stream(source):
+                yielded.append(result.id)
+                break
+        await pipeline.shutdown()  # waits for the stream's own stop, however it left
+    assert accounted(pipeline, yielded) == source.taken
+    assert_counts_agree(pipeline, len(source.taken))
+
+
+async def test_f09_cancelling_run_accounts_for_the_item_waiting_for_room() -> None:
+    stage, _ = held_stage()
+    observer = Observer()
+    source = Source()
+    pipeline = Pipeline(stages=[stage], status_tracker=observer)
+    runner = asyncio.create_task(pipeline.run(source))
+    async with asyncio.timeout(HANG):
+        await observer.started.wait()
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+    # one item held by the worker, one in the queue, one taken and waiting for room
+    assert len(source.taken) == 3
+    assert accounted(pipeline) == source.taken
+    assert_counts_agree(pipeline, 3)
+
+
+async def test_f09_shutdown_during_feed_accounts_for_the_item_waiting_for_room() -> None:
+    stage, _ = held_stage()
+    observer = Observer()
+    source = Source()
+    pipeline = Pipeline(stages=[stage], status_tracker=observer)
+    await pipeline.start()
+    feeder = asyncio.create_task(pipeline.feed(source))
+    async with asyncio.timeout(HANG):
+        await observer.started.wait()
+        await pipeline.shutdown()
+        with pytest.raises(PipelineStateError, match="shut down while feeding"):
+            await feeder
+    assert len(source.taken) == 3
+    assert accounted(pipeline) == source.taken
+    assert [p.id for p in pipeline.unfinished_items] == [0, 1, 2]
+    assert_counts_agree(pipeline, 3)
 
 
 # --------------------------------------------------------------------------- 10

@@ -66,6 +66,8 @@ class Intake:
         run_state: Counts items in flight and feeds running.
         emitter: Tells the observer that an item is queued.
         prepare: A ``_prepare_payload`` override, or None to use `prepare_payload`.
+        unfinished: Where an item taken from the iterable but never put in a queue goes
+            when its feed is stopped (the pipeline's unfinished items).
     """
 
     __slots__ = (
@@ -79,6 +81,7 @@ class Intake:
         "run_start_sequence",
         "run_state",
         "runners",
+        "unfinished",
     )
 
     def __init__(
@@ -88,8 +91,10 @@ class Intake:
         run_state: RunState,
         emitter: Emitter,
         prepare: PreparePayload | None,
+        unfinished: list[Payload[Any]],
     ) -> None:
         self.plan = plan
+        self.unfinished = unfinished
         self.runners = runners
         self.run_state = run_state
         self.emitter = emitter
@@ -191,9 +196,9 @@ class Intake:
                 except Exception as exc:
                     raise self.feed_error(exc, count) from exc
                 waiting = self.feed_item(runner, item, priority, count)
+                count += 1  # fed, or listed unfinished if its wait for room is stopped
                 if waiting is not None:
                     await self.feed_waiting(runner, waiting)
-                count += 1
         except QueueClosed:
             raise run_state.closed_while_feeding(count) from run_state.crash
         finally:
@@ -216,9 +221,9 @@ class Intake:
                 except Exception as exc:
                     raise self.feed_error(exc, count) from exc
                 waiting = self.feed_item(runner, item, priority, count)
+                count += 1  # fed, or listed unfinished if its wait for room is stopped
                 if waiting is not None:
                     await self.feed_waiting(runner, waiting)
-                count += 1
         except QueueClosed:
             raise run_state.closed_while_feeding(count) from run_state.crash
         finally:
@@ -268,27 +273,37 @@ class Intake:
         return (entry, pending)
 
     async def feed_waiting(self, runner: StageRunner, waiting: _Waiting) -> None:
-        """Finish feeding one item: await the observer, then wait for room in the queue."""
+        """Finish feeding one item: await the observer, then wait for room in the queue.
+
+        An item taken from the iterable whose feed stops here (a cancellation, a
+        shutdown closing the queue) never reached a queue, so no shutdown can find it
+        there: it is counted fed and listed unfinished now, never silently dropped.
+        """
         entry, pending = waiting
-        if pending is not None:
-            await self.emitter.settle(pending)
-        if self.run_state.phase is not Phase.RUNNING and runner.queue.full():
-            if runner.pull:
-                logger.warning(
-                    "antflow: feed() waits for a free worker of the pull stage %r but the "
-                    "pipeline is not started: it waits until start(). Call start() before "
-                    "feeding a pull stage, or feed from another task",
-                    runner.name,
-                )
-            else:
-                logger.warning(
-                    "antflow: feed() waits for room in the queue of stage %r (%d items, "
-                    "full) but the pipeline is not started: it waits until start(). Call "
-                    "start() before feeding this many items, or feed from another task",
-                    runner.name,
-                    runner.queue.maxsize,
-                )
-        await runner.queue.put(entry)
+        try:
+            if pending is not None:
+                await self.emitter.settle(pending)
+            if self.run_state.phase is not Phase.RUNNING and runner.queue.full():
+                if runner.pull:
+                    logger.warning(
+                        "antflow: feed() waits for a free worker of the pull stage %r but the "
+                        "pipeline is not started: it waits until start(). Call start() before "
+                        "feeding a pull stage, or feed from another task",
+                        runner.name,
+                    )
+                else:
+                    logger.warning(
+                        "antflow: feed() waits for room in the queue of stage %r (%d items, "
+                        "full) but the pipeline is not started: it waits until start(). Call "
+                        "start() before feeding this many items, or feed from another task",
+                        runner.name,
+                        runner.queue.maxsize,
+                    )
+            await runner.queue.put(entry)
+        except BaseException:
+            self.fed += 1
+            self.unfinished.append(entry[2][0])
+            raise
         self.fed += 1
         self.run_state.in_flight += 1
 

@@ -255,6 +255,7 @@ class Pipeline(Generic[InT, OutT]):
             self._run_state,
             self._emitter,
             self._prepare_payload if overridden else None,
+            self._outcomes.unfinished,
         )
         self._supervisor = Supervisor()  # owns the workers, threads, display, stream helpers
         self._closed = asyncio.Event()  # set once shutdown has completed
