@@ -638,15 +638,17 @@ async def test_backpressure_blocks_feed_when_the_first_queue_is_full() -> None:
         return x
 
     recorder = Recorder()
-    fourth_offered = recorder.when(
-        lambda e: isinstance(e, StatusEvent) and e.status == "queued" and e.item_id == 3
+    # "queued" is told once an item is in the queue: once the third is, the feed has
+    # taken the fourth and waits for room
+    third_queued = recorder.when(
+        lambda e: isinstance(e, StatusEvent) and e.status == "queued" and e.item_id == 2
     )
     pipeline = Pipeline(
         stages=[Stage("S", workers=1, tasks=[slow], queue_capacity=2)], status_tracker=recorder
     )
     await pipeline.start()
     feeder = asyncio.create_task(pipeline.feed(range(10)))
-    await fourth_offered.wait()
+    await third_queued.wait()
     stats = pipeline.get_stats()
     # one item held by the worker, two waiting in the queue; the fourth waits in feed()
     assert (stats.items_fed, stats.queue_sizes["S"]) == (3, 2)
@@ -671,7 +673,7 @@ async def test_backpressure_propagates_from_a_slow_stage_to_feed() -> None:
             isinstance(e, StatusEvent)
             and e.stage == "Fast"
             and e.status == "queued"
-            and e.item_id == 6
+            and e.item_id == 5  # in the queue: the feed took item 6 and waits for room
         )
     )
     pipeline = Pipeline(
@@ -978,8 +980,9 @@ async def test_shutdown_wakes_a_feed_blocked_on_a_full_queue() -> None:
         return x
 
     recorder = Recorder()
+    # item 1 in the queue (item 0 held by the worker): the feed took item 2 and waits
     blocked = recorder.when(
-        lambda e: isinstance(e, StatusEvent) and e.status == "queued" and e.item_id == 2
+        lambda e: isinstance(e, StatusEvent) and e.status == "queued" and e.item_id == 1
     )
     pipeline = Pipeline(
         stages=[Stage("S", workers=1, tasks=[held], queue_capacity=1)], status_tracker=recorder

@@ -20,6 +20,7 @@ from antflow_core import (
     ItemStatus,
     Pipeline,
     PipelineResult,
+    PipelineStateError,
     Stage,
     StageValidationError,
     StatusEvent,
@@ -143,6 +144,56 @@ async def test_f15_generator_exit_raised_by_a_plain_function_fails_only_its_item
 
 
 # --------------------------------------------------------------------------- 16
+
+
+async def test_f16_a_feed_stopped_while_waiting_for_room_leaves_no_phantom_queued_item() -> None:
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def held(x: int) -> int:
+        started.set()
+        await release.wait()
+        return x
+
+    tracker = StatusTracker()
+    pipeline = Pipeline(
+        stages=[Stage("Held", workers=1, tasks=[held], queue_capacity=1)], status_tracker=tracker
+    )
+    await pipeline.start()
+    feeder = asyncio.create_task(pipeline.feed(range(10)))
+    async with asyncio.timeout(HANG):
+        await started.wait()
+        await pipeline.shutdown()
+        with pytest.raises(PipelineStateError):
+            await feeder
+    assert_tracker_agrees(pipeline, tracker)
+    queued = [e.item_id for e in tracker.get_by_status("queued")]
+    assert queued == [1]  # the item in the queue; the one still waiting for room is not
+
+
+async def test_f16_a_stop_just_after_the_last_stage_completed_an_item_agrees() -> None:
+    reached = asyncio.Event()
+    forever = asyncio.Event()
+
+    async def on_status_change(event: StatusEvent) -> None:
+        if event.status == "completed" and event.stage == "Last":
+            reached.set()
+            await forever.wait()  # the stop comes while the tracker hears of the end
+
+    tracker = StatusTracker(on_status_change=on_status_change)
+    pipeline = Pipeline(
+        stages=[Stage("First", tasks=[identity]), Stage("Last", tasks=[identity])],
+        status_tracker=tracker,
+    )
+    runner = asyncio.create_task(pipeline.run([1]))
+    async with asyncio.timeout(HANG):
+        await reached.wait()
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+    assert_tracker_agrees(pipeline, tracker)
+    stats = pipeline.get_stats()
+    assert (stats.items_processed, stats.items_unfinished) == (1, 0)
 
 
 # --------------------------------------------------------------------------- 17

@@ -105,7 +105,7 @@ async def lean_loop(runner: StageRunner, record: WorkerRecord) -> None:
             if hand_on is None:
                 result = PipelineResult.of(payload, value)
                 if not finish_now(record, result):
-                    await finish(record, result)
+                    await finish(record, result, runner.name)
             else:
                 item = (priority, seq, (payload.with_value(value), 1))
                 if not hand_on(item):
@@ -177,7 +177,7 @@ async def rate_loop(
             if hand_on is None:
                 result = PipelineResult.of(payload, value)
                 if not finish_now(record, result):
-                    await finish(record, result)
+                    await finish(record, result, runner.name)
             else:
                 item = (priority, seq, (payload.with_value(value), 1))
                 if not hand_on(item):
@@ -262,24 +262,33 @@ async def observed_loop(runner: StageRunner, record: WorkerRecord, spec: TaskSpe
             if on_success is not None:
                 await emitter.callback(on_success, payload.with_value(value), "on_success", name)
             now = wall()  # completed here and queued at the next stage: one moment
-            try:
-                pending = emit(item_id, name, completed, worker, worker_id, now, EMPTY_METADATA)
-            except BaseException as exc:
-                pending = observer_raised(exc, item_id, completed)
-            if pending is not None:
-                await settle(pending)
             if hand_on is None:
                 result = PipelineResult.of(payload, value)
                 if deliver(result):  # `Outcomes.finish`, inline when nothing must be waited for
+                    # Counted first, then told (completed, and the end), then awaited.
                     outcomes.processed += 1
                     record.payload = None
-                    pending = item_finished(item_id, result)
+                    try:
+                        pending = emit(
+                            item_id, name, completed, worker, worker_id, now, EMPTY_METADATA
+                        )
+                    except BaseException as exc:
+                        pending = observer_raised(exc, item_id, completed)
+                    finished = item_finished(item_id, result)
                     if pending is not None:
                         await settle(pending)
+                    if finished is not None:
+                        await settle(finished)
                     end_item()
                 else:
-                    await outcomes.finish(record, result)
+                    await outcomes.finish(record, result, name)
             else:
+                try:
+                    pending = emit(item_id, name, completed, worker, worker_id, now, EMPTY_METADATA)
+                except BaseException as exc:
+                    pending = observer_raised(exc, item_id, completed)
+                if pending is not None:
+                    await settle(pending)
                 try:
                     pending = emit(item_id, next_name, queued, None, None, now, EMPTY_METADATA)
                 except BaseException as exc:

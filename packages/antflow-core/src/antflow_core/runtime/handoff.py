@@ -4,13 +4,14 @@ Theory of operation
 -------------------
 A stage ends for an item in one of these ways, and each has one function here:
 
-* `complete`: the tasks succeeded. Count it, call ``on_success``, emit ``completed``,
-  then `forward` the new value.
-* `forward`: to the next stage's queue (waiting for room there, which is how
-  backpressure travels upstream), or, after the last stage, out as a result
-  (`Outcomes.finish`).
-* `skip_stage`: ``skip_if`` was true. Count it, call ``on_skip``, emit ``skipped``, then
-  `forward` the item unchanged.
+* `complete`: the tasks succeeded. Count it, call ``on_success``, then `forward` the new
+  value with ``completed``.
+* `forward`: emit the stage's last status, then hand the item to the next stage's queue
+  (waiting for room there, which is how backpressure travels upstream), or, after the
+  last stage, out as a result (`Outcomes.finish`, which emits the status once the item
+  has ended).
+* `skip_stage`: ``skip_if`` was true. Count it, call ``on_skip``, then `forward` the
+  item unchanged with ``skipped``.
 * `stage_failed`: a task failed for good; the model decides (`decide_stage_failure`)
   between `requeue` (``per_stage``, attempts left) and `fail_item`.
 * `requeue`: wait, then put the item back into this stage's own queue with the next
@@ -19,8 +20,11 @@ A stage ends for an item in one of these ways, and each has one function here:
   and handing it over to itself would wait for a free worker while every worker may be
   doing the same: its worker keeps the item and runs the stage again (`requeue` returns
   the attempt to run, and `StageRunner.process` runs it).
-* `fail_item`: the item ends as a `FailedItem` (`Outcomes.add_failure`), ``on_failure``
-  is called and the observer told.
+* `fail_item`: the item ends as a `FailedItem` (`Outcomes.add_failure`), the observer is
+  told at once, then ``on_failure`` is called and the observer's coroutines awaited.
+
+The observer hears that an item ended only once the pipeline has counted it ended, and
+before anything is awaited, so a stop at any await never leaves the two disagreeing.
 
 Each function clears the worker's record (``record.payload = None``) only once the item
 is safely elsewhere: in a queue, or ended. The fast loops do the common case of
@@ -30,6 +34,7 @@ is safely elsewhere: in a queue, or ended. The fast loops do the common case of
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from returns.result import Success
@@ -66,14 +71,9 @@ async def complete(
     """The item completed the stage with output ``value``: count, call back, hand on."""
     record.items_processed += 1
     result = payload.with_value(value)
-    emitter = runner.emitter
     if runner.on_success is not None:
-        await emitter.callback(runner.on_success, result, "on_success", runner.name)
-    if emitter.observer is not None:
-        pending = emitter.status(result.id, runner.name, ItemStatus.COMPLETED, record)
-        if pending is not None:
-            await emitter.settle(pending)
-    await forward(runner, record, priority, seq, result)
+        await runner.emitter.callback(runner.on_success, result, "on_success", runner.name)
+    await forward(runner, record, priority, seq, result, ItemStatus.COMPLETED)
 
 
 async def skip_stage(
@@ -86,14 +86,9 @@ async def skip_stage(
     """``skip_if`` was true: the item passes the stage unchanged, ``on_skip`` is called."""
     runner.skipped += 1
     record.items_processed += 1
-    emitter = runner.emitter
     if runner.on_skip is not None:
-        await emitter.callback(runner.on_skip, payload, "on_skip", runner.name)
-    if emitter.observer is not None:
-        pending = emitter.status(payload.id, runner.name, ItemStatus.SKIPPED, record)
-        if pending is not None:
-            await emitter.settle(pending)
-    await forward(runner, record, priority, seq, payload)
+        await runner.emitter.callback(runner.on_skip, payload, "on_skip", runner.name)
+    await forward(runner, record, priority, seq, payload, ItemStatus.SKIPPED)
 
 
 async def forward(
@@ -102,14 +97,25 @@ async def forward(
     priority: int,
     seq: int,
     payload: Payload[Any],
+    status: ItemStatus,
 ) -> None:
-    """Hand the item to the next stage (waiting for room), or finish it as a result."""
+    """Tell the observer the stage ended (``status``), and hand the item on.
+
+    To the next stage (``queued`` there, then waiting for room), or, after the last
+    stage, out as a result: then ``status`` is told once the item has ended
+    (`Outcomes.finish`), so an observer never sees an item end that the pipeline lists
+    unfinished.
+    """
     following = runner.next
     if following is None:
-        await runner.outcomes.finish(record, PipelineResult.from_payload(payload))
+        result = PipelineResult.from_payload(payload)
+        await runner.outcomes.finish(record, result, runner.name, status)
         return
     emitter = runner.emitter
     if emitter.observer is not None:
+        pending = emitter.status(payload.id, runner.name, status, record)
+        if pending is not None:
+            await emitter.settle(pending)
         pending = emitter.status(payload.id, following.name, ItemStatus.QUEUED, None)
         if pending is not None:
             await emitter.settle(pending)
@@ -222,9 +228,10 @@ async def fail_item(
     runner.failed += 1
     record.items_failed += 1
     record.payload = None
+    # The observer hears of the failure now, before anything is awaited: a stop while
+    # the callbacks below run cannot leave a failure it does not know of.
     emitter = runner.emitter
-    if runner.on_failure is not None:
-        await emitter.callback(runner.on_failure, failed, "on_failure", runner.name)
+    told: list[Awaitable[None]] = []
     if failure is not None and emitter.on_task is not None:
         pending = emitter.task_event(
             payload.id,
@@ -237,14 +244,18 @@ async def fail_item(
             duration=failure.duration,
         )
         if pending is not None:
-            await emitter.settle(pending)
+            told.append(pending)
     if emitter.observer is not None:
         pending = emitter.status(
             payload.id, runner.name, ItemStatus.FAILED, record, error_metadata(error, attempts)
         )
         if pending is not None:
-            await emitter.settle(pending)
+            told.append(pending)
         pending = emitter.item_finished(payload.id, failed)
         if pending is not None:
-            await emitter.settle(pending)
+            told.append(pending)
+    if runner.on_failure is not None:
+        await emitter.callback(runner.on_failure, failed, "on_failure", runner.name)
+    for pending in told:
+        await emitter.settle(pending)
     runner.run_state.end_item()

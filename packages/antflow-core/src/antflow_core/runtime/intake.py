@@ -4,10 +4,12 @@ Theory of operation
 -------------------
 A feed reads the user's iterable one item at a time. Each item is wrapped into a
 `Payload` with the next sequence id (`prepare_payload`, or the facade's
-``_prepare_payload`` when a subclass overrides it), the observer hears ``queued``, and
-the entry ``(priority, sequence_id, (payload, 1))`` is put into the target stage's queue.
-Only then does the item count as fed (``fed``) and in flight (`RunState.in_flight`): an
-item is never counted before it is somewhere a shutdown can find it.
+``_prepare_payload`` when a subclass overrides it), and the entry
+``(priority, sequence_id, (payload, 1))`` is put into the target stage's queue. Only then
+does the item count as fed (``fed``) and in flight (`RunState.in_flight`), and does the
+observer hear ``queued``: an item is never counted, or shown queued, before it is
+somewhere a shutdown can find it. An item taken from the iterable whose wait for room is
+stopped (a cancellation, a shutdown) is counted fed and listed unfinished instead.
 
 When the queue is full the feed waits for room; that wait is the backpressure a
 caller of ``feed()`` feels. Items may be fed before ``start()`` (and between ``join()``
@@ -54,7 +56,9 @@ logger = logging.getLogger("antflow")
 PreparePayload: TypeAlias = Callable[[Any], "Payload[Any] | dict[str, Any]"]
 """A ``_prepare_payload`` override: wraps one fed item."""
 
-_Waiting: TypeAlias = tuple[HeapItem, Awaitable[None] | None]
+_Waiting: TypeAlias = tuple[HeapItem | None, Awaitable[None] | None]
+"""What `Intake.feed_waiting` finishes: an entry to wait for room for, or the observer's
+coroutine to await for an entry already in its queue."""
 
 
 class Intake:
@@ -245,7 +249,8 @@ class Intake:
     def feed_now(self, runner: StageRunner, item: Any, priority: int) -> _Waiting | None:
         """Feed one item if nothing must be waited for; else return what `feed_waiting` needs.
 
-        The observer hears of the item (``queued``) before it enters the queue.
+        The observer hears of the item (``queued``) once it is in the queue, never before:
+        a feed stopped while it waits for room leaves no item the observer thinks queued.
         """
         seq = self.msg_counter
         prepare = self.prepare
@@ -263,26 +268,32 @@ class Intake:
             self.next_custom_sequence = payload.sequence_id + 1
         self.msg_counter = seq + 1
         entry = (priority, payload.sequence_id, (payload, 1))
-        pending = None
+        if not runner.queue.try_put(entry):
+            return (entry, None)
+        self.fed += 1
+        self.run_state.in_flight += 1
         if self.observed:
             pending = self.emitter.status(payload.id, runner.name, ItemStatus.QUEUED, None)
-        if pending is None and runner.queue.try_put(entry):
-            self.fed += 1
-            self.run_state.in_flight += 1
-            return None
-        return (entry, pending)
+            if pending is not None:
+                return (None, pending)
+        return None
 
     async def feed_waiting(self, runner: StageRunner, waiting: _Waiting) -> None:
-        """Finish feeding one item: await the observer, then wait for room in the queue.
+        """Finish feeding one item: wait for room in the queue, then await the observer."""
+        entry, pending = waiting
+        if entry is not None:
+            pending = await self.put_waiting(runner, entry)
+        if pending is not None:
+            await self.emitter.settle(pending)
+
+    async def put_waiting(self, runner: StageRunner, entry: HeapItem) -> Awaitable[None] | None:
+        """Wait for room for ``entry``, then count it in and tell the observer (``queued``).
 
         An item taken from the iterable whose feed stops here (a cancellation, a
         shutdown closing the queue) never reached a queue, so no shutdown can find it
         there: it is counted fed and listed unfinished now, never silently dropped.
         """
-        entry, pending = waiting
         try:
-            if pending is not None:
-                await self.emitter.settle(pending)
             if self.run_state.phase is not Phase.RUNNING and runner.queue.full():
                 if runner.pull:
                     logger.warning(
@@ -306,6 +317,9 @@ class Intake:
             raise
         self.fed += 1
         self.run_state.in_flight += 1
+        if not self.observed:
+            return None
+        return self.emitter.status(entry[2][0].id, runner.name, ItemStatus.QUEUED, None)
 
     @staticmethod
     def feed_error(exc: Exception, count: int, where: str = "the items iterable") -> FeedError:

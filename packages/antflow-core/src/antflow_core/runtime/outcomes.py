@@ -29,6 +29,7 @@ from antflow_core.model import (
     FailedItem,
     FailureRecord,
     ItemOutcome,
+    ItemStatus,
     Payload,
     PipelineResult,
     failed_outcome,
@@ -119,8 +120,21 @@ class Outcomes:
         self.end_item()
         return True
 
-    async def finish(self, record: WorkerRecord, result: PipelineResult[Any]) -> None:
-        """The item held by ``record`` left the last stage: it ends as ``result``."""
+    async def finish(
+        self,
+        record: WorkerRecord,
+        result: PipelineResult[Any],
+        stage: str,
+        status: ItemStatus = ItemStatus.COMPLETED,
+    ) -> None:
+        """The item held by ``record`` left the last stage, ``stage``: it ends as ``result``.
+
+        It is counted first; only then does the observer hear its last status at that
+        stage (``status``: ``completed``, or ``skipped``) and its end, both at once, before
+        anything of the observer's is awaited. So a stop (a shutdown, a cancellation)
+        can come at any await here without the observer and the pipeline disagreeing
+        about how the item ended.
+        """
         if not self.deliver(result):
             stream_out = self.stream_out
             assert stream_out is not None
@@ -131,9 +145,12 @@ class Outcomes:
         record.payload = None
         emitter = self.emitter
         if emitter.observer is not None:
-            pending = emitter.item_finished(result.id, result)
-            if pending is not None:
-                await emitter.settle(pending)
+            told = emitter.status(result.id, stage, status, record)
+            ended = emitter.item_finished(result.id, result)
+            if told is not None:
+                await emitter.settle(told)
+            if ended is not None:
+                await emitter.settle(ended)
         self.end_item()
 
     async def add_failure(self, failed: FailedItem) -> None:
