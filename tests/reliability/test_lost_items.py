@@ -147,6 +147,27 @@ async def test_f09_shutdown_during_feed_accounts_for_the_item_waiting_for_room()
 # --------------------------------------------------------------------------- 10
 
 
+@pytest.mark.parametrize("closing", ["break", "aclosing"])
+async def test_f10_results_waiting_in_a_left_stream_are_kept_in_results(closing: str) -> None:
+    observer = Observer(finished=10)
+    pipeline = Pipeline(stages=[Stage("S", workers=4, tasks=[identity])], status_tracker=observer)
+    yielded: list[int] = []
+    async with asyncio.timeout(HANG):
+        stream = pipeline.stream(range(10))
+        async with contextlib.aclosing(stream) if closing == "aclosing" else _nothing():
+            async for result in stream:
+                yielded.append(result.id)
+                await observer.finished.wait()  # every item ended: the rest wait in the buffer
+                break
+        await pipeline.shutdown()
+    kept = [r.id for r in pipeline.results]
+    assert len(yielded) == 1
+    assert sorted(yielded + kept) == list(range(10))  # none processed and dropped
+    stats = pipeline.get_stats()
+    assert stats.items_processed == 10
+    assert pipeline.unfinished_items == []
+
+
 @contextlib.asynccontextmanager
 async def _nothing() -> Any:
     yield

@@ -17,7 +17,9 @@ they arrived out of order. Failures are always kept (they are few), go to the st
 under ``stream_outcomes()``, and feed the error summaries.
 
 Items that had not ended when the pipeline shut down are collected into ``unfinished``
-by the facade; they are counted neither as results nor as failures.
+by the facade; they are counted neither as results nor as failures. Results that waited
+in the stream channel when the pipeline stopped (the consumer left its loop, or a
+shutdown came) had ended, so they are kept in ``results`` (`Outcomes.keep_unread`).
 """
 
 from __future__ import annotations
@@ -185,6 +187,22 @@ class Outcomes:
         """Send ended items to ``out`` from now on (failures too, if ``failures``)."""
         self.stream_out = out
         self.stream_failures = failures
+
+    def keep_unread(self) -> None:
+        """After a stop: keep the results the stream had ready but nobody read.
+
+        They went through every stage and count as processed, so they go to ``results``
+        (even with ``collect_results=False``: at most the stream's capacity of them)
+        instead of being dropped with the channel. Failures are kept in ``failures``
+        anyway.
+        """
+        stream_out = self.stream_out
+        if stream_out is None:
+            return
+        for _, ended in stream_out.drain():
+            if isinstance(ended, PipelineResult):
+                self.results.append(ended)
+                self.results_sorted = False
 
     def close_stream(self) -> None:
         """Keep results again (when ``collect_results``), instead of streaming them."""

@@ -579,6 +579,7 @@ class Pipeline(Generic[InT, OutT]):
             outcomes.stream_out.close()
         await self._supervisor.cancel_helpers()
         await self._stop_workers()
+        outcomes.keep_unread()  # results the stream had ready but nobody read
         for runner in self._runners:
             outcomes.unfinished.extend(runner.take_unfinished())
         run_state.in_flight = 0
