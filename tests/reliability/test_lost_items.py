@@ -176,6 +176,26 @@ async def _nothing() -> Any:
 # --------------------------------------------------------------------------- 11
 
 
+async def test_f11_a_second_concurrent_run_is_refused_and_the_first_is_untouched() -> None:
+    stage, release = held_stage(workers=2, capacity=0)
+    observer = Observer(in_progress=2)
+    pipeline = Pipeline(stages=[stage], status_tracker=observer)
+    first = asyncio.create_task(pipeline.run(range(5)))
+    async with asyncio.timeout(HANG):
+        await observer.started.wait()
+        with pytest.raises(PipelineStateError, match=r"run\(\) while another run\(\)"):
+            await pipeline.run(range(5, 10))
+        with pytest.raises(PipelineStateError, match=r"stream\(\) while run\(\)"):
+            async for _ in pipeline.stream(range(5, 10)):
+                pass
+        release.set()
+        results = await first
+    assert [r.value for r in results] == [0, 1, 2, 3, 4]
+    assert pipeline.get_stats().items_fed == 5
+    # once the first run returned, the pipeline runs again
+    assert [r.value for r in await pipeline.run(range(5, 8))] == [5, 6, 7]
+
+
 # --------------------------------------------------------------------------- 12
 
 
@@ -195,15 +215,21 @@ async def test_f12_a_run_started_while_the_previous_run_stops_keeps_its_threads(
         # The first run's worker just stopped: its join() is in its final stop.
         second.append(asyncio.get_running_loop().create_task(pipeline.run(range(20, 40))))
 
-    first = asyncio.create_task(pipeline.run(range(20)))
+    async def first_run() -> None:  # start/feed/join: a run() meanwhile would be refused
+        await pipeline.start()
+        await pipeline.feed(range(20))
+        await pipeline.join()
+
+    first = asyncio.create_task(first_run())
     async with asyncio.timeout(HANG):
         await observer.started.wait()
         [worker] = [t for t in asyncio.all_tasks() if t.get_name() == "antflow:Sync-W0"]
         worker.add_done_callback(start_second_run)
-        assert len(await first) == 20
+        await first
         results = await second[0]
     assert pipeline.failures == []  # not "cannot schedule new futures after shutdown"
     assert [r.value for r in results] == list(range(20, 40))
+    assert len(pipeline.results) == 40
 
 
 # --------------------------------------------------------------------------- 13

@@ -53,7 +53,7 @@ class RunState:
         queues: Every stage's queue, closed when a worker crashes.
     """
 
-    __slots__ = ("active_feeds", "crash", "idle", "in_flight", "phase", "queues")
+    __slots__ = ("active_feeds", "batch", "crash", "idle", "in_flight", "phase", "queues")
 
     def __init__(self, queues: Sequence[StageQueue[Any] | Rendezvous[Any]]) -> None:
         self.phase = Phase.NEW
@@ -63,6 +63,7 @@ class RunState:
         self.idle = asyncio.Event()  # set while both are zero (or after a crash)
         self.idle.set()
         self.crash: BaseException | None = None
+        self.batch: str | None = None  # "run" or "stream" while one of them runs
 
     def renew_idle(self) -> None:
         """Give ``idle`` a new event, as it is, for a new event loop (asyncio binds events)."""

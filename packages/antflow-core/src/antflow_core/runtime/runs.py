@@ -92,12 +92,9 @@ async def run_items(
     display: DisplayOptions,
 ) -> list[PipelineResult[Any]]:
     """Feed ``items``, wait until each has ended, and return their results in input order."""
-    pipeline._run_state.require_open("run")
-    if pipeline._outcomes.stream_out is not None:
-        raise PipelineStateError(
-            "run() while stream() runs on this pipeline: its results would go to the "
-            "stream; wait for the stream to end, or use another Pipeline"
-        )
+    run_state = pipeline._run_state
+    run_state.require_open("run")
+    refuse_if_busy(run_state, "run")
     intake = pipeline._intake
     intake.check_items(items, allow_async=True)
     intake.check_priority(priority)
@@ -108,22 +105,57 @@ async def run_items(
         first_seq = intake.run_start_sequence
         if total is not None:
             total += pipeline._run_state.in_flight
-    await display.start(pipeline, total)
-    feed_error: FeedError | None = None
-    with interrupt_guard(sigterm=pipeline._supervisor.has_display):
-        try:
+    run_state.batch = "run"
+    try:
+        await display.start(pipeline, total)
+        feed_error: FeedError | None = None
+        with interrupt_guard(sigterm=pipeline._supervisor.has_display):
             try:
-                await intake.feed_any(items, priority)
-            except FeedError as exc:
-                feed_error = exc
-            await pipeline.join()
-        except BaseException:
-            if not pipeline.is_closed:
-                await pipeline._abort()
-            raise
+                try:
+                    await intake.feed_any(items, priority)
+                except FeedError as exc:
+                    feed_error = exc
+                await pipeline.join()
+            except BaseException:
+                if not pipeline.is_closed:
+                    await pipeline._abort()
+                raise
+    finally:
+        run_state.batch = None
     if feed_error is not None:
         raise feed_error
     return pipeline._outcomes.results_since(first_seq)
+
+
+_BUSY = {
+    ("run", "run"): (
+        "run() while another run() runs on this pipeline: each would wait for the other's "
+        "items and return them; await the first (or feed() more items into it), or use "
+        "another Pipeline"
+    ),
+    ("run", "stream"): (
+        "run() while stream() runs on this pipeline: its results would go to the stream; "
+        "wait for the stream to end, or use another Pipeline"
+    ),
+    ("stream", "run"): (
+        "stream() while run() runs on this pipeline: the run's results would go to the "
+        "stream; await the run first, or use another Pipeline"
+    ),
+    ("stream", "stream"): (
+        "stream() is already running on this pipeline: wait for it to end, or use another Pipeline"
+    ),
+}
+
+
+def refuse_if_busy(run_state: RunState, what: str) -> None:
+    """Refuse a ``run()`` or ``stream()`` (``what``) while one of them runs: one at a time.
+
+    Their results and their wait for the end are the pipeline's, not a call's: two at once
+    would return each other's results and wait for each other's items.
+    """
+    busy = run_state.batch
+    if busy is not None:
+        raise PipelineStateError(_BUSY[(what, busy)])
 
 
 def check_stream(
@@ -141,11 +173,7 @@ def check_stream(
             "queue holds), 0 (hand each result straight to you) or a number of results > 0, "
             f"got {buffer_size!r}"
         )
-    if pipeline._outcomes.stream_out is not None:
-        raise PipelineStateError(
-            "stream() is already running on this pipeline: wait for it to end, or use "
-            "another Pipeline"
-        )
+    refuse_if_busy(pipeline._run_state, "stream")
 
 
 async def stream_items(
@@ -163,56 +191,62 @@ async def stream_items(
     default queue capacity; 0: none, each is handed over directly).
     """
     check_stream(pipeline, items, priority, buffer_size)
-    total = len(items) if isinstance(items, Sized) else None
-    last = pipeline.plan.stages[-1]
-    out: StageQueue[StreamEntry] | Rendezvous[StreamEntry]
-    if buffer_size == 0:
-        out = Rendezvous(1)  # the consumer is the one taker
-    else:
-        size = default_queue_capacity(last.stage.workers) if buffer_size is None else buffer_size
-        out = StageQueue(maxsize=size)
-    await display.start(pipeline, total)
     outcomes, run_state, supervisor = pipeline._outcomes, pipeline._run_state, pipeline._supervisor
-    outcomes.open_stream(out, failures=failures)
-    loop = asyncio.get_running_loop()
-    feeder = loop.create_task(_stream_feed(pipeline, items, priority), name="antflow:stream-feeder")
-    closer = loop.create_task(
-        _close_when_done(run_state, feeder, out), name="antflow:stream-closer"
-    )
-    supervisor.adopt(feeder, closer)
-    try_get = out.try_get
+    run_state.batch = "stream"
     try:
-        while True:
-            entry = try_get()
-            if entry is EMPTY:
-                try:
-                    entry = await out.get()
-                except QueueClosed:
-                    break
-            yield entry[1]  # type: ignore[index]
-    except BaseException:
-        # The consumer broke out (GeneratorExit), was cancelled, or threw in an error:
-        # stop everything, the feeder and closer included.
-        await pipeline.shutdown()
-        outcomes.close_stream()
-        raise
-    outcomes.close_stream()
-    supervisor.release_helpers()
-    if pipeline.is_closed and run_state.crash is None:
-        raise PipelineStateError(
-            "the pipeline was shut down while streaming: the items that had not ended "
-            "are in unfinished_items"
+        total = len(items) if isinstance(items, Sized) else None
+        workers = pipeline.plan.stages[-1].stage.workers
+        out: StageQueue[StreamEntry] | Rendezvous[StreamEntry]
+        if buffer_size == 0:
+            out = Rendezvous(1)  # the consumer is the one taker
+        else:
+            size = default_queue_capacity(workers) if buffer_size is None else buffer_size
+            out = StageQueue(maxsize=size)
+        await display.start(pipeline, total)
+        outcomes.open_stream(out, failures=failures)
+        loop = asyncio.get_running_loop()
+        feeder = loop.create_task(
+            _stream_feed(pipeline, items, priority), name="antflow:stream-feeder"
         )
-    feed_error = await closer
-    if run_state.crash is not None:
-        await pipeline._abort()
-        run_state.raise_crash()
-    if feed_error is not None and not isinstance(feed_error, Exception):
-        await pipeline._abort()  # a BaseException from the iterable stops it, as in run()
-        raise feed_error
-    await pipeline.join()
-    if feed_error is not None:
-        raise feed_error
+        closer = loop.create_task(
+            _close_when_done(run_state, feeder, out), name="antflow:stream-closer"
+        )
+        supervisor.adopt(feeder, closer)
+        try_get = out.try_get
+        try:
+            while True:
+                entry = try_get()
+                if entry is EMPTY:
+                    try:
+                        entry = await out.get()
+                    except QueueClosed:
+                        break
+                yield entry[1]  # type: ignore[index]
+        except BaseException:
+            # The consumer broke out (GeneratorExit), was cancelled, or threw in an error:
+            # stop everything, the feeder and closer included.
+            await pipeline.shutdown()
+            outcomes.close_stream()
+            raise
+        outcomes.close_stream()
+        supervisor.release_helpers()
+        if pipeline.is_closed and run_state.crash is None:
+            raise PipelineStateError(
+                "the pipeline was shut down while streaming: the items that had not ended "
+                "are in unfinished_items"
+            )
+        feed_error = await closer
+        if run_state.crash is not None:
+            await pipeline._abort()
+            run_state.raise_crash()
+        if feed_error is not None and not isinstance(feed_error, Exception):
+            await pipeline._abort()  # a BaseException from the iterable stops it, as in run()
+            raise feed_error
+        await pipeline.join()
+        if feed_error is not None:
+            raise feed_error
+    finally:
+        run_state.batch = None
 
 
 async def _stream_feed(
