@@ -19,10 +19,15 @@ from typing import Any
 import pytest
 from antflow_core import (
     DashboardSnapshot,
+    FailedItem,
+    Payload,
     Pipeline,
+    PipelineStateError,
     Stage,
     StageValidationError,
+    StatusEvent,
 )
+from antflow_tracker import StatusTracker
 
 HANG = 10  # seconds after which a test that would hang fails instead
 
@@ -50,6 +55,63 @@ def assert_every_item_accounted_for(pipeline: Pipeline, taken: list[int]) -> Non
 
 
 SHUTDOWN_PLACES = ["task", "on_success", "on_failure", "skip_if", "tracker"]
+
+
+@pytest.mark.parametrize("place", SHUTDOWN_PLACES)
+async def test_f01_shutdown_from_inside_the_pipeline_stops_it_and_returns(place: str) -> None:
+    pipeline: Pipeline
+    returned = asyncio.Event()
+
+    async def stop() -> None:
+        await pipeline.shutdown()  # used to wait for the very worker running it
+        returned.set()
+
+    async def work(x: int) -> int:
+        if place == "task" and x == 3:
+            await stop()
+        if place == "on_failure" and x == 3:
+            raise ValueError("fails, so that on_failure runs")
+        return x
+
+    async def on_success(payload: Payload[int]) -> None:
+        if place == "on_success" and payload.id == 3:
+            await stop()
+
+    async def on_failure(failed: FailedItem) -> None:
+        if place == "on_failure":
+            await stop()
+
+    async def skip_if(x: int) -> bool:
+        if place == "skip_if" and x == 3:
+            await stop()
+        return False
+
+    async def on_status_change(event: StatusEvent) -> None:
+        if place == "tracker" and event.item_id == 3 and event.status == "in_progress":
+            await stop()
+
+    pipeline = Pipeline(
+        stages=[
+            Stage(
+                "Work",
+                workers=2,
+                tasks=[work],
+                task_attempts=1,
+                on_success=on_success,
+                on_failure=on_failure,
+                skip_if=skip_if,
+            ),
+            Stage("Next", tasks=[identity]),
+        ],
+        status_tracker=StatusTracker(on_status_change=on_status_change),
+    )
+    async with asyncio.timeout(HANG):
+        with pytest.raises(PipelineStateError, match="shut down"):
+            await pipeline.run(range(20))
+        await pipeline.shutdown()  # and every later shutdown() returns too
+    assert returned.is_set()
+    assert pipeline.is_closed
+    assert_every_item_accounted_for(pipeline, list(range(20)))
 
 
 # ---------------------------------------------------------------------------- 2

@@ -88,6 +88,7 @@ from antflow_core.runtime.run_state import Phase, RunState
 from antflow_core.runtime.runs import DisplayOptions, check_stream, run_items, stream_items
 from antflow_core.runtime.stage_runner import FinishNow, StageInput, StageRunner
 from antflow_core.runtime.supervisor import Supervisor
+from antflow_core.runtime.workers import current_worker
 
 __all__ = ["DEFAULT_CALLBACK_TIMEOUT", "Pipeline"]
 
@@ -533,12 +534,13 @@ class Pipeline(Generic[InT, OutT]):
         try:
             await run_state.wait_idle()
         except BaseException:
-            await self._abort()
+            await self.shutdown()
             raise
         if run_state.crash is not None:
-            await self._abort()
+            await self.shutdown()
             run_state.raise_crash()
         if self.is_closed:  # (the property: mypy would narrow the phase across the await)
+            await self._closed.wait()  # (a shutdown from inside: until its caller ended)
             raise PipelineStateError(
                 "the pipeline was shut down while join() waited: the items that had not "
                 "ended are in unfinished_items"
@@ -563,6 +565,11 @@ class Pipeline(Generic[InT, OutT]):
         Items that had not ended are listed in `unfinished_items` (and counted in
         ``get_stats().items_unfinished``); a ``feed()`` blocked on a full queue raises
         `PipelineStateError`. Calling it again, or before ``start()``, does nothing more.
+
+        It may be called from code the pipeline runs (a task, ``on_success``,
+        ``skip_if``, a tracker's callback): it stops everything else and returns; the
+        worker running the caller is stopped too, at its next ``await`` after this
+        returns, and its item is listed unfinished unless it ended first.
         """
         if self._run_state.phase is Phase.CLOSED:
             await self._closed.wait()  # another caller is closing it: wait until done
@@ -570,22 +577,37 @@ class Pipeline(Generic[InT, OutT]):
         await self._abort()
 
     async def _abort(self) -> None:
-        """Close everything: queues, helpers, workers, display; record what had not ended."""
-        run_state, outcomes = self._run_state, self._outcomes
+        """Close everything: queues, helpers, workers, display; record what had not ended.
+
+        Called from code the pipeline runs (a task, a callback, ``skip_if``, a tracker's
+        callback: a worker's task, or a stream's feeder), it cannot wait for the task
+        running it: that task is stopped like the others, by a cancellation that takes
+        effect at its next ``await`` once this returns, and ``_closed`` is set when it has
+        ended. Its item, if it has one, it ends or lists unfinished itself
+        (`StageRunner.worker`).
+        """
+        run_state, outcomes, supervisor = self._run_state, self._outcomes, self._supervisor
+        caller = asyncio.current_task()
+        spare = caller if supervisor.owns(caller) else None
+        spared_record = current_worker.get() if spare is not None else None
         run_state.phase = Phase.CLOSED
         for queue in self._queues:
             queue.close()
         if outcomes.stream_out is not None:
             outcomes.stream_out.close()
-        await self._supervisor.cancel_helpers()
-        await self._stop_workers()
+        await supervisor.cancel_helpers(spare)
+        await supervisor.stop_workers(spare)
         outcomes.keep_unread()  # results the stream had ready but nobody read
         for runner in self._runners:
-            outcomes.unfinished.extend(runner.take_unfinished())
+            outcomes.unfinished.extend(runner.take_unfinished(spared_record))
         run_state.in_flight = 0
         run_state.idle.set()
-        await self._supervisor.stop_display()
-        self._closed.set()
+        await supervisor.stop_display()
+        if spare is None:
+            self._closed.set()
+        else:
+            spare.add_done_callback(lambda _: self._closed.set())
+            spare.cancel()
 
     async def _stop_workers(self) -> None:
         await self._supervisor.stop_workers()

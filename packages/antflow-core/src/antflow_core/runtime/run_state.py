@@ -90,8 +90,12 @@ class RunState:
             self.idle.set()
 
     async def wait_idle(self) -> None:
-        """Wait until every item fed has ended and no feed runs, or a worker crashed."""
-        while (self.in_flight or self.active_feeds) and self.crash is None:
+        """Wait until every item fed has ended and no feed runs, a worker crashed, or closed."""
+        while (
+            (self.in_flight or self.active_feeds)
+            and self.crash is None
+            and self.phase is not Phase.CLOSED
+        ):
             self.idle.clear()
             await self.idle.wait()
 

@@ -117,8 +117,7 @@ async def run_items(
                     feed_error = exc
                 await pipeline.join()
             except BaseException:
-                if not pipeline.is_closed:
-                    await pipeline._abort()
+                await pipeline.shutdown()  # (if shut down already: waits until it is done)
                 raise
     finally:
         run_state.batch = None
@@ -231,16 +230,17 @@ async def stream_items(
         outcomes.close_stream()
         supervisor.release_helpers()
         if pipeline.is_closed and run_state.crash is None:
+            await pipeline.shutdown()  # waits until that shutdown is done
             raise PipelineStateError(
                 "the pipeline was shut down while streaming: the items that had not ended "
                 "are in unfinished_items"
             )
         feed_error = await closer
         if run_state.crash is not None:
-            await pipeline._abort()
+            await pipeline.shutdown()
             run_state.raise_crash()
         if feed_error is not None and not isinstance(feed_error, Exception):
-            await pipeline._abort()  # a BaseException from the iterable stops it, as in run()
+            await pipeline.shutdown()  # a BaseException from the iterable stops it, as in run()
             raise feed_error
         await pipeline.join()
         if feed_error is not None:

@@ -250,10 +250,16 @@ class StageRunner:
             for record in self.records
         ]
 
-    def take_unfinished(self) -> list[Payload[Any]]:
-        """Empty the queue and the workers' hands (workers stopped): the items not ended."""
+    def take_unfinished(self, spare: WorkerRecord | None = None) -> list[Payload[Any]]:
+        """Empty the queue and the workers' hands (workers stopped): the items not ended.
+
+        ``spare`` is the worker that called ``shutdown()`` and still runs: its item is
+        its own to end, or to list as unfinished when it stops (`worker`).
+        """
         taken = [payload for _, _, (payload, _) in self.queue.drain()]
         for record in self.records:
+            if record is spare:
+                continue
             if record.payload is not None:
                 taken.append(record.payload)
                 record.payload = None
@@ -301,6 +307,12 @@ class StageRunner:
             # escaped user code outside a task.
             logger.critical("antflow: worker %s crashed", record.name, exc_info=exc)
             self.run_state.crashed(exc)
+        finally:
+            if record.payload is not None and self.run_state.phase is Phase.CLOSED:
+                # Stopped by a shutdown with an item in hand: it had not ended.
+                self.outcomes.unfinished.append(record.payload)
+                record.payload = None
+                record.current_task = None
 
     async def general_loop(self, record: WorkerRecord) -> None:
         """`worker`'s loop for any stage: every item through `process`."""

@@ -56,14 +56,19 @@ class Supervisor:
         for runner in runners:
             self.workers.extend(runner.start_workers(loop))
 
-    async def stop_workers(self) -> None:
-        """Cancel and await every worker; close the threads."""
+    def owns(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether ``task`` is one the pipeline started (a worker or a stream helper)."""
+        return task is not None and (task in self.workers or task in self.helpers)
+
+    async def stop_workers(self, spare: asyncio.Task[Any] | None = None) -> None:
+        """Cancel and await every worker but ``spare`` (the caller, if one); close the threads."""
         # Take this run's workers and threads before waiting: a start() while we wait
         # gives the next run its own.
         workers, self.workers = self.workers, []
         executor, self.executor = self.executor, None
         try:
-            await stop_tasks(workers)  # even if cancelled meanwhile: see stopping.py
+            # even if cancelled meanwhile: see stopping.py
+            await stop_tasks([task for task in workers if task is not spare])
         finally:
             if executor is not None:
                 # Threads still running a task (a timed-out call) finish on their own.
@@ -105,9 +110,7 @@ class Supervisor:
         """The helpers ended on their own (their owner awaited them): forget them."""
         self.helpers = []
 
-    async def cancel_helpers(self) -> None:
-        """Cancel and await the helpers."""
+    async def cancel_helpers(self, spare: asyncio.Task[Any] | None = None) -> None:
+        """Cancel and await the helpers but ``spare`` (the caller, if it is one)."""
         helpers, self.helpers = self.helpers, []
-        for task in helpers:
-            task.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
+        await stop_tasks([task for task in helpers if task is not spare])
