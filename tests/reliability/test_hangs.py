@@ -149,6 +149,40 @@ async def test_f02_a_task_raising_stop_iteration_fails_that_item(
 # ---------------------------------------------------------------------------- 3
 
 
+async def test_f03_a_second_cancellation_while_run_stops_keeps_every_count_right() -> None:
+    in_progress = 0
+    both_started = asyncio.Event()
+    cleaning = asyncio.Event()
+    forever = asyncio.Event()
+
+    async def slow_to_stop(x: int) -> int:
+        nonlocal in_progress
+        in_progress += 1
+        if in_progress == 2:
+            both_started.set()
+        try:
+            await forever.wait()
+        finally:
+            cleaning.set()
+            await asyncio.sleep(3600)  # an async cleanup that a second cancel interrupts
+        return x
+
+    pipeline = Pipeline(stages=[Stage("S", workers=2, tasks=[slow_to_stop])])
+    runner = asyncio.create_task(pipeline.run(range(10)))
+    async with asyncio.timeout(HANG):
+        await both_started.wait()
+        runner.cancel()  # the first Ctrl-C
+        await cleaning.wait()
+        runner.cancel()  # the second one, while run() stops the workers
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+        stats = pipeline.get_stats()
+        assert (stats.items_fed, stats.items_unfinished, stats.items_in_flight) == (10, 10, 0)
+        assert [p.id for p in pipeline.unfinished_items] == list(range(10))
+        await pipeline.shutdown()  # used to hang forever
+    assert pipeline.is_closed
+
+
 # ---------------------------------------------------------------------------- 4
 
 

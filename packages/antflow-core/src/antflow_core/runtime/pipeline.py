@@ -569,7 +569,9 @@ class Pipeline(Generic[InT, OutT]):
         It may be called from code the pipeline runs (a task, ``on_success``,
         ``skip_if``, a tracker's callback): it stops everything else and returns; the
         worker running the caller is stopped too, at its next ``await`` after this
-        returns, and its item is listed unfinished unless it ended first.
+        returns, and its item is listed unfinished unless it ended first. The stop
+        completes even if the caller is cancelled meanwhile; the cancellation is then
+        raised.
         """
         if self._run_state.phase is Phase.CLOSED:
             await self._closed.wait()  # another caller is closing it: wait until done
@@ -585,6 +587,10 @@ class Pipeline(Generic[InT, OutT]):
         effect at its next ``await`` once this returns, and ``_closed`` is set when it has
         ended. Its item, if it has one, it ends or lists unfinished itself
         (`StageRunner.worker`).
+
+        The stop completes even if the caller is cancelled meanwhile (a second Ctrl-C,
+        an outer timeout): the cancellation is passed on to the tasks still stopping
+        (`stop_tasks`) and raised once everything is recorded.
         """
         run_state, outcomes, supervisor = self._run_state, self._outcomes, self._supervisor
         caller = asyncio.current_task()
@@ -595,19 +601,31 @@ class Pipeline(Generic[InT, OutT]):
             queue.close()
         if outcomes.stream_out is not None:
             outcomes.stream_out.close()
-        await supervisor.cancel_helpers(spare)
-        await supervisor.stop_workers(spare)
+        interrupted: asyncio.CancelledError | None = None
+        try:
+            await supervisor.cancel_helpers(spare)
+        except asyncio.CancelledError as exc:
+            interrupted = exc
+        try:
+            await supervisor.stop_workers(spare)
+        except asyncio.CancelledError as exc:
+            interrupted = exc
         outcomes.keep_unread()  # results the stream had ready but nobody read
         for runner in self._runners:
             outcomes.unfinished.extend(runner.take_unfinished(spared_record))
         run_state.in_flight = 0
         run_state.idle.set()
-        await supervisor.stop_display()
+        try:
+            await supervisor.stop_display()
+        except asyncio.CancelledError as exc:
+            interrupted = exc
         if spare is None:
             self._closed.set()
         else:
             spare.add_done_callback(lambda _: self._closed.set())
             spare.cancel()
+        if interrupted is not None:
+            raise interrupted
 
     async def _stop_workers(self) -> None:
         await self._supervisor.stop_workers()
