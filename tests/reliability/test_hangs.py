@@ -285,6 +285,71 @@ def test_f05_a_plain_call_that_never_returns_does_not_keep_the_process_alive(
 # ---------------------------------------------------------------------------- 6
 
 
+async def test_f06_a_task_that_feeds_its_own_pipeline_does_not_deadlock() -> None:
+    pipeline: Pipeline
+
+    async def crawl(page: int) -> int:
+        if page < 200:  # every page links to two more, like a recursive crawler
+            await pipeline.feed([2 * page + 1, 2 * page + 2])
+        return page
+
+    pipeline = Pipeline(stages=[Stage("Crawl", workers=2, tasks=[crawl], queue_capacity=2)])
+    async with asyncio.timeout(HANG):
+        await pipeline.start()
+        await pipeline.feed([0])
+        await pipeline.join()
+    assert sorted(r.value for r in pipeline.results) == list(range(401))
+    assert pipeline.get_stats().items_fed == 401
+
+
+async def test_f06_a_callback_that_feeds_a_full_queue_neither_blocks_nor_drops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pipeline: Pipeline
+
+    async def more(payload: Payload[int]) -> None:
+        if payload.value < 50:  # three more items for each of the first fifty
+            await pipeline.feed([payload.value + k * 50 for k in (1, 2, 3)])
+
+    pipeline = Pipeline(
+        stages=[Stage("Parse", workers=1, tasks=[identity], queue_capacity=1, on_success=more)],
+        callback_timeout=1,
+    )
+    async with asyncio.timeout(HANG):
+        results = await pipeline.run(range(50))
+    assert sorted(r.value for r in results) == list(range(200))
+    assert "callback_timeout" not in caplog.text  # never blocked until the timeout
+
+
+@pytest.mark.parametrize("call", ["join", "run", "stream"])
+async def test_f06_waiting_for_the_pipeline_from_inside_it_fails_at_once(call: str) -> None:
+    pipeline: Pipeline
+    errors: list[BaseException] = []
+
+    async def waits_for_itself(x: int) -> int:
+        try:
+            if call == "join":
+                await pipeline.join()
+            elif call == "run":
+                await pipeline.run([x + 100])
+            else:
+                async for _ in pipeline.stream([x + 100]):
+                    pass
+        except PipelineStateError as exc:
+            errors.append(exc)
+        return x
+
+    pipeline = Pipeline(stages=[Stage("S", tasks=[waits_for_itself])])
+    async with asyncio.timeout(HANG):
+        await pipeline.start()
+        await pipeline.feed([1])
+        await pipeline.join()
+    assert [r.value for r in pipeline.results] == [1]
+    [error] = errors
+    assert f"{call}() from code the pipeline runs" in str(error)
+    assert "feed() the new items from there instead" in str(error)
+
+
 # ---------------------------------------------------------------------------- 7
 
 

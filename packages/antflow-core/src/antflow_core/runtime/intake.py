@@ -12,7 +12,10 @@ somewhere a shutdown can find it. An item taken from the iterable whose wait for
 stopped (a cancellation, a shutdown) is counted fed and listed unfinished instead.
 
 When the queue is full the feed waits for room; that wait is the backpressure a
-caller of ``feed()`` feels. Items may be fed before ``start()`` (and between ``join()``
+caller of ``feed()`` feels. A feed from code the pipeline runs (a task or a callback
+feeding its own pipeline, as a recursive crawler does) never waits: its items go into
+the queue over its capacity, since the workers that would make room may all be feeding,
+and waiting there would deadlock them. Items may be fed before ``start()`` (and between ``join()``
 and the next ``start()``): they wait in the queue for the workers, and belong to the
 next run (``run_start_sequence``). The common case (no observer coroutine, room in the queue)
 takes no await at all. A feed holds `RunState.active_feeds` while it runs, so ``join()``
@@ -33,7 +36,7 @@ from typing import Any, TypeAlias
 
 from returns.result import Failure
 
-from antflow_core.errors import FeedError
+from antflow_core.errors import FeedError, PipelineStateError
 from antflow_core.model import (
     HeapItem,
     ItemStatus,
@@ -48,6 +51,7 @@ from antflow_core.runtime.emission import Emitter
 from antflow_core.runtime.queues import QueueClosed
 from antflow_core.runtime.run_state import Phase, RunState
 from antflow_core.runtime.stage_runner import StageRunner
+from antflow_core.runtime.workers import current_worker
 
 __all__ = ["Intake", "PreparePayload"]
 
@@ -80,6 +84,7 @@ class Intake:
         "msg_counter",
         "next_custom_sequence",
         "observed",
+        "own_records",
         "plan",
         "prepare",
         "run_start_sequence",
@@ -100,6 +105,8 @@ class Intake:
         self.plan = plan
         self.unfinished = unfinished
         self.runners = runners
+        # The workers' records, to tell a feed from inside the pipeline (`from_inside`).
+        self.own_records = frozenset(id(r) for runner in runners for r in runner.records)
         self.run_state = run_state
         self.emitter = emitter
         self.observed = emitter.observer is not None
@@ -118,7 +125,7 @@ class Intake:
         self.check_items(items, allow_async=False)
         self.check_priority(priority)
         index = self.target_index(target_stage)
-        await self.feed_iterator(iter(items), index, priority)
+        await self.feed_iterator(iter(items), index, priority, inside=self.from_inside())
 
     async def feed_async(
         self, items: AsyncIterable[Any], *, target_stage: str | None, priority: int
@@ -132,7 +139,26 @@ class Intake:
             )
         self.check_priority(priority)
         index = self.target_index(target_stage)
-        await self.feed_async_iterator(items.__aiter__(), index, priority)
+        inside = self.from_inside()
+        await self.feed_async_iterator(items.__aiter__(), index, priority, inside=inside)
+
+    def from_inside(self) -> bool:
+        """Whether the caller is code this pipeline runs (a task, a callback, in a worker)."""
+        record = current_worker.get()
+        return record is not None and id(record) in self.own_records
+
+    def refuse_from_inside(self, what: str) -> None:
+        """Refuse ``what()`` (``join``, ``run``, ``stream``) from code the pipeline runs.
+
+        It would wait until every item has ended, the caller's own item included: forever.
+        """
+        if self.from_inside():
+            raise PipelineStateError(
+                f"{what}() from code the pipeline runs (a task or a callback) would wait "
+                "for its own item forever: feed() the new items from there instead (a feed "
+                f"from inside never waits for room), and call {what}() from the code that "
+                "started the pipeline"
+            )
 
     # ----------------------------------------------------------------- checking input
 
@@ -185,8 +211,10 @@ class Intake:
         else:
             await self.feed_async_iterator(items.__aiter__(), 0, priority)
 
-    async def feed_iterator(self, iterator: Iterator[Any], index: int, priority: int) -> None:
-        """Feed every item of ``iterator`` into stage ``index``."""
+    async def feed_iterator(
+        self, iterator: Iterator[Any], index: int, priority: int, *, inside: bool = False
+    ) -> None:
+        """Feed every item of ``iterator`` into stage ``index`` (never waiting if ``inside``)."""
         runner = self.runners[index]
         run_state = self.run_state
         run_state.begin_feed()
@@ -202,16 +230,16 @@ class Intake:
                 waiting = self.feed_item(runner, item, priority, count)
                 count += 1  # fed, or listed unfinished if its wait for room is stopped
                 if waiting is not None:
-                    await self.feed_waiting(runner, waiting)
+                    await self.feed_waiting(runner, waiting, inside)
         except QueueClosed:
             raise run_state.closed_while_feeding(count) from run_state.crash
         finally:
             run_state.end_feed()
 
     async def feed_async_iterator(
-        self, iterator: AsyncIterator[Any], index: int, priority: int
+        self, iterator: AsyncIterator[Any], index: int, priority: int, *, inside: bool = False
     ) -> None:
-        """Feed every item of the async ``iterator`` into stage ``index``."""
+        """Feed every item of the async ``iterator`` into stage ``index`` (see `feed_iterator`)."""
         runner = self.runners[index]
         run_state = self.run_state
         run_state.begin_feed()
@@ -227,7 +255,7 @@ class Intake:
                 waiting = self.feed_item(runner, item, priority, count)
                 count += 1  # fed, or listed unfinished if its wait for room is stopped
                 if waiting is not None:
-                    await self.feed_waiting(runner, waiting)
+                    await self.feed_waiting(runner, waiting, inside)
         except QueueClosed:
             raise run_state.closed_while_feeding(count) from run_state.crash
         finally:
@@ -278,15 +306,22 @@ class Intake:
                 return (None, pending)
         return None
 
-    async def feed_waiting(self, runner: StageRunner, waiting: _Waiting) -> None:
-        """Finish feeding one item: wait for room in the queue, then await the observer."""
+    async def feed_waiting(self, runner: StageRunner, waiting: _Waiting, inside: bool) -> None:
+        """Finish feeding one item: wait for room in the queue, then await the observer.
+
+        A feed from inside the pipeline (``inside``) never waits for room: its workers,
+        which would have to make that room, may all be feeding. The item goes into the
+        queue over its capacity, as a ``per_stage`` retry's does.
+        """
         entry, pending = waiting
         if entry is not None:
-            pending = await self.put_waiting(runner, entry)
+            pending = await self.put_waiting(runner, entry, inside)
         if pending is not None:
             await self.emitter.settle(pending)
 
-    async def put_waiting(self, runner: StageRunner, entry: HeapItem) -> Awaitable[None] | None:
+    async def put_waiting(
+        self, runner: StageRunner, entry: HeapItem, inside: bool
+    ) -> Awaitable[None] | None:
         """Wait for room for ``entry``, then count it in and tell the observer (``queued``).
 
         An item taken from the iterable whose feed stops here (a cancellation, a
@@ -294,6 +329,9 @@ class Intake:
         there: it is counted fed and listed unfinished now, never silently dropped.
         """
         try:
+            if inside:
+                runner.queue.force_put(entry)
+                return self.count_in(runner, entry)
             if self.run_state.phase is not Phase.RUNNING and runner.queue.full():
                 if runner.pull:
                     logger.warning(
@@ -315,6 +353,10 @@ class Intake:
             self.fed += 1
             self.unfinished.append(entry[2][0])
             raise
+        return self.count_in(runner, entry)
+
+    def count_in(self, runner: StageRunner, entry: HeapItem) -> Awaitable[None] | None:
+        """``entry`` is in its queue: count it fed and in flight, and tell the observer."""
         self.fed += 1
         self.run_state.in_flight += 1
         if not self.observed:

@@ -523,6 +523,7 @@ class Pipeline(Generic[InT, OutT]):
                 nothing would ever process them.
         """
         run_state = self._run_state
+        self._intake.refuse_from_inside("join")
         if run_state.phase is not Phase.RUNNING:
             if run_state.in_flight and run_state.phase is not Phase.CLOSED:
                 raise PipelineStateError(

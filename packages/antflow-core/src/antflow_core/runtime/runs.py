@@ -94,8 +94,9 @@ async def run_items(
     """Feed ``items``, wait until each has ended, and return their results in input order."""
     run_state = pipeline._run_state
     run_state.require_open("run")
-    refuse_if_busy(run_state, "run")
     intake = pipeline._intake
+    intake.refuse_from_inside("run")
+    refuse_if_busy(run_state, "run")
     intake.check_items(items, allow_async=True)
     intake.check_priority(priority)
     total = len(items) if isinstance(items, Sized) else None
@@ -172,6 +173,7 @@ def check_stream(
             "queue holds), 0 (hand each result straight to you) or a number of results > 0, "
             f"got {buffer_size!r}"
         )
+    pipeline._intake.refuse_from_inside("stream")
     refuse_if_busy(pipeline._run_state, "stream")
 
 
