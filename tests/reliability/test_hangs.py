@@ -114,6 +114,29 @@ async def test_f01_shutdown_from_inside_the_pipeline_stops_it_and_returns(place:
     assert_every_item_accounted_for(pipeline, list(range(20)))
 
 
+async def test_f01_a_stream_shut_down_by_its_last_stage_keeps_the_result_of_the_caller() -> None:
+    pipeline: Pipeline
+
+    async def last(x: int) -> int:
+        if x == 0:
+            await pipeline.shutdown()
+        return x  # the caller's item ends after the shutdown, the stream is gone
+
+    pipeline = Pipeline(stages=[Stage("Last", tasks=[last])], collect_results=False)
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for result in pipeline.stream([0]):
+            seen.append(result.id)
+
+    async with asyncio.timeout(HANG):
+        with pytest.raises(PipelineStateError, match="shut down while streaming"):
+            await consume()
+    assert seen == []
+    assert [r.value for r in pipeline.results] == [0]  # processed, so kept, not dropped
+    assert_every_item_accounted_for(pipeline, [0])
+
+
 # ---------------------------------------------------------------------------- 2
 
 

@@ -66,6 +66,7 @@ class Outcomes:
         "failed",
         "failure_records",
         "failures",
+        "keep_late",
         "processed",
         "results",
         "results_sorted",
@@ -90,6 +91,7 @@ class Outcomes:
         self.stream_out: StageQueue[StreamEntry] | Rendezvous[StreamEntry] | None = None
         self.stream_arrivals = 0
         self.stream_failures = False  # whether failures go to the stream too
+        self.keep_late = False  # keep results whatever collect_results (a stream stopped)
 
     # ------------------------------------------------------------------ ending items
 
@@ -103,7 +105,7 @@ class Outcomes:
             if not stream_out.try_put((self.stream_arrivals, result)):
                 return False
             self.stream_arrivals += 1
-        elif self.collect_results:
+        elif self.collect_results or self.keep_late:
             results = self.results
             if results and results[-1].sequence_id > result.sequence_id:
                 self.results_sorted = False
@@ -188,7 +190,22 @@ class Outcomes:
         self.stream_out = out
         self.stream_failures = failures
 
-    def keep_unread(self) -> None:
+    def stop_stream(self) -> StageQueue[StreamEntry] | Rendezvous[StreamEntry] | None:
+        """The pipeline stops: close the stream channel, if one is open, and return it.
+
+        From now on a result goes to ``results`` whatever ``collect_results`` says (the
+        result of a worker that called ``shutdown()`` and ended its item after it, when
+        nobody reads the stream any more); see `keep_unread`.
+        """
+        stream_out = self.stream_out
+        if stream_out is not None:
+            stream_out.close()
+            self.keep_late = True
+        return stream_out
+
+    def keep_unread(
+        self, stream_out: StageQueue[StreamEntry] | Rendezvous[StreamEntry] | None
+    ) -> None:
         """After a stop: keep the results the stream had ready but nobody read.
 
         They went through every stage and count as processed, so they go to ``results``
@@ -196,7 +213,6 @@ class Outcomes:
         instead of being dropped with the channel. Failures are kept in ``failures``
         anyway.
         """
-        stream_out = self.stream_out
         if stream_out is None:
             return
         for _, ended in stream_out.drain():

@@ -600,8 +600,7 @@ class Pipeline(Generic[InT, OutT]):
         run_state.phase = Phase.CLOSED
         for queue in self._queues:
             queue.close()
-        if outcomes.stream_out is not None:
-            outcomes.stream_out.close()
+        stream = outcomes.stop_stream()
         interrupted: asyncio.CancelledError | None = None
         try:
             await supervisor.cancel_helpers(spare)
@@ -611,7 +610,7 @@ class Pipeline(Generic[InT, OutT]):
             await supervisor.stop_workers(spare)
         except asyncio.CancelledError as exc:
             interrupted = exc
-        outcomes.keep_unread()  # results the stream had ready but nobody read
+        outcomes.keep_unread(stream)  # results the stream had ready but nobody read
         for runner in self._runners:
             outcomes.unfinished.extend(runner.take_unfinished(spared_record))
         run_state.in_flight = 0
