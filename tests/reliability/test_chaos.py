@@ -1,23 +1,36 @@
-"""The chaos invariant: whatever fails, every fed item ends exactly once, and all counts agree.
+"""The chaos invariant: whatever fails or stops, every item ends once or is unfinished.
 
 Hypothesis draws pipelines (1-3 stages, workers, both retry strategies, attempts, queue
 capacities, skips, and flow control: pull stages, call rates, call concurrency), failure
-plans (each call of each task may raise one of many exception types, BaseExceptions
-included), feeds (priorities, ``target_stage``), the way results are consumed (``run``,
+plans (each call of each task may raise one of many
+exception types: BaseExceptions, and exceptions whose ``__str__`` is broken, included),
+feeds (priorities, ``target_stage``), the way results are consumed (``run``,
 ``start``/``feed``/``join``, ``stream``, ``stream_outcomes``), ``collect_results`` on or
-off, and a StatusTracker or none. After
-each run: the results and failures name every fed item exactly once, the pipeline's
-stats and the tracker's counts agree with them, and no antflow task is left running.
+off, a StatusTracker or none, and a way the run is stopped early, or none:
+
+* ``shutdown inside``: a task calls ``await pipeline.shutdown()`` (issue 11, #1);
+* ``double cancel``: the consumer is cancelled while a task holds an item, and again
+  while that task's ``finally`` cleans up (#3);
+* ``source raises``: the items iterable raises a BaseException that is not an Exception,
+  or a CancelledError, midway (#4);
+* ``early exit``: a stream consumer leaves its loop after some results, with or without
+  ``contextlib.aclosing`` (#9, #10).
+
+After each run: every item taken from the iterable ended exactly once (yielded, in
+``results`` or in ``failures``) or is listed in ``unfinished_items``; the pipeline's
+stats and the tracker's counts agree with that; and no antflow task is left running.
+The whole property runs on asyncio and on uvloop (``loop_factory``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any
 
-from antflow_core import Pipeline, Stage, StatusEvent
+from antflow_core import Pipeline, PipelineStateError, Stage, StatusEvent
 from antflow_tracker import StatusTracker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,6 +45,20 @@ class ChaosBaseError(BaseException):
     """A user-defined BaseException: not retried, fails the item at once."""
 
 
+class UnprintableError(Exception):
+    """An error whose ``__str__`` raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ is broken")
+
+
+class NotAStringError(Exception):
+    """An error whose ``__str__`` returns something that is not a string."""
+
+    def __str__(self) -> Any:
+        return 42
+
+
 ERRORS: list[type[BaseException]] = [
     ValueError,
     KeyError,
@@ -44,8 +71,13 @@ ERRORS: list[type[BaseException]] = [
     ChaosBaseError,
     SystemExit,
     KeyboardInterrupt,
+    UnprintableError,
+    NotAStringError,
 ]
 MODES = ["run", "feed", "stream", "stream_outcomes"]
+STOPS = [None, "shutdown inside", "double cancel", "source raises", "early exit"]
+SOURCE_ERRORS: list[type[BaseException]] = [ChaosBaseError, asyncio.CancelledError]
+HANG = 10  # seconds after which an example that would hang fails instead
 
 
 @st.composite
@@ -88,86 +120,190 @@ def chaos(draw: st.DrawFn) -> dict[str, Any]:
             st.tuples(st.integers(0, 3), st.integers(0, stage_count - 1)), min_size=1, max_size=3
         )
     )
+    mode = draw(st.sampled_from(MODES))
+    stop = draw(st.sampled_from(STOPS))
+    if stop == "early exit" and mode not in ("stream", "stream_outcomes"):
+        stop = None
     return {
         "stages": stages,
         "items": items,
         "failures": failures,
         "batches": batches,
-        "mode": draw(st.sampled_from(MODES)),
+        "mode": mode,
         "collect": draw(st.booleans()),
         "tracker": draw(st.booleans()),
         "raising_callback": draw(st.booleans()),
+        "stop": stop,
+        # where a stop from inside happens: the first call for this item at this stage
+        "stop_item": draw(st.integers(0, max(items - 1, 0))),
+        "stop_stage": draw(st.integers(0, stage_count - 1)),
+        # source raises: after how many items, and what
+        "source_after": draw(st.integers(0, items)),
+        "source_error": draw(st.sampled_from(SOURCE_ERRORS)),
+        # early exit: after how many results, and whether through aclosing
+        "exit_after": draw(st.integers(0, 5)),
+        "aclosing": draw(st.booleans()),
     }
 
 
-def build(scenario: dict[str, Any]) -> list[Stage]:
-    calls: Counter[tuple[int, int, int]] = Counter()
+class Run:
+    """One scenario's pipeline, its source of items, and what the consumer saw."""
 
-    def make_task(stage_index: int, task_index: int) -> Callable[[Any], Any]:
-        async def task(value: int) -> int:
-            key = (value, stage_index, task_index)
-            calls[key] += 1
-            await asyncio.sleep(0)
-            planned = scenario["failures"].get(key)
-            if planned is not None and calls[key] <= planned[0]:
-                raise ERRORS[planned[1]](f"item {value} stage {stage_index} call {calls[key]}")
-            return value
+    def __init__(self, scenario: dict[str, Any]) -> None:
+        self.scenario = scenario
+        self.calls: Counter[tuple[int, int, int]] = Counter()
+        self.taken: list[int] = []
+        self.yielded_ok: list[int] = []  # results a stream yielded (as Success, for outcomes)
+        self.yielded_failed: list[int] = []  # failures stream_outcomes yielded
+        self.stop_reached = asyncio.Event()  # a task holds the stop item (double cancel)
+        self.cleaning = asyncio.Event()  # that task's finally began its async cleanup
+        self.tracker: StatusTracker | None = None
+        if scenario["tracker"]:
 
-        return task
+            def on_status_change(event: StatusEvent) -> None:
+                if scenario["raising_callback"] and event.status == "in_progress":
+                    raise RuntimeError("a callback bug")
 
-    def skipper(skip: frozenset[int]) -> Callable[[int], bool]:
-        return lambda value: value in skip
-
-    return [
-        Stage(
-            f"S{i}",
-            workers=spec["workers"],
-            tasks=[make_task(i, t) for t in range(spec["tasks"])],
-            retry=spec["retry"],
-            task_attempts=spec["task_attempts"],
-            stage_attempts=spec["stage_attempts"],
-            task_wait_seconds=0,
-            queue_capacity=None if spec["pull"] else spec["capacity"],
-            skip_if=skipper(spec["skip"]),
-            pull=spec["pull"],
-            call_rate=spec["rate"][0] if spec["rate"] else None,
-            call_rate_period=spec["rate"][1] if spec["rate"] else 1.0,
-            call_concurrency=spec["concurrency"],
+            self.tracker = StatusTracker(on_status_change=on_status_change)
+        self.pipeline = Pipeline(
+            stages=self.stages(), collect_results=scenario["collect"], status_tracker=self.tracker
         )
-        for i, spec in enumerate(scenario["stages"])
-    ]
 
+    def stages(self) -> list[Stage]:
+        scenario = self.scenario
 
-async def run_scenario(scenario: dict[str, Any]) -> tuple[Pipeline, StatusTracker | None, Any]:
-    tracker: StatusTracker | None = None
-    if scenario["tracker"]:
+        def make_task(stage_index: int, task_index: int) -> Callable[[Any], Any]:
+            async def task(value: int) -> int:
+                key = (value, stage_index, task_index)
+                self.calls[key] += 1
+                await asyncio.sleep(0)
+                if self.calls[key] == 1 and task_index == 0 and self.is_stop_point(key):
+                    await self.stop_from_inside()
+                planned = scenario["failures"].get(key)
+                if planned is not None and self.calls[key] <= planned[0]:
+                    raise ERRORS[planned[1]](f"item {value} stage {stage_index} call {key}")
+                return value
 
-        def on_status_change(event: StatusEvent) -> None:
-            if scenario["raising_callback"] and event.status == "in_progress":
-                raise RuntimeError("a callback bug")
+            return task
 
-        tracker = StatusTracker(on_status_change=on_status_change)
-    pipeline = Pipeline(
-        stages=build(scenario), collect_results=scenario["collect"], status_tracker=tracker
-    )
-    items = list(range(scenario["items"]))
-    seen: Any = None
-    mode = scenario["mode"]
-    if mode == "run":
-        await pipeline.run(items, priority=scenario["batches"][0][0])
-    elif mode == "feed":
-        await pipeline.start()
-        count = len(scenario["batches"])
-        for k, (priority, target) in enumerate(scenario["batches"]):
-            await pipeline.feed(items[k::count], priority=priority, target_stage=f"S{target}")
-        await pipeline.join()
-    elif mode == "stream":
-        seen = [r.id async for r in pipeline.stream(items)]
-    else:
-        seen = [o async for o in pipeline.stream_outcomes(items)]
-    leftover = [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("antflow:")]
-    assert not leftover, leftover
-    return pipeline, tracker, seen
+        def skipper(skip: frozenset[int]) -> Callable[[int], bool]:
+            return lambda value: value in skip
+
+        return [
+            Stage(
+                f"S{i}",
+                workers=spec["workers"],
+                tasks=[make_task(i, t) for t in range(spec["tasks"])],
+                retry=spec["retry"],
+                task_attempts=spec["task_attempts"],
+                stage_attempts=spec["stage_attempts"],
+                task_wait_seconds=0,
+                queue_capacity=None if spec["pull"] else spec["capacity"],
+                skip_if=skipper(spec["skip"]),
+                pull=spec["pull"],
+                call_rate=spec["rate"][0] if spec["rate"] else None,
+                call_rate_period=spec["rate"][1] if spec["rate"] else 1.0,
+                call_concurrency=spec["concurrency"],
+            )
+            for i, spec in enumerate(scenario["stages"])
+        ]
+
+    def is_stop_point(self, key: tuple[int, int, int]) -> bool:
+        scenario = self.scenario
+        return scenario["stop"] in ("shutdown inside", "double cancel") and key[:2] == (
+            scenario["stop_item"],
+            scenario["stop_stage"],
+        )
+
+    async def stop_from_inside(self) -> None:
+        if self.scenario["stop"] == "shutdown inside":
+            await self.pipeline.shutdown()
+            return
+        self.stop_reached.set()  # double cancel: hold the item until cancelled, twice
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.cleaning.set()
+            await asyncio.Event().wait()  # an async cleanup, cut by the second cancel
+
+    def source(self, values: list[int]) -> Iterator[int]:
+        """Yield ``values``, recording each one taken; raise midway for "source raises"."""
+        breaks = self.scenario["stop"] == "source raises"
+        after, error = self.scenario["source_after"], self.scenario["source_error"]
+        for value in values:
+            if breaks and len(self.taken) == after:
+                raise error("the source broke")
+            self.taken.append(value)
+            yield value
+        if breaks and len(self.taken) == after:
+            raise error("the source broke")
+
+    async def consume(self) -> None:
+        """Run the scenario's mode; stops surface as the exceptions a user would see."""
+        scenario, pipeline = self.scenario, self.pipeline
+        items = list(range(scenario["items"]))
+        mode = scenario["mode"]
+        if mode == "run":
+            await pipeline.run(self.source(items), priority=scenario["batches"][0][0])
+        elif mode == "feed":
+            await pipeline.start()
+            count = len(scenario["batches"])
+            try:
+                for k, (priority, target) in enumerate(scenario["batches"]):
+                    await pipeline.feed(
+                        self.source(items[k::count]), priority=priority, target_stage=f"S{target}"
+                    )
+            except BaseException:
+                await pipeline.shutdown()
+                raise
+            await pipeline.join()
+        else:
+            stream: AsyncGenerator[Any, None] = (
+                pipeline.stream(self.source(items))
+                if mode == "stream"
+                else pipeline.stream_outcomes(self.source(items))
+            )
+            early = scenario["stop"] == "early exit"
+            closing = early and scenario["aclosing"]
+            async with contextlib.aclosing(stream) if closing else contextlib.nullcontext():
+                async for ended in stream:
+                    if mode == "stream":
+                        self.yielded_ok.append(ended.id)
+                    elif isinstance(ended, Success):
+                        self.yielded_ok.append(ended.unwrap().id)
+                    else:
+                        self.yielded_failed.append(ended.failure().id)
+                    if (
+                        early
+                        and len(self.yielded_ok) + len(self.yielded_failed) > scenario["exit_after"]
+                    ):
+                        break
+            if early:
+                await pipeline.shutdown()  # waits for the stream's own stop, however it left
+
+    async def play(self) -> None:
+        stop = self.scenario["stop"]
+        consumer = asyncio.ensure_future(self.consume())
+        if stop == "double cancel":
+            reached = asyncio.ensure_future(self.stop_reached.wait())
+            await asyncio.wait([consumer, reached], return_when=asyncio.FIRST_COMPLETED)
+            reached.cancel()
+            if not consumer.done():
+                consumer.cancel()
+                await self.cleaning.wait()
+                consumer.cancel()
+        try:
+            await consumer
+        except PipelineStateError:
+            assert stop == "shutdown inside"
+        except asyncio.CancelledError:
+            assert stop in ("double cancel", "source raises")
+        except ChaosBaseError:
+            assert stop == "source raises"
+        leftover = [
+            t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("antflow:")
+        ]
+        assert not leftover, leftover
 
 
 @settings(
@@ -180,49 +316,77 @@ async def run_scenario(scenario: dict[str, Any]) -> tuple[Pipeline, StatusTracke
     ],
 )
 @given(chaos())
-def test_every_fed_item_ends_exactly_once_and_every_count_agrees(
+def test_every_item_taken_ends_once_or_is_unfinished_and_every_count_agrees(
     loop_factory: Callable[[], asyncio.AbstractEventLoop], scenario: dict[str, Any]
 ) -> None:
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        pipeline, tracker, seen = runner.run(run_scenario(scenario))
-    n = scenario["items"]
-    failed_ids = [f.id for f in pipeline.failures]
+        run = runner.run(_play(scenario))
+    pipeline, tracker = run.pipeline, run.tracker
     stats = pipeline.get_stats()
-
-    # every item ended exactly once: as a result or as a failure
-    assert (stats.items_fed, stats.items_in_flight, stats.items_unfinished) == (n, 0, 0)
-    assert stats.items_processed + stats.items_failed == n
-    assert len(failed_ids) == len(set(failed_ids)) == stats.items_failed
+    # An item's id is its position in feeding order: the ids of the items taken from the
+    # iterable (the several batches of "feed" included) are 0..len(taken)-1.
+    taken = list(range(len(run.taken)))
+    failed_ids = [f.id for f in pipeline.failures]
+    unfinished_ids = [p.id for p in pipeline.unfinished_items]
+    result_ids = [r.id for r in pipeline.results]
     mode = scenario["mode"]
-    if mode == "stream":
-        assert sorted(seen + failed_ids) == list(range(n))
-        assert len(seen) == stats.items_processed
-    elif mode == "stream_outcomes":
-        ok = [o.unwrap().id for o in seen if isinstance(o, Success)]
-        bad = [o.failure().id for o in seen if not isinstance(o, Success)]
-        assert sorted(ok + bad) == list(range(n))
-        assert sorted(bad) == sorted(failed_ids)
-    if scenario["collect"] and mode in ("run", "feed"):
-        result_ids = [r.id for r in pipeline.results]
-        assert sorted(result_ids + failed_ids) == list(range(n))
+
+    # every item taken from the iterable was fed, and ended once or is unfinished
+    assert stats.items_fed == len(taken)
+    assert stats.items_in_flight == 0
+    assert stats.items_processed + stats.items_failed + stats.items_unfinished == len(taken)
+    assert len(failed_ids) == stats.items_failed
+    assert len(unfinished_ids) == stats.items_unfinished
     if mode in ("stream", "stream_outcomes"):
-        assert pipeline.results == []  # streams keep nothing
+        # a result was yielded, or kept in results when the stream was left early
+        processed_ids = run.yielded_ok + result_ids
+        assert len(processed_ids) == stats.items_processed
+        assert sorted(processed_ids + failed_ids + unfinished_ids) == taken
+        assert set(run.yielded_failed) <= set(failed_ids)
+        assert len(run.yielded_failed) == len(set(run.yielded_failed))
+        if scenario["stop"] is None:
+            assert result_ids == []  # streams keep nothing
+    elif scenario["collect"]:
+        assert sorted(result_ids + failed_ids + unfinished_ids) == taken
+    else:
+        assert result_ids == []
+        assert len(set(failed_ids + unfinished_ids)) == len(failed_ids + unfinished_ids)
+        assert set(failed_ids + unfinished_ids) <= set(taken)
+    if scenario["stop"] is None:
+        assert stats.items_unfinished == 0
+        assert sorted(run.taken) == list(range(scenario["items"]))
 
     # per-stage counts add up
     per_stage = stats.stage_stats.values()
     assert sum(s.failed_items for s in per_stage) == stats.items_failed
     assert all(s.pending_items == 0 and s.in_progress_items == 0 for s in per_stage)
 
-    # the tracker agrees with the pipeline
+    # the tracker agrees with the pipeline: a result ends "completed", or "skipped" if it
+    # skipped the last stage; a failure ends "failed"; any other status is an unfinished item
     if tracker is not None:
-        counts = tracker.get_stats()
-        # A result ends "completed", or "skipped" if it skipped the last stage.
-        last = list(stats.stage_stats.values())[-1]
-        assert counts["skipped"] == last.skipped_items
-        assert counts["completed"] + counts["skipped"] == stats.items_processed
-        assert counts["failed"] == stats.items_failed
+        last_stage = f"S{len(scenario['stages']) - 1}"
+        ended_as_results = [
+            e.item_id
+            for status in ("completed", "skipped")
+            for e in tracker.get_by_status(status)
+            if status == "completed" or e.stage == last_stage
+        ]
+        assert len(ended_as_results) == stats.items_processed
+        assert not set(ended_as_results) & (set(failed_ids) | set(unfinished_ids))
+        assert tracker.get_stats()["failed"] == stats.items_failed
         assert tracker.get_error_summary().total_failed == stats.items_failed
         for item_id in failed_ids:
             status = tracker.get_status(item_id)
             assert status is not None
             assert status.status == "failed"
+        for status_name in ("queued", "in_progress", "retrying", "skipped"):
+            for event in tracker.get_by_status(status_name):
+                if event.item_id not in ended_as_results:
+                    assert event.item_id in unfinished_ids, (event, unfinished_ids)
+
+
+async def _play(scenario: dict[str, Any]) -> Run:
+    run = Run(scenario)
+    async with asyncio.timeout(HANG):  # a hang fails the example instead of the suite
+        await run.play()
+    return run
