@@ -334,6 +334,7 @@ def test_every_item_taken_ends_once_or_is_unfinished_and_every_count_agrees(
     # every item taken from the iterable was fed, and ended once or is unfinished
     assert stats.items_fed == len(taken)
     assert stats.items_in_flight == 0
+    assert pipeline._run_state.in_flight == 0  # the count join() waits on agrees
     assert stats.items_processed + stats.items_failed + stats.items_unfinished == len(taken)
     assert len(failed_ids) == stats.items_failed
     assert len(unfinished_ids) == stats.items_unfinished

@@ -49,6 +49,8 @@ def assert_every_item_accounted_for(pipeline: Pipeline, taken: list[int]) -> Non
     assert stats.items_in_flight == 0
     assert stats.items_fed == len(taken)
     assert stats.items_fed == stats.items_processed + stats.items_failed + stats.items_unfinished
+    # The count join() waits on agrees too (it went below zero after a shutdown from inside).
+    assert pipeline._run_state.in_flight == 0
 
 
 # ---------------------------------------------------------------------------- 1

@@ -612,8 +612,12 @@ class Pipeline(Generic[InT, OutT]):
             interrupted = exc
         outcomes.keep_unread(stream)  # results the stream had ready but nobody read
         for runner in self._runners:
-            outcomes.unfinished.extend(runner.take_unfinished(spared_record))
-        run_state.in_flight = 0
+            taken = runner.take_unfinished(spared_record)
+            outcomes.unfinished.extend(taken)
+            # A stopped worker counted out the item it held (`StageRunner.worker`); these
+            # were waiting in queues. An item the caller's worker is still ending, that
+            # worker counts out itself.
+            run_state.in_flight -= len(taken)
         run_state.idle.set()
         try:
             await supervisor.stop_display()

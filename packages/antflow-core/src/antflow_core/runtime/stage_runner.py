@@ -313,6 +313,7 @@ class StageRunner:
                 self.outcomes.unfinished.append(record.payload)
                 record.payload = None
                 record.current_task = None
+                self.run_state.end_item()
 
     async def general_loop(self, record: WorkerRecord) -> None:
         """`worker`'s loop for any stage: every item through `process`."""
