@@ -3,6 +3,7 @@ that says what to change (each case is a section of docs/migrating.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -69,3 +70,24 @@ async def test_failed_item_names_a_failed_item_and_failure_record_the_summary_re
     [failed] = failures
     assert isinstance(failed, FailedItem)  # the item with its value and exception
     assert (failed.item_id, failed.value, type(failed.error)) == (0, -1, ValueError)
+
+
+async def test_a_second_run_at_once_is_refused_and_says_to_use_another_pipeline() -> None:
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(x: int) -> int:
+        started.set()
+        await release.wait()
+        return x
+
+    pipeline = Pipeline(stages=[Stage("Work", 1, [slow])])
+    first = asyncio.create_task(pipeline.run([1]))
+    async with asyncio.timeout(5):
+        await started.wait()
+        with pytest.raises(PipelineError, match="use another Pipeline"):
+            await pipeline.run([2])
+        release.set()
+        assert [r.value for r in await first] == [1]  # the first run is not disturbed
+        other = Pipeline(stages=[Stage("Work", 1, [slow])])  # the one-line change
+        assert [r.value for r in await other.run([2])] == [2]
