@@ -247,8 +247,11 @@ def test_statuses_compare_as_strings_and_transitions_are_a_table() -> None:
     assert event.status == "failed"
     assert event.status.upper() == "FAILED"
     assert event.metadata["error"] == "boom"
-    assert ALLOWED_TRANSITIONS[None] == {ItemStatus.QUEUED}
+    # An item starts queued; only a fan-out child that ends where it is made starts completed.
+    assert ALLOWED_TRANSITIONS[None] == {ItemStatus.QUEUED, ItemStatus.COMPLETED}
     assert ItemStatus.COMPLETED in ALLOWED_TRANSITIONS[ItemStatus.IN_PROGRESS]
+    assert ItemStatus.EXPANDED in ALLOWED_TRANSITIONS[ItemStatus.IN_PROGRESS]
+    assert ALLOWED_TRANSITIONS[ItemStatus.EXPANDED] == frozenset()
     assert set(ALLOWED_TRANSITIONS) == {None, *ItemStatus}
 
 

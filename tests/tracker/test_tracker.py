@@ -319,6 +319,7 @@ async def test_stats_count_items_by_their_current_status_during_a_run() -> None:
         "failed": 0,
         "retrying": 0,
         "skipped": 0,
+        "expanded": 0,
     }
     assert sorted(e.item_id for e in tracker.get_by_status("in_progress")) == sorted(holding)
     assert {e.stage for e in tracker.get_by_status(ItemStatus.QUEUED)} == {"A"}
@@ -339,7 +340,7 @@ async def test_queries_about_unknown_items_and_statuses() -> None:
     assert tracker.get_history(7) == []
     assert tracker.get_by_status("failed") == []
     assert tracker.get_stats() == dict.fromkeys(
-        ["queued", "in_progress", "completed", "failed", "retrying", "skipped"], 0
+        ["queued", "in_progress", "completed", "failed", "retrying", "skipped", "expanded"], 0
     )
     with pytest.raises(ValueError, match="unknown status 'done': use one of 'queued'"):
         tracker.get_by_status("done")

@@ -16,9 +16,15 @@ The hierarchy is antflow 0.10's, extended::
     │   └── PipelineCrashedError         (also a RuntimeError)
     ├── TaskTimeoutError                 (also a TimeoutError)
     ├── TaskReturnedCoroutineError       (also a TypeError)
+    ├── FanOutError                      (also a PermanentError and a TypeError)
+    ├── BatchResultError                 (also a PermanentError and a ValueError)
     └── ExtensionNotInstalledError       (also an ImportError)
 
-``AntflowError`` is another name of `AntFlowError`.
+    PermanentError                       raised by a task: give up on the item now
+
+``AntflowError`` is another name of `AntFlowError`. `PermanentError` is not an
+`AntFlowError`: a task raises it, not antflow (antflow's own `FanOutError` and
+`BatchResultError` are both).
 """
 
 from __future__ import annotations
@@ -26,8 +32,11 @@ from __future__ import annotations
 __all__ = [
     "AntFlowError",
     "AntflowError",
+    "BatchResultError",
     "ExtensionNotInstalledError",
+    "FanOutError",
     "FeedError",
+    "PermanentError",
     "PipelineCrashedError",
     "PipelineError",
     "PipelineStateError",
@@ -112,6 +121,42 @@ class TaskReturnedCoroutineError(AntFlowError, TypeError):
 
     It fails the attempt like any other error (and is retried like one); the coroutine is
     closed so Python does not warn that it was never awaited.
+    """
+
+
+class PermanentError(Exception):
+    """Raise it from a task to give up on the item now: it is never retried.
+
+    Whatever the stage's ``retry``, ``task_attempts``, ``retry_on`` or ``retry_if`` say,
+    the item fails at once, after the attempts made so far, with this error (chain the
+    cause with ``raise PermanentError("HTTP 404") from exc`` to keep it)::
+
+        async def fetch(url: str) -> bytes:
+            response = await client.get(url)
+            if response.status_code == 404:
+                raise PermanentError(f"{url}: not found")  # retrying cannot help
+            response.raise_for_status()  # a 503 raises an error that is retried
+            return response.content
+
+    Subclass it for your own errors that no retry can fix.
+    """
+
+
+class FanOutError(AntFlowError, PermanentError, TypeError):
+    """A task of a ``fan_out=True`` stage returned something that is not an iterable of items.
+
+    A fan-out stage's task returns an iterable (a list, a generator, an async generator,
+    any async iterable) whose elements become the items that go on; a string, bytes, a
+    mapping or a number cannot be meant. The item fails at once, never retried.
+    """
+
+
+class BatchResultError(AntFlowError, PermanentError, ValueError):
+    """A batch stage's task did not return one result per value of its batch.
+
+    A task of a stage with ``batch_size`` receives a list of values and must return a
+    sequence (a list, a tuple) of as many results, in the same order. Every item of the
+    batch fails with this error, never retried: calling again would not fix the task.
     """
 
 

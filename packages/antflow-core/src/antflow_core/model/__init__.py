@@ -9,14 +9,18 @@ keyed by ``(priority, sequence_id)``: lower priority first, then feeding order.
 A worker of a stage takes the smallest entry and runs the stage's tasks on the
 payload's value in order. When a task raises, `decide_retry` says what happens:
 call it again (`RetryTask`, ``per_task``), put the item back at the start of the stage
-(`RequeueItem`, ``per_stage``), or give up (`GiveUp`); once a task has failed for good,
+(`RequeueItem`, ``per_stage``), or give up (`GiveUp`), as the stage's `RetryPolicy` says
+(which errors retry, how long to wait: ``retries``); once a task has failed for good,
 `decide_stage_failure` says whether the stage re-queues the item or fails it, and with
 how many attempts. When the stage ends, `route` says where the item goes (a plan's
 ``next_index`` is that answer, computed once): the next stage, out as a
 `PipelineResult`, or out as a `FailedItem`. A stage whose ``skip_if`` is true for an item
 skips it entirely: the item goes from ``queued`` to ``skipped`` and on, unchanged. Each
 item ends exactly once, as a result or as a failure; `ItemOutcome` is that end as a
-`returns` Result.
+`returns` Result. A ``fan_out`` stage turns an item into children, each an item of its
+own, and the item ends there as *expanded* (``fan_out``: `route_child`, `Child`); a
+``batch_size`` stage calls its tasks with many items' values at once (``batches``:
+`batch_ready`, `batch_results`).
 
 While this happens a runtime emits `StatusEvent`, `TaskEvent` and `ItemFinished` to
 an attached `PipelineObserver` (their metadata from `attempt_metadata`,
@@ -34,6 +38,7 @@ simulation) can use this module alone.
 """
 
 from antflow_core.errors import StageValidationError, UnknownStageError
+from antflow_core.model.batches import batch_ready, batch_results, input_ended
 from antflow_core.model.decisions import (
     ROUTING_TABLE,
     Destination,
@@ -52,6 +57,7 @@ from antflow_core.model.decisions import (
     resolve_stage,
     route,
     skip_check_failed,
+    stage_failure,
     validate_pipeline_options,
     worker_name,
 )
@@ -67,6 +73,13 @@ from antflow_core.model.events import (
     attempt_metadata,
     error_metadata,
     retry_metadata,
+)
+from antflow_core.model.fan_out import (
+    Child,
+    ChildRoute,
+    child_id,
+    fan_out_problem,
+    route_child,
 )
 from antflow_core.model.items import InT, Item, Items, KeyedItem, OutT
 from antflow_core.model.limits import (
@@ -102,6 +115,16 @@ from antflow_core.model.results import (
     failed_outcome,
     order_by_sequence,
     succeeded_outcome,
+)
+from antflow_core.model.retries import (
+    BACKOFFS,
+    DEFAULT_EXPONENTIAL_JITTER,
+    Backoff,
+    Refusal,
+    RetryPolicy,
+    RetryPredicate,
+    backoff_wait,
+    retry_policy_problems,
 )
 from antflow_core.model.stage import (
     DEFAULT_PRIORITY,
@@ -144,13 +167,18 @@ from antflow_core.model.stats import (
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "BACKOFFS",
+    "DEFAULT_EXPONENTIAL_JITTER",
     "DEFAULT_PRIORITY",
     "EMPTY_METADATA",
     "FIRST_ATTEMPT",
     "NO_METADATA",
     "RETRY_STRATEGIES",
     "ROUTING_TABLE",
+    "Backoff",
     "CallbackForm",
+    "Child",
+    "ChildRoute",
     "DashboardProtocol",
     "DashboardSnapshot",
     "Destination",
@@ -182,8 +210,11 @@ __all__ = [
     "ProgressDisplay",
     "QueueEntry",
     "RateLimit",
+    "Refusal",
     "RequeueItem",
     "RetryDecision",
+    "RetryPolicy",
+    "RetryPredicate",
     "RetryStrategy",
     "RetryTask",
     "SkipCallback",
@@ -205,11 +236,15 @@ __all__ = [
     "WorkerState",
     "WorkerStatus",
     "attempt_metadata",
+    "backoff_wait",
+    "batch_ready",
+    "batch_results",
     "call_attempt",
     "call_delay",
     "call_with_failure",
     "call_with_payload",
     "callback_form",
+    "child_id",
     "coerce_payload",
     "coerce_rate_limit",
     "compute_pipeline_stats",
@@ -220,6 +255,8 @@ __all__ = [
     "effective_queue_capacity",
     "error_metadata",
     "failed_outcome",
+    "fan_out_problem",
+    "input_ended",
     "is_async_callable",
     "is_async_generator_callable",
     "is_retryable",
@@ -231,9 +268,12 @@ __all__ = [
     "rate_limited_starts",
     "resolve_stage",
     "retry_metadata",
+    "retry_policy_problems",
     "route",
+    "route_child",
     "skip_check_failed",
     "stage_counts",
+    "stage_failure",
     "stage_problems",
     "succeeded_outcome",
     "summarize_errors",

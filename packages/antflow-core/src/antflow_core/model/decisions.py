@@ -11,9 +11,14 @@ Two tables decide everything a worker does besides calling tasks.
 | either      | yes                | none                               | `GiveUp`      |
 | either      | no                 | any                                | `GiveUp`      |
 
-An error is retryable when it is an `Exception`; a `BaseException` that is not (such as
-``SystemExit`` raised by user code) fails the item at once. The retry decision is a
-`returns` Result: ``Success(RetryTask | RequeueItem)`` or ``Failure(GiveUp)``.
+Whether an error is retryable is the stage's `RetryPolicy` (``stage.retry_policy``, see
+`antflow_core.model.retries`): an `Exception` is, unless it is a `PermanentError`, is not
+an instance of the stage's ``retry_on`` or fails its ``retry_if``; a `BaseException` that
+is not an Exception (such as ``SystemExit`` raised by user code) never is. An error that
+is not retryable fails the item at once. How long to wait (``wait_seconds``) is the
+policy's too: fixed or exponential, capped, jittered by a random draw that the runtime
+passes in (``draw``). The retry decision is a `returns` Result:
+``Success(RetryTask | RequeueItem)`` or ``Failure(GiveUp)``.
 
 When a task has failed for good at its own level (``per_task``: its attempts are used;
 ``per_stage``: its one call failed), `decide_stage_failure` says what the stage does:
@@ -48,9 +53,10 @@ from typing import Final, TypeAlias
 
 from returns.result import Failure, Success
 
-from antflow_core.errors import UnknownStageError
+from antflow_core.errors import PermanentError, UnknownStageError
 from antflow_core.model.limits import RateLimit
 from antflow_core.model.protocols import PipelineObserver
+from antflow_core.model.retries import GiveUp, RetryTask
 from antflow_core.model.stage import (
     Stage,
     effective_queue_capacity,
@@ -77,22 +83,10 @@ __all__ = [
     "resolve_stage",
     "route",
     "skip_check_failed",
+    "stage_failure",
     "validate_pipeline_options",
     "worker_name",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class RetryTask:
-    """Call the same task again (``per_task``).
-
-    Attributes:
-        attempt: The number of the attempt to make next, from 2.
-        wait_seconds: How long to wait before it.
-    """
-
-    attempt: int
-    wait_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,19 +102,6 @@ class RequeueItem:
     wait_seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class GiveUp:
-    """Stop trying: the item fails the stage.
-
-    Attributes:
-        attempts: How many attempts were made.
-        reason: Why, in words (``"3 of 3 task attempts used"``).
-    """
-
-    attempts: int
-    reason: str
-
-
 RetryDecision: TypeAlias = Success[RetryTask | RequeueItem] | Failure[GiveUp]
 """``Success(RetryTask | RequeueItem)`` to try again, ``Failure(GiveUp)`` to stop.
 
@@ -129,12 +110,21 @@ A `returns` Result, written as the union of its two cases so that a ``match`` wi
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Tell whether ``error`` may be retried: any `Exception` may, other BaseExceptions may not."""
-    return isinstance(error, Exception)
+    """Tell whether ``error`` may ever be retried.
+
+    Any `Exception` may, except a `PermanentError`; other BaseExceptions never are. A
+    stage's ``retry_on`` and ``retry_if`` narrow this further (`RetryPolicy.refusal`).
+    """
+    return isinstance(error, Exception) and not isinstance(error, PermanentError)
 
 
 def decide_retry(
-    stage: Stage, *, task_attempt: int, stage_attempt: int, error: BaseException
+    stage: Stage,
+    *,
+    task_attempt: int,
+    stage_attempt: int,
+    error: BaseException,
+    draw: float = 0.0,
 ) -> RetryDecision:
     """Decide what follows a failed task call (the retry table in this module's docstring).
 
@@ -143,22 +133,31 @@ def decide_retry(
         task_attempt: The number of the call that failed, from 1 (per task).
         stage_attempt: The stage attempt the item is on, from 1.
         error: What the call raised.
+        draw: A random number in ``[0, 1)`` for the wait's jitter, drawn by the runtime
+            (the model draws none); it matters only when the stage has jitter.
     """
     per_task = stage.retry == "per_task"
     made = task_attempt if per_task else stage_attempt
-    if not is_retryable(error):
-        return Failure(GiveUp(made, f"{type(error).__name__} is not retryable"))
+    policy = stage.retry_policy
+    refused = policy.refusal(error)
+    if refused is not None:
+        return Failure(GiveUp(made, refused.reason, refused.error))
     if per_task:
         if task_attempt < stage.task_attempts:
-            return Success(RetryTask(task_attempt + 1, float(stage.task_wait_seconds)))
+            return Success(RetryTask(task_attempt + 1, policy.wait(task_attempt, draw)))
         return Failure(GiveUp(made, f"{task_attempt} of {stage.task_attempts} task attempts used"))
     if stage_attempt < stage.stage_attempts:
-        return Success(RequeueItem(stage_attempt + 1, float(stage.task_wait_seconds)))
+        return Success(RequeueItem(stage_attempt + 1, policy.wait(stage_attempt, draw)))
     return Failure(GiveUp(made, f"{stage_attempt} of {stage.stage_attempts} stage attempts used"))
 
 
 def decide_stage_failure(
-    stage: Stage, *, task_attempts: int, stage_attempt: int, error: BaseException
+    stage: Stage,
+    *,
+    task_attempts: int,
+    stage_attempt: int,
+    error: BaseException,
+    draw: float = 0.0,
 ) -> Success[RequeueItem] | Failure[GiveUp]:
     """Decide what the stage does when one of its tasks failed for good.
 
@@ -170,6 +169,7 @@ def decide_stage_failure(
         task_attempts: How many times the task was called for this stage attempt.
         stage_attempt: The stage attempt the item is on, from 1.
         error: What the last call raised.
+        draw: A random number in ``[0, 1)`` for the wait's jitter (see `decide_retry`).
 
     Returns:
         ``Success(RequeueItem)`` to put the item back at the start of the stage
@@ -178,8 +178,20 @@ def decide_stage_failure(
         ``per_stage``.
     """
     decision = decide_retry(
-        stage, task_attempt=task_attempts, stage_attempt=stage_attempt, error=error
+        stage, task_attempt=task_attempts, stage_attempt=stage_attempt, error=error, draw=draw
     )
+    return stage_failure(decision, task_attempts=task_attempts)
+
+
+def stage_failure(
+    decision: RetryDecision, *, task_attempts: int
+) -> Success[RequeueItem] | Failure[GiveUp]:
+    """What the stage does, given the retry decision on the last failed call of a task.
+
+    `decide_stage_failure` is this applied to `decide_retry`; a runtime that already holds
+    the decision on the last call (it decided whether to call again) passes it here instead
+    of deciding again, so a stage's ``retry_if`` is asked once per failed call.
+    """
     if isinstance(decision, Failure):
         return Failure(decision.failure())
     chosen = decision.unwrap()

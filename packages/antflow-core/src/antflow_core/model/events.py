@@ -16,11 +16,19 @@ Statuses of one item at one stage follow this table; anything else is a runtime 
 |---------------|-------------------------------------------|
 | (fed / moved) | queued                                    |
 | queued        | in_progress; skipped (``skip_if`` true); failed (``skip_if`` raised) |
-| in_progress   | completed, failed, retrying               |
-| retrying      | queued (per_stage), completed, failed, retrying (per_task) |
+| in_progress   | completed, failed, retrying; expanded (``fan_out``) |
+| retrying      | queued (per_stage), completed, failed, retrying (per_task); expanded |
+| (made by a fan-out stage) | completed, at that stage, for a child that ends there as a result |
 
 A skipped item is never ``in_progress`` at the stage it skips: ``skip_if`` is asked when a
 worker takes it from the queue, and the stage's tasks never see it.
+
+An item a ``fan_out`` stage expands ends there as ``expanded`` (its metadata holds
+``children``, how many it made; no `ItemFinished` follows: it is neither a result nor a
+failure). Each child's first status names the parent in its metadata (``parent``): it is
+``queued`` at the stage it enters, or ``completed`` at the fan-out stage when it leaves
+the pipeline from there as a result. Items of a ``batch_size`` stage go ``queued`` ->
+``in_progress`` together when their batch is called.
 
 What an event's ``metadata`` holds is decided here too: `attempt_metadata` for
 ``in_progress`` and for ``queued`` after a re-queue, `retry_metadata` for ``retrying``,
@@ -68,26 +76,36 @@ class ItemStatus(enum.StrEnum):
     """A task failed and the item is being tried again."""
     SKIPPED = "skipped"
     """``skip_if`` returned true: the item skipped the stage entirely and moved on unchanged."""
+    EXPANDED = "expanded"
+    """A ``fan_out`` stage turned it into its children; it ends here, neither result nor failure."""
 
 
 ALLOWED_TRANSITIONS: Final[Mapping[ItemStatus | None, frozenset[ItemStatus]]] = MappingProxyType(
     {
-        None: frozenset({ItemStatus.QUEUED}),
+        None: frozenset({ItemStatus.QUEUED, ItemStatus.COMPLETED}),
         ItemStatus.QUEUED: frozenset(
             {ItemStatus.IN_PROGRESS, ItemStatus.SKIPPED, ItemStatus.FAILED}
         ),
         ItemStatus.IN_PROGRESS: frozenset(
-            {ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.RETRYING}
+            {ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.RETRYING, ItemStatus.EXPANDED}
         ),
         ItemStatus.RETRYING: frozenset(
-            {ItemStatus.QUEUED, ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.RETRYING}
+            {
+                ItemStatus.QUEUED,
+                ItemStatus.COMPLETED,
+                ItemStatus.FAILED,
+                ItemStatus.RETRYING,
+                ItemStatus.EXPANDED,
+            }
         ),
         ItemStatus.COMPLETED: frozenset(),
         ItemStatus.FAILED: frozenset(),
         ItemStatus.SKIPPED: frozenset(),
+        ItemStatus.EXPANDED: frozenset(),
     }
 )
-"""The status table above, per stage: the statuses that may follow each one (``None``: none yet)."""
+"""The status table above, per stage: the statuses that may follow each one (``None``: none yet;
+``completed`` first only for a child of a fan-out stage that ends there as a result)."""
 
 
 class TaskEventType(enum.StrEnum):

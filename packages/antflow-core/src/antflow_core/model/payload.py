@@ -158,19 +158,23 @@ _NOT_MAPPINGS: frozenset[type] = frozenset({int, str, float, bytes, tuple, list,
 
 
 @overload
-def prepare_payload(item: KeyedItem[U], sequence_id: int) -> Payload[U]: ...
+def prepare_payload(
+    item: KeyedItem[U], sequence_id: int, position: int | None = None
+) -> Payload[U]: ...
 
 
 @overload
-def prepare_payload(item: U, sequence_id: int) -> Payload[U]: ...
+def prepare_payload(item: U, sequence_id: int, position: int | None = None) -> Payload[U]: ...
 
 
-def prepare_payload(item: object, sequence_id: int) -> Payload[Any]:
+def prepare_payload(item: object, sequence_id: int, position: int | None = None) -> Payload[Any]:
     """Wrap a fed item into a `Payload`.
 
-    A mapping with an ``"id"`` key gives that id, otherwise the item's ``sequence_id`` is
-    its id. A mapping with a ``"value"`` key gives that value and its other keys are the
-    payload's metadata; otherwise the item itself is the value.
+    A mapping with an ``"id"`` key gives that id, otherwise the item's ``position`` is its
+    id (its ``sequence_id`` when no position is given: the two are the same unless a
+    fan-out stage makes children, which take sequence ids too). A mapping with a
+    ``"value"`` key gives that value and its other keys are the payload's metadata;
+    otherwise the item itself is the value.
 
     For a type checker, a `KeyedItem` of ``U`` gives a ``Payload[U]`` and any other item
     of type ``U`` a ``Payload[U]``. (A dict typed ``dict[str, ...]`` that has a
@@ -186,12 +190,13 @@ def prepare_payload(item: object, sequence_id: int) -> Payload[Any]:
         ```
     """
     payload: Payload[Any] = _new_payload(Payload)
+    ident = sequence_id if position is None else position
     if type(item) is dict or (type(item) not in _NOT_MAPPINGS and isinstance(item, Mapping)):
-        _set_id(payload, item.get("id", sequence_id))
+        _set_id(payload, item.get("id", ident))
         _set_value(payload, item.get("value", item))
         _set_metadata(payload, item_metadata(item))
     else:
-        _set_id(payload, sequence_id)
+        _set_id(payload, ident)
         _set_value(payload, item)
         _set_metadata(payload, NO_METADATA)
     _set_sequence(payload, sequence_id)

@@ -38,6 +38,12 @@ from antflow_core.model.items import InT, OutT
 from antflow_core.model.limits import RateLimit, rate_limit_problems
 from antflow_core.model.payload import Payload
 from antflow_core.model.results import FailedItem
+from antflow_core.model.retries import (
+    Backoff,
+    RetryPolicy,
+    RetryPredicate,
+    retry_policy_problems,
+)
 
 __all__ = [
     "DEFAULT_PRIORITY",
@@ -288,7 +294,8 @@ class Stage(Generic[InT, OutT]):
             ``"per_stage"`` re-queues the item at the first task up to ``stage_attempts`` times.
         task_attempts: Attempts per task with ``retry="per_task"`` (1 means no retry).
         stage_attempts: Attempts of the whole stage with ``retry="per_stage"``.
-        task_wait_seconds: Seconds to wait before each retry.
+        task_wait_seconds: Seconds to wait before each retry; with
+            ``backoff="exponential"``, before the first retry (later waits double).
         task_concurrency_limits: Maximum concurrent calls of named tasks, for example
             ``{"upload": 2}`` with ``workers=50``; keys are task names (see `task_name`).
         unpack_args: Call the first task with ``*value`` when the value is a tuple or a list,
@@ -330,12 +337,39 @@ class Stage(Generic[InT, OutT]):
             holding the item, until then. At most ``workers`` items are ever inside the
             stage. The first stage cannot be a pull stage, and a pull stage has no
             ``queue_capacity``.
+        retry_on: Retry only these exception types, e.g. ``(TimeoutError,
+            ConnectionError)`` (one class is accepted too); any other error fails the item
+            at once, after one attempt, with its own error. None (the default) retries
+            every `Exception`. A task can always give up at once by raising
+            `PermanentError`.
+        retry_if: Retry only errors for which ``retry_if(error)`` is true, e.g. ``lambda
+            exc: exc.status >= 500``; with ``retry_on`` too, an error must pass both.
+        backoff: ``"fixed"`` waits ``task_wait_seconds`` before every retry;
+            ``"exponential"`` doubles the wait after each failed attempt (1, 2, 4, 8...
+            times ``task_wait_seconds``).
+        max_wait_seconds: The longest wait between two attempts (None: no cap).
+        jitter: The fraction of each wait that is random, from 0 to 1 (a wait ``w``
+            becomes anywhere between ``w * (1 - jitter)`` and ``w``), so that items that
+            failed together do not retry together. None: 0 with ``"fixed"``, 0.5 with
+            ``"exponential"``.
+        fan_out: The stage's (last) task returns an iterable or async iterable, and each
+            of its elements goes on as an item of its own (its id is ``(parent_id, n)``);
+            the item itself ends there, as *expanded*. See the fan-out guide.
+        batch_size: Call the stage's tasks with a list of up to this many values at once
+            (one call per batch); each task returns one result per value, in order. None
+            (the default): one value per call.
+        batch_timeout: With ``batch_size``, call the tasks with a partial batch once its
+            first item has waited this many seconds. None: wait until the batch is full
+            or the input has ended.
 
     Attributes:
         on_success_form: How ``on_success`` is called (None without one), decided at
             construction by `callback_form`.
         on_failure_form: How ``on_failure`` is called.
         on_skip_form: How ``on_skip`` is called.
+        retry_policy: The stage's retry settings as one `RetryPolicy` (its ``attempts``
+            are ``task_attempts`` with ``"per_task"``, ``stage_attempts`` with
+            ``"per_stage"``), built at construction.
 
     Raises:
         StageValidationError: If any field is invalid; the message says what to change.
@@ -346,6 +380,8 @@ class Stage(Generic[InT, OutT]):
         Stage(name="Fetch", workers=10, tasks=[fetch], retry="per_task", task_attempts=5)
         Stage("Ask", workers=20, tasks=[ask_llm], call_rate=500, call_rate_period=60)
         Stage("Poll", workers=50, tasks=[poll_until_done], pull=True)
+        Stage("Call", tasks=[call_api], retry_on=(TimeoutError, ConnectionError),
+              backoff="exponential", max_wait_seconds=30)
         ```
     """
 
@@ -369,6 +405,14 @@ class Stage(Generic[InT, OutT]):
     task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None
     call_concurrency: int | None = None
     pull: bool = False
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None
+    retry_if: RetryPredicate | None = None
+    backoff: Backoff = "fixed"
+    max_wait_seconds: float | None = None
+    jitter: float | None = None
+    fan_out: bool = False
+    batch_size: int | None = None
+    batch_timeout: float | None = None
     on_success_form: CallbackForm | None = field(
         init=False, default=None, repr=False, compare=False
     )
@@ -376,6 +420,9 @@ class Stage(Generic[InT, OutT]):
         init=False, default=None, repr=False, compare=False
     )
     on_skip_form: CallbackForm | None = field(init=False, default=None, repr=False, compare=False)
+    retry_policy: RetryPolicy = field(
+        init=False, default=RetryPolicy(), repr=False, compare=False
+    )
 
     if TYPE_CHECKING:  # typed signatures; at run time the dataclass's own __init__ is used
         # Keep in step with the fields above (tests/core/test_stage_typing.py checks it).
@@ -551,9 +598,25 @@ class Stage(Generic[InT, OutT]):
             callback = getattr(self, attr)
             form = callback_form(callback) if callable(callback) else None
             object.__setattr__(self, f"{attr}_form", form)
+        retry_on = self.retry_on
+        if isinstance(retry_on, type):  # retry_on=TimeoutError: one class
+            object.__setattr__(self, "retry_on", (retry_on,))
+        elif isinstance(retry_on, list | set | frozenset):
+            object.__setattr__(self, "retry_on", tuple(retry_on))
         problems = stage_problems(self)
         if problems:
             raise StageValidationError(_format_problems(self, problems))
+        per_task = self.retry == "per_task"
+        policy = RetryPolicy(
+            attempts=self.task_attempts if per_task else self.stage_attempts,
+            wait_seconds=self.task_wait_seconds,
+            backoff=self.backoff,
+            max_wait_seconds=self.max_wait_seconds,
+            jitter=self.jitter,
+            retry_on=self.retry_on,  # type: ignore[arg-type]  # a tuple by now
+            retry_if=self.retry_if,
+        )
+        object.__setattr__(self, "retry_policy", policy)
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -643,11 +706,19 @@ def stage_problems(stage: Stage) -> list[str]:
             problems.append(
                 f"{attr} must be an integer of at least 1 (1 means no retry), got {value!r}"
             )
-    if not _is_number(stage.task_wait_seconds) or stage.task_wait_seconds < 0:
-        problems.append(
-            "task_wait_seconds must be a finite number of seconds >= 0, "
-            f"got {stage.task_wait_seconds!r}"
+    problems.extend(
+        retry_policy_problems(
+            attempts=1,  # task_attempts and stage_attempts are checked above
+            wait_seconds=stage.task_wait_seconds,
+            backoff=stage.backoff,
+            max_wait_seconds=stage.max_wait_seconds,
+            jitter=stage.jitter,
+            retry_on=stage.retry_on,
+            retry_if=stage.retry_if,
+            wait_name="task_wait_seconds",
         )
+    )
+    problems.extend(_shape_problems(stage))
     if stage.queue_capacity is not None and (
         not _is_int(stage.queue_capacity) or stage.queue_capacity < 0
     ):
@@ -695,6 +766,43 @@ _CALLBACKS: Final[Mapping[str, str]] = MappingProxyType(
 _SINGLE_ARGUMENT: Final[Mapping[str, str]] = MappingProxyType(
     {"on_success": "payload", "on_failure": "failed_item", "on_skip": "payload"}
 )
+
+
+def _shape_problems(stage: Stage) -> list[str]:
+    """The problems of ``fan_out``, ``batch_size`` and ``batch_timeout``."""
+    problems: list[str] = []
+    fan_out: object = stage.fan_out
+    if not isinstance(fan_out, bool):
+        problems.append(f"fan_out must be True or False, got {fan_out!r}")
+    size = stage.batch_size
+    if size is not None and (not _is_int(size) or size < 1):
+        problems.append(
+            f"batch_size must be None (one value per call) or an integer of at least 1, "
+            f"got {size!r}"
+        )
+    timeout = stage.batch_timeout
+    if timeout is not None:
+        if not _is_number(timeout) or timeout <= 0:
+            problems.append(
+                f"batch_timeout must be None (wait for a full batch) or a number of seconds "
+                f"> 0, got {timeout!r}"
+            )
+        elif size is None:
+            problems.append(
+                "batch_timeout is set but batch_size is not: give batch_size=n to call the "
+                "tasks with batches of up to n values"
+            )
+    if size is not None and fan_out is True:
+        problems.append(
+            "fan_out and batch_size cannot be combined in one stage: batch in one stage, "
+            "fan out in the next"
+        )
+    if size is not None and stage.unpack_args is True:
+        problems.append(
+            "unpack_args cannot be combined with batch_size (a batch task receives a list "
+            "of values): unpack inside the task"
+        )
+    return problems
 
 
 def _callable_name(callback: Callable[..., Any]) -> str:

@@ -52,6 +52,8 @@ class StageCounts:
         failed: Items the stage gave up on.
         skipped: Items ``skip_if`` sent past the stage.
         retried: Retries made (task retries plus re-queues).
+        expanded: Items that fanned out here (a ``fan_out`` stage) and ended as expanded.
+        spawned: Children those items made.
     """
 
     pending: int = 0
@@ -60,6 +62,8 @@ class StageCounts:
     failed: int = 0
     skipped: int = 0
     retried: int = 0
+    expanded: int = 0
+    spawned: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,11 @@ class StageStats:
         completed_items: Completed the stage.
         failed_items: Failed the stage for good.
         skipped_items: Skipped the stage through ``skip_if``.
-        retried_items: Retries made in the stage.
+        retried_items: Retries made in the stage (with batches: one per item of a batch
+            retried).
+        expanded_items: Items that fanned out here into children (``fan_out`` stages);
+            they are not counted in ``completed_items``.
+        spawned_items: Children those items made.
     """
 
     stage_name: str
@@ -83,6 +91,8 @@ class StageStats:
     failed_items: int
     skipped_items: int = 0
     retried_items: int = 0
+    expanded_items: int = 0
+    spawned_items: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the counts as a JSON-ready dict, keyed by field name."""
@@ -94,6 +104,8 @@ class StageStats:
             "failed_items": self.failed_items,
             "skipped_items": self.skipped_items,
             "retried_items": self.retried_items,
+            "expanded_items": self.expanded_items,
+            "spawned_items": self.spawned_items,
         }
 
 
@@ -101,14 +113,21 @@ class StageStats:
 class PipelineStats:
     """Counts for the whole pipeline, as ``pipeline.get_stats()`` returns them.
 
+    Every item that entered the pipeline (fed, or spawned by a fan-out stage) is in
+    exactly one of these states: ``items_fed + items_spawned == items_processed +
+    items_failed + items_expanded + items_unfinished + items_in_flight``.
+
     Attributes:
         items_processed: Items that left the last stage as results.
         items_failed: Items that failed at some stage.
-        items_in_flight: Items fed that have not ended yet.
+        items_in_flight: Items fed (or spawned) that have not ended yet.
         queue_sizes: Entries waiting in each stage's queue, by stage name.
         stage_stats: `StageStats` by stage name, in stage order.
         items_fed: Items fed so far.
         items_unfinished: Items abandoned by ``shutdown()`` or cancellation before they ended.
+        items_expanded: Items that ended by fanning out into children (``fan_out``
+            stages): neither results nor failures.
+        items_spawned: Children made by fan-out stages (each then ends once, as any item).
     """
 
     items_processed: int
@@ -118,6 +137,8 @@ class PipelineStats:
     stage_stats: Mapping[str, StageStats]
     items_fed: int = 0
     items_unfinished: int = 0
+    items_expanded: int = 0
+    items_spawned: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the counts as a JSON-ready dict; ``stage_stats`` maps names to dicts."""
@@ -127,31 +148,45 @@ class PipelineStats:
             "items_in_flight": self.items_in_flight,
             "items_fed": self.items_fed,
             "items_unfinished": self.items_unfinished,
+            "items_expanded": self.items_expanded,
+            "items_spawned": self.items_spawned,
             "queue_sizes": dict(self.queue_sizes),
             "stage_stats": {name: s.to_dict() for name, s in self.stage_stats.items()},
         }
 
 
 def stage_counts(
-    *, pending: int, held: int, handled: int, failed: int, skipped: int, retried: int
+    *,
+    pending: int,
+    held: int,
+    handled: int,
+    failed: int,
+    skipped: int,
+    retried: int,
+    expanded: int = 0,
+    spawned: int = 0,
 ) -> StageCounts:
     """Build `StageCounts` from what a runtime counts per worker.
 
     Args:
-        pending: Entries in the stage's queue.
-        held: Workers holding an item (in progress).
-        handled: Items the workers finished at the stage, completed or skipped.
+        pending: Entries in the stage's queue (and items held in a batch being collected).
+        held: Items the workers hold (in progress).
+        handled: Items the workers finished at the stage: completed, skipped or expanded.
         failed: Items the stage gave up on.
         skipped: Items ``skip_if`` sent past the stage.
         retried: Retries made.
+        expanded: Items that fanned out here.
+        spawned: Children they made.
     """
     return StageCounts(
         pending=pending,
         in_progress=held,
-        completed=handled - skipped,
+        completed=handled - skipped - expanded,
         failed=failed,
         skipped=skipped,
         retried=retried,
+        expanded=expanded,
+        spawned=spawned,
     )
 
 
@@ -163,23 +198,28 @@ def compute_pipeline_stats(
     processed: int,
     failed: int,
     unfinished: int = 0,
+    expanded: int = 0,
+    spawned: int = 0,
 ) -> PipelineStats:
     """Build `PipelineStats` from raw counters.
 
-    ``items_in_flight`` is ``fed - processed - failed - unfinished``: every fed item is
-    in exactly one of those states.
+    ``items_in_flight`` is ``fed + spawned - processed - failed - expanded - unfinished``:
+    every item that entered (fed, or spawned by a fan-out stage) is in exactly one of
+    those states.
 
     Raises:
-        ValueError: If the counters are inconsistent (more ended than fed, or a count per stage
-            that does not match the stage names).
+        ValueError: If the counters are inconsistent (more ended than entered, or a count per
+            stage that does not match the stage names).
     """
     if len(stage_names) != len(counts):
         raise ValueError(f"{len(stage_names)} stage names but {len(counts)} stage counts")
-    in_flight = fed - processed - failed - unfinished
+    in_flight = fed + spawned - processed - failed - expanded - unfinished
     if in_flight < 0:
+        extra = f" + expanded={expanded}" if expanded else ""
+        entered = f"fed={fed} + spawned={spawned}" if spawned else f"fed={fed}"
         raise ValueError(
-            f"inconsistent counters: fed={fed} < processed={processed} + failed={failed} "
-            f"+ unfinished={unfinished}"
+            f"inconsistent counters: {entered} < processed={processed} + failed={failed}"
+            f"{extra} + unfinished={unfinished}"
         )
     stage_stats = {
         name: StageStats(
@@ -190,6 +230,8 @@ def compute_pipeline_stats(
             failed_items=c.failed,
             skipped_items=c.skipped,
             retried_items=c.retried,
+            expanded_items=c.expanded,
+            spawned_items=c.spawned,
         )
         for name, c in zip(stage_names, counts, strict=True)
     }
@@ -201,6 +243,8 @@ def compute_pipeline_stats(
         stage_stats=stage_stats,
         items_fed=fed,
         items_unfinished=unfinished,
+        items_expanded=expanded,
+        items_spawned=spawned,
     )
 
 

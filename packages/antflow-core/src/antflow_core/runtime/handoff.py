@@ -12,8 +12,9 @@ A stage ends for an item in one of these ways, and each has one function here:
   has ended).
 * `skip_stage`: ``skip_if`` was true. Count it, call ``on_skip``, then `forward` the
   item unchanged with ``skipped``.
-* `stage_failed`: a task failed for good; the model decides (`decide_stage_failure`)
-  between `requeue` (``per_stage``, attempts left) and `fail_item`.
+* `stage_failed`: a task failed for good; the model decides (`stage_failure`, from its
+  decision on the task's last call) between `requeue` (``per_stage``, attempts left) and
+  `fail_item`.
 * `requeue`: wait, then put the item back into this stage's own queue with the next
   stage attempt. It never waits for room there: a full stage whose workers all re-queue
   would otherwise wait on itself forever. A pull stage has no queue to put it back in,
@@ -33,7 +34,6 @@ is safely elsewhere: in a queue, or ended. The fast loops do the common case of
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -47,9 +47,9 @@ from antflow_core.model import (
     RequeueItem,
     TaskEventType,
     attempt_metadata,
-    decide_stage_failure,
     error_metadata,
     retry_metadata,
+    stage_failure,
 )
 from antflow_core.runtime.task_calls import TaskFailed
 from antflow_core.runtime.workers import WorkerRecord
@@ -136,22 +136,21 @@ async def stage_failed(
 ) -> int | None:
     """A task failed for good: re-queue the item (``per_stage``) or fail it, as the model says.
 
+    The item fails with the error of the task's last call, or with what the stage's
+    ``retry_if`` raised on it (`GiveUp.error`).
+
     Returns:
         The stage attempt the worker must run now, keeping the item (a pull stage's
         ``per_stage`` retry), or None.
     """
-    decision = decide_stage_failure(
-        runner.stage,
-        task_attempts=failure.attempts,
-        stage_attempt=stage_attempt,
-        error=failure.error,
-    )
+    decision = stage_failure(failure.decision, task_attempts=failure.attempts)
     if isinstance(decision, Success):
         return await requeue(
             runner, record, priority, seq, payload, stage_attempt, failure, decision.unwrap()
         )
     gave_up = decision.failure()
-    await fail_item(runner, record, payload, failure.error, gave_up.attempts, failure)
+    error = failure.error if gave_up.error is None else gave_up.error
+    await fail_item(runner, record, payload, error, gave_up.attempts, failure)
     return None
 
 
@@ -197,7 +196,7 @@ async def requeue(
         if pending is not None:
             await emitter.settle(pending)
     if decision.wait_seconds > 0:
-        await asyncio.sleep(decision.wait_seconds)
+        await runner.sleep(decision.wait_seconds)
     if emitter.observer is not None:
         pending = emitter.status(
             payload.id, runner.name, ItemStatus.QUEUED, None, attempt_metadata(decision.attempt)

@@ -21,6 +21,12 @@ next run (``run_start_sequence``). The common case (no observer coroutine, room 
 takes no await at all. A feed holds `RunState.active_feeds` while it runs, so ``join()``
 waits for it.
 
+Sequence ids are shared with the children of fan-out stages (`Intake.next_sequence`),
+so that no two items ever share a queue key. In a pipeline with a fan-out stage, an item
+fed without an id therefore gets its *position* among the items fed as its id, counted
+apart (``position``), not its sequence id: ``run(range(3))`` still has items 0, 1 and 2
+whatever children were made meanwhile.
+
 Mistakes are refused before anything is fed (a string instead of a list, a bad
 priority, an unknown ``target_stage``). An iterable that raises midway, or a
 ``_prepare_payload`` override that does, stops the feed with a `FeedError` that says how
@@ -86,6 +92,7 @@ class Intake:
         "observed",
         "own_records",
         "plan",
+        "position",
         "prepare",
         "run_start_sequence",
         "run_state",
@@ -114,6 +121,8 @@ class Intake:
         self.msg_counter = 0  # the next sequence id
         self.next_custom_sequence = 0  # the least sequence id an override may give next
         self.fed = 0  # items accepted into a queue
+        # The next fed item's position, with a fan-out stage (its id; see the docstring).
+        self.position: int | None = 0 if any(p.stage.fan_out for p in plan.stages) else None
         # The first sequence id of the next run: items fed while no worker runs belong to it.
         self.run_start_sequence = 0
 
@@ -283,7 +292,12 @@ class Intake:
         seq = self.msg_counter
         prepare = self.prepare
         if prepare is None:
-            payload = prepare_payload(item, seq)
+            position = self.position
+            if position is None:
+                payload = prepare_payload(item, seq)
+            else:
+                payload = prepare_payload(item, seq, position)
+                self.position = position + 1
         else:  # the guide's override reads self._msg_counter: advance it afterwards
             prepared = prepare(item)
             payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
@@ -362,6 +376,14 @@ class Intake:
         if not self.observed:
             return None
         return self.emitter.status(entry[2][0].id, runner.name, ItemStatus.QUEUED, None)
+
+    def next_sequence(self) -> int:
+        """Hand out a sequence id to a child of a fan-out stage (after every one given)."""
+        seq = max(self.msg_counter, self.next_custom_sequence)
+        self.msg_counter = seq + 1
+        if self.prepare is not None:
+            self.next_custom_sequence = seq + 1
+        return seq
 
     @staticmethod
     def feed_error(exc: Exception, count: int, where: str = "the items iterable") -> FeedError:

@@ -1,5 +1,12 @@
 """Calling user code: one task (sync or async, unpacked arguments, limits, timeout).
 
+A task of a ``fan_out`` or ``batch_size`` stage has a *shape* (`TaskSpec.shape`): a step
+that belongs to the call and runs right after it, inside its timeout and its
+concurrency slot: a fan-out task's output is checked and its first element pulled
+(`antflow_core.runtime.fan_out.start_expansion`), a batch task's results are checked
+(`antflow_core.runtime.batches.batch_shape`). A failure there is a failure of the call,
+retried or not as any other.
+
 A plain (non-async) task runs in the pipeline's `TaskThreads`, which give every call a
 thread at once (see `antflow_core.runtime.threads`), so ``workers=50`` means 50 calls at
 once and ``task_timeout`` measures the call, never a wait for a thread. A thread cannot
@@ -17,15 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import CoroutineType
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol, TypeAlias
 
 from antflow_core.errors import TaskReturnedCoroutineError, TaskTimeoutError
 from antflow_core.runtime.limits import CallGate
 from antflow_core.runtime.threads import TaskThreads
 
-__all__ = ["TaskSpec", "invoke", "is_own_cancellation", "returned_coroutine"]
+__all__ = ["Shape", "TaskSpec", "invoke", "is_own_cancellation", "returned_coroutine"]
+
+Shape: TypeAlias = Callable[["TaskSpec", Any, Any], Awaitable[Any]]
+"""``shape(spec, value, output)``: what a call's output becomes, as part of the call."""
 
 
 class _Held(Protocol):
@@ -61,6 +71,8 @@ class TaskSpec:
         timeout: Seconds one call may take, or None.
         gate: What each call waits for first when the stage limits rates or call
             concurrency (it then holds ``semaphore`` too), or None.
+        shape: What the call's output becomes, as part of the call (a fan-out task's
+            expansion, a batch task's checked results), or None.
     """
 
     __slots__ = (
@@ -71,6 +83,7 @@ class TaskSpec:
         "is_async",
         "name",
         "semaphore",
+        "shape",
         "simple",
         "stage",
         "timeout",
@@ -88,6 +101,7 @@ class TaskSpec:
         semaphore: asyncio.Semaphore | None,
         timeout: float | None,
         gate: CallGate | None = None,
+        shape: Shape | None = None,
     ) -> None:
         self.fn = fn
         self.name = name
@@ -97,10 +111,12 @@ class TaskSpec:
         self.semaphore = semaphore
         self.timeout = timeout
         self.gate = gate
+        self.shape = shape
         # Where a plain function runs: set by the pipeline when it starts.
         self.executor: TaskThreads | None = None
-        # The call itself is ``await fn(value)``: async, nothing unpacked, no timeout.
-        self.direct = is_async and not unpack and timeout is None
+        # The call itself is ``await fn(value)``: async, nothing unpacked, no timeout, no
+        # shape.
+        self.direct = is_async and not unpack and timeout is None and shape is None
         # The common case, an async function with nothing around it, is awaited directly.
         self.simple = self.direct and semaphore is None and gate is None
 
@@ -172,27 +188,30 @@ async def _call(spec: TaskSpec, value: Any, held: _Held | None) -> Any:
         result = await spec.fn(*args, **kwargs)
         if type(result) is CoroutineType:
             returned_coroutine(spec, result)
-        return result
-    executor = spec.executor
-    if executor is None:  # pragma: no cover - the pipeline sets it before any call
-        raise RuntimeError(f"task {spec.name!r} has no threads: the pipeline did not start")
-    try:
-        call = executor.submit(spec.fn, args, kwargs, held)
-    except RuntimeError:  # closed: the pipeline stopped
-        if held is not None:
-            held.release()  # the call never started: nothing else gives the slot back
-        raise
-    ok, result = await call
-    if not ok:
-        if isinstance(result, StopIteration):
-            # Raised out of this coroutine it would become "coroutine raised StopIteration".
-            raise RuntimeError(
-                f"task {spec.name!r} of stage {spec.stage!r} raised StopIteration"
-            ) from result
-        raise result
-    if inspect.isawaitable(result):
-        # A plain function that returns a coroutine (e.g. a lambda around an async call).
-        result = await result
+    else:
+        executor = spec.executor
+        if executor is None:  # pragma: no cover - the pipeline sets it before any call
+            raise RuntimeError(f"task {spec.name!r} has no threads: the pipeline did not start")
+        try:
+            call = executor.submit(spec.fn, args, kwargs, held)
+        except RuntimeError:  # closed: the pipeline stopped
+            if held is not None:
+                held.release()  # the call never started: nothing else gives the slot back
+            raise
+        ok, result = await call
+        if not ok:
+            if isinstance(result, StopIteration):
+                # Raised out of this coroutine it would become "coroutine raised StopIteration".
+                raise RuntimeError(
+                    f"task {spec.name!r} of stage {spec.stage!r} raised StopIteration"
+                ) from result
+            raise result
+        if inspect.isawaitable(result):
+            # A plain function that returns a coroutine (e.g. a lambda around an async call).
+            result = await result
+    shape = spec.shape
+    if shape is not None:
+        return await shape(spec, value, result)
     return result
 
 

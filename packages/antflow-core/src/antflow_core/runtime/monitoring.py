@@ -97,6 +97,8 @@ class Monitor:
             processed=outcomes.processed,
             failed=outcomes.failed,
             unfinished=len(outcomes.unfinished),
+            expanded=sum(r.expanded for r in self.runners),
+            spawned=sum(r.spawned for r in self.runners),
         )
 
     def worker_states(self) -> dict[str, WorkerState]:

@@ -157,6 +157,26 @@ class Outcomes:
                 await emitter.settle(ended)
         self.end_item()
 
+    async def add_result(self, result: PipelineResult[Any]) -> None:
+        """An item that no worker record holds as its ``payload`` ends as ``result``.
+
+        For an item of a batch, or a child of a fan-out stage that ends where it was
+        made: the caller keeps it in the worker's ``held`` list until this returns.
+        """
+        if not self.deliver(result):
+            stream_out = self.stream_out
+            assert stream_out is not None
+            entry = (self.stream_arrivals, result)
+            self.stream_arrivals += 1
+            await stream_out.put(entry)
+        self.processed += 1
+        emitter = self.emitter
+        if emitter.observer is not None:
+            pending = emitter.item_finished(result.id, result)
+            if pending is not None:
+                await emitter.settle(pending)
+        self.end_item()
+
     async def add_failure(self, failed: FailedItem) -> None:
         """Keep a failure (and stream it under ``stream_outcomes()``).
 

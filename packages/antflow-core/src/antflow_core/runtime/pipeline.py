@@ -9,8 +9,9 @@ tasks it starts.
 * ``intake`` (`Intake`): ``feed()`` and ``feed_async()``: payloads, sequence ids,
   priorities, ``target_stage``, backpressure, the count of items accepted.
 * ``stage_runner`` (`StageRunner`, one per stage): the stage's queue and workers; the
-  loops they run (``fast_paths``), the task calls and retries (``task_calls``) and what
-  happens when a stage is over for an item (``handoff``).
+  loops they run (``fast_paths``, ``batches``), the task calls and retries
+  (``task_calls``) and what happens when a stage is over for an item (``handoff``,
+  ``fan_out``).
 * ``outcomes`` (`Outcomes`): results in input order, failures, unfinished items, the
   channel ``stream()`` reads.
 * ``emission`` (`Emitter`): events to the observer, the stages' callbacks,
@@ -30,13 +31,17 @@ the stream's feeder and closer) is owned by it and cancelled and awaited by ``jo
 
 The protected members of the guide's "Advanced Internals" stay on the facade:
 ``_queues`` (each stage's `StageQueue`), ``_prepare_payload`` (override it to give ids
-your way) and ``_msg_counter`` (the next sequence id).
+your way) and ``_msg_counter`` (the next sequence id). Two protected hooks decide how
+retries wait: ``_backoff_sleep(seconds)`` (``asyncio.sleep``) and ``_jitter_draw()`` (a
+random number in ``[0, 1)`` for the jitter the model applies); a subclass may replace
+them, for example to run retries on a controlled clock with a seeded draw.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any, Generic, Self, cast, overload
 
@@ -78,6 +83,7 @@ from antflow_core.runtime.extensions import (
     resolve_display,
     with_telemetry,
 )
+from antflow_core.runtime.fan_out import Spawner
 from antflow_core.runtime.intake import Intake
 from antflow_core.runtime.limits import NamedLimits
 from antflow_core.runtime.monitoring import Monitor
@@ -258,6 +264,14 @@ class Pipeline(Generic[InT, OutT]):
             self._prepare_payload if overridden else None,
             self._outcomes.unfinished,
         )
+        if any(p.stage.fan_out for p in self._plan.stages):  # where children go
+            spawner = Spawner(self._plan, self._runners, self._intake.next_sequence)
+            for runner in self._runners:
+                runner.spawner = spawner
+        self._random = random.Random()
+        for runner in self._runners:  # how retries wait: the hooks below
+            runner.sleep = self._backoff_sleep
+            runner.draw = self._jitter_draw
         self._supervisor = Supervisor()  # owns the workers, threads, display, stream helpers
         self._closed = asyncio.Event()  # set once shutdown has completed
         self._loop: asyncio.AbstractEventLoop | None = None  # the event loop it last ran in
@@ -282,6 +296,18 @@ class Pipeline(Generic[InT, OutT]):
         `Payload` or the guide's dict form ``{"id", "value", "_sequence_id"}``.
         """
         return prepare_payload(item, self._msg_counter)
+
+    async def _backoff_sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` before a retry (a protected hook: override it to control time)."""
+        await asyncio.sleep(seconds)
+
+    def _jitter_draw(self) -> float:
+        """Draw the random number in ``[0, 1)`` that jitters one retry's wait (a protected hook).
+
+        The stage's retry policy turns it into a wait (`RetryPolicy.wait`); override it
+        (or seed ``self._random``) for waits a test can predict.
+        """
+        return self._random.random()
 
     @property
     def _finish_now(self) -> FinishNow:
@@ -472,6 +498,8 @@ class Pipeline(Generic[InT, OutT]):
                 self._start_display(display, total)
             return
         run_state.crash = None
+        run_state.input_closed = False  # items may be fed until join() (batch stages)
+        run_state.drained = None
         self._emitter.read_task_observation()
         self._monitor.begin_run()
         if display is not None:
@@ -532,6 +560,7 @@ class Pipeline(Generic[InT, OutT]):
                     "first"
                 )
             return
+        run_state.close_input()  # nobody feeds any more: batches being collected may go
         try:
             await run_state.wait_idle()
         except BaseException:
@@ -615,9 +644,10 @@ class Pipeline(Generic[InT, OutT]):
             taken = runner.take_unfinished(spared_record)
             outcomes.unfinished.extend(taken)
             # A stopped worker counted out the item it held (`StageRunner.worker`); these
-            # were waiting in queues. An item the caller's worker is still ending, that
-            # worker counts out itself.
+            # were waiting in queues or held in batches and fan-outs. An item the caller's
+            # worker is still ending, that worker counts out itself.
             run_state.in_flight -= len(taken)
+        run_state.parked = 0
         run_state.idle.set()
         try:
             await supervisor.stop_display()

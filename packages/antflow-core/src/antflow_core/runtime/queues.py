@@ -7,7 +7,9 @@ needs and the standard queue lacks on Python 3.11:
 * `StageQueue.force_put` ignores the capacity, for a ``per_stage`` retry that puts an
   item back into its own stage (waiting there could deadlock a full stage);
 * `StageQueue.close` wakes every waiting ``put`` and ``get`` with `QueueClosed`;
-* `StageQueue.drain` empties it in priority order, for reporting unfinished items.
+* `StageQueue.drain` empties it in priority order, for reporting unfinished items;
+* `StageQueue.get_until` waits for an entry only until another future is done or a
+  deadline passes (a batch stage's worker collecting a batch: a timer, not a poll).
 
 Waiters are woken by futures, never by polling; ``get`` and ``put`` complete without
 suspending when they can.
@@ -211,6 +213,59 @@ class StageQueue(Generic[T]):
                 if heap and not getter.cancelled():
                     _wake_one(self._getters)
                 raise
+        item = heappop(heap)
+        if self._putters:
+            _wake_one(self._putters)
+        return item
+
+    async def get_until(self, wake: asyncio.Future[None], deadline: float | None) -> T | _Empty:
+        """Take the smallest entry, waiting until one comes, ``wake`` is done, or ``deadline``.
+
+        Args:
+            wake: A future whose completion ends the wait (``EMPTY`` is returned).
+            deadline: The event loop's time (``loop.time()``) at which the wait ends, or
+                None for no limit.
+
+        Returns:
+            The entry, or `EMPTY` when ``wake`` completed or the deadline passed first.
+
+        Raises:
+            QueueClosed: If the queue is closed while empty.
+        """
+        heap = self._heap
+        loop = asyncio.get_running_loop()
+        expired: list[bool] = []  # the timer fired (it may fire a clock tick early)
+        while not heap:
+            if self._closed:
+                raise QueueClosed("the queue is closed")
+            if wake.done() or expired or (deadline is not None and deadline <= loop.time()):
+                return EMPTY
+            getter = loop.create_future()
+            self._getters.append(getter)
+
+            def stop_waiting(_: object = None, getter: asyncio.Future[None] = getter) -> None:
+                if not getter.done():
+                    getter.set_result(None)
+
+            def time_out(getter: asyncio.Future[None] = getter) -> None:
+                expired.append(True)
+                stop_waiting(None, getter)
+
+            wake.add_done_callback(stop_waiting)
+            timer = None if deadline is None else loop.call_at(deadline, time_out)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                if heap and not getter.cancelled():
+                    _wake_one(self._getters)
+                raise
+            finally:
+                wake.remove_done_callback(stop_waiting)
+                if timer is not None:
+                    timer.cancel()
+                with contextlib.suppress(ValueError):
+                    self._getters.remove(getter)
         item = heappop(heap)
         if self._putters:
             _wake_one(self._putters)

@@ -15,6 +15,15 @@ an item in (``in_flight += 1``) once it is in a queue, the outcome side counts i
 ``active_feeds`` while it runs. When both are zero, ``idle`` is set and ``join()``
 wakes: nothing polls.
 
+Batch stages need to know when **the input has ended** (`input_ended`): a worker
+collecting a batch then calls it with what it has instead of waiting for more. Nobody
+will feed again once ``join()`` is called or a ``stream()`` fed its whole iterable
+(`RunState.close_input`; ``start()`` opens it again); collecting workers count the items
+they hold (`RunState.park`, ``parked``). When the input is closed, no feed runs and every
+item in flight is parked, the input has ended: the future `RunState.drain_waiter` gave
+out is set, which wakes every collecting worker. It is checked where those counts
+change, never polled.
+
 A worker that dies of an internal error (a bug, never an item's fault) records it with
 `RunState.crashed`: every queue is closed, which wakes a ``feed()`` blocked on a full
 queue, and ``idle`` is set, which wakes ``join()``; both then raise
@@ -29,7 +38,7 @@ from enum import Enum
 from typing import Any, NoReturn
 
 from antflow_core.errors import AntflowError, PipelineCrashedError, PipelineStateError
-from antflow_core.model import describe_error
+from antflow_core.model import describe_error, input_ended
 from antflow_core.runtime.queues import StageQueue
 from antflow_core.runtime.rendezvous import Rendezvous
 
@@ -53,17 +62,32 @@ class RunState:
         queues: Every stage's queue, closed when a worker crashes.
     """
 
-    __slots__ = ("active_feeds", "batch", "crash", "idle", "in_flight", "phase", "queues")
+    __slots__ = (
+        "active_feeds",
+        "batch",
+        "crash",
+        "drained",
+        "idle",
+        "in_flight",
+        "input_closed",
+        "parked",
+        "phase",
+        "queues",
+    )
 
     def __init__(self, queues: Sequence[StageQueue[Any] | Rendezvous[Any]]) -> None:
         self.phase = Phase.NEW
         self.queues = queues
-        self.in_flight = 0  # items fed that have not ended
+        self.in_flight = 0  # items fed (or spawned) that have not ended
         self.active_feeds = 0  # feed() calls running
         self.idle = asyncio.Event()  # set while both are zero (or after a crash)
         self.idle.set()
         self.crash: BaseException | None = None
         self.batch: str | None = None  # "run" or "stream" while one of them runs
+
+        self.input_closed = False  # nobody feeds again: join() was called, a stream fed all
+        self.parked = 0  # items held by workers collecting a batch
+        self.drained: asyncio.Future[None] | None = None  # set when the input has ended
 
     def renew_idle(self) -> None:
         """Give ``idle`` a new event, as it is, for a new event loop (asyncio binds events)."""
@@ -73,10 +97,53 @@ class RunState:
         self.idle = idle
 
     def end_item(self) -> None:
-        """Count out an item that ended (as a result or a failure)."""
+        """Count out an item that ended (as a result, a failure, or expanded)."""
         self.in_flight -= 1
         if not self.in_flight and not self.active_feeds:
             self.idle.set()
+        elif self.drained is not None:
+            self.check_drained()
+
+    # ------------------------------------------------------------------ batch stages
+
+    def close_input(self) -> None:
+        """Nobody will feed again (``join()``, or a stream whose iterable is fed)."""
+        self.input_closed = True
+        if self.drained is not None:
+            self.check_drained()
+
+    def input_has_ended(self) -> bool:
+        """Whether no more items can reach a worker collecting a batch (`input_ended`)."""
+        return input_ended(
+            closed=self.input_closed,
+            feeds=self.active_feeds,
+            in_flight=self.in_flight,
+            collecting=self.parked,
+        )
+
+    def park(self, count: int = 1) -> None:
+        """A collecting worker took ``count`` more items into its batch."""
+        self.parked += count
+
+    def unpark(self, count: int) -> None:
+        """A collecting worker let go of ``count`` items (its batch is called)."""
+        self.parked -= count
+
+    def drain_waiter(self) -> asyncio.Future[None]:
+        """A future set once the input has ended (at once if it has)."""
+        waiter = self.drained
+        if waiter is None:
+            waiter = self.drained = asyncio.get_running_loop().create_future()
+            self.check_drained()
+        return waiter
+
+    def check_drained(self) -> None:
+        """Wake the collecting workers if the input has ended."""
+        waiter = self.drained
+        if waiter is not None and self.input_has_ended():
+            self.drained = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def begin_feed(self) -> None:
         """A feed starts: ``join()`` waits for it."""
@@ -88,6 +155,8 @@ class RunState:
         self.active_feeds -= 1
         if not self.active_feeds and not self.in_flight:
             self.idle.set()
+        elif self.drained is not None:
+            self.check_drained()
 
     async def wait_idle(self) -> None:
         """Wait until every item fed has ended and no feed runs, a worker crashed, or closed."""

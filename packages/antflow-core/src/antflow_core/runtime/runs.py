@@ -23,9 +23,10 @@ asks for the next one. Two helper tasks, owned by the `Supervisor`, run beside t
 consumer:
 
 * the feeder feeds the items (`Intake.feed_any`);
-* the closer waits for the feeder and then for every fed item to end, and closes the
-  channel, which ends the consumer's loop. It returns the feeder's error, if any,
-  which the stream raises after the last result. A BaseException that is not an
+* the closer waits for the feeder, says the input is closed (`RunState.close_input`: a
+  batch stage then calls its last, partial batch), then waits for every fed item to end,
+  and closes the channel, which ends the consumer's loop. It returns the feeder's error,
+  if any, which the stream raises after the last result. A BaseException that is not an
   Exception (a custom one, or a CancelledError the iterable raised) closes the channel
   at once instead: the consumer gets what was ready, the pipeline shuts down, and the
   stream raises it, as ``run()`` does.
@@ -280,6 +281,7 @@ async def _close_when_done(
     """
     error = await feeder
     if error is None or isinstance(error, Exception):
+        run_state.close_input()  # the iterable is fed: batches being collected may go
         await run_state.wait_idle()
     out.close()
     return error

@@ -15,7 +15,9 @@ Every worker runs one loop, chosen once when it starts (`StageRunner.worker`):
 * `rate_loop` (``fast_paths``): the same, for one async task with one rate limit;
 * `observed_loop` (``fast_paths``): an observer that wants no task events, and one
   plain async task;
-* `StageRunner.general_loop`: everything else, each item through `StageRunner.process`.
+* `StageRunner.general_loop`: everything else, each item through `StageRunner.process`
+  (a ``fan_out`` stage's items end in `expand`, ``fan_out``);
+* `batch_loop` (``batches``): a ``batch_size`` stage, whose workers collect batches.
 
 The two fast loops inline the common case of a hop and leave it for the general
 methods as soon as anything goes wrong (`StageRunner.recover`). The general path reads
@@ -33,18 +35,25 @@ forever. A stage whose calls are limited (rates, ``call_concurrency``) gives eac
 `CallGate` (see ``limits``); its workers run the same loops.
 
 Ownership: an item is in exactly one place, this queue or a worker's record
-(``record.payload``). A worker clears its record only once the item is safely
-elsewhere, so `StageRunner.take_unfinished` can list every item that had not ended
-when the pipeline shuts down.
+(``record.payload``, or ``record.held`` for a batch and for a fan-out child on its way).
+A worker clears its record only once the item is safely elsewhere, so
+`StageRunner.take_unfinished` can list every item that had not ended when the pipeline
+shuts down.
+
+Retry waits go through ``sleep`` and their jitter draws through ``draw``, which the
+facade sets from its ``_backoff_sleep`` and ``_jitter_draw`` hooks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from antflow_core.model import (
     CallbackForm,
@@ -60,10 +69,12 @@ from antflow_core.model import (
     skip_check_failed,
     stage_counts,
 )
+from antflow_core.runtime.batches import batch_loop, batch_shape
 from antflow_core.runtime.emission import Emitter
+from antflow_core.runtime.fan_out import Expansion, expand, start_expansion
 from antflow_core.runtime.fast_paths import lean_loop, observed_loop, rate_loop
 from antflow_core.runtime.handoff import complete, fail_item, skip_stage, stage_failed
-from antflow_core.runtime.invoke import TaskSpec, is_own_cancellation
+from antflow_core.runtime.invoke import Shape, TaskSpec, is_own_cancellation
 from antflow_core.runtime.limits import CallGate, NamedLimits, RateLimiter, current_limits
 from antflow_core.runtime.outcomes import Outcomes
 from antflow_core.runtime.queues import EMPTY, QueueClosed, StageQueue
@@ -72,6 +83,9 @@ from antflow_core.runtime.run_state import Phase, RunState
 from antflow_core.runtime.task_calls import TaskFailed, retry_task, run_tasks
 from antflow_core.runtime.threads import TaskThreads
 from antflow_core.runtime.workers import WorkerRecord, current_worker
+
+if TYPE_CHECKING:
+    from antflow_core.runtime.fan_out import Spawner
 
 __all__ = ["FinishNow", "StageInput", "StageRunner"]
 
@@ -82,6 +96,25 @@ FinishNow: TypeAlias = Callable[[WorkerRecord, PipelineResult[Any]], bool]
 
 StageInput: TypeAlias = StageQueue[HeapItem] | Rendezvous[HeapItem]
 """What is in front of a stage: its queue, or a pull stage's `Rendezvous`."""
+
+
+def _calls_async_generator(fn: Callable[..., Any]) -> bool:
+    """Whether calling ``fn`` returns an async generator (an ``async def`` with ``yield``)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.isasyncgenfunction(fn):
+        return True
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 - the class attribute, on purpose
+    return call is not None and not inspect.isroutine(fn) and inspect.isasyncgenfunction(call)
+
+
+def _awaitable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """An ``async def`` that returns what calling ``fn`` (an async generator function) gives."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return call
 
 
 def _with_payload(
@@ -107,7 +140,11 @@ class StageRunner:
     """
 
     __slots__ = (
+        "collect_lock",
+        "collecting",
+        "draw",
         "emitter",
+        "expanded",
         "failed",
         "finish_now",
         "index",
@@ -127,6 +164,9 @@ class StageRunner:
         "run_state",
         "skip_if",
         "skipped",
+        "sleep",
+        "spawned",
+        "spawner",
         "specs",
         "stage",
     )
@@ -168,16 +208,7 @@ class StageRunner:
         semaphores = self._semaphores()
         gates = _gates(plan, semaphores)
         self.specs = tuple(
-            TaskSpec(
-                fn,
-                name=plan.task_names[i],
-                stage=stage.name,
-                is_async=plan.task_is_async[i],
-                unpack=stage.unpack_args and i == 0,
-                semaphore=semaphores.get(plan.task_names[i]),
-                timeout=stage.task_timeout,
-                gate=gates[i],
-            )
+            self._task_spec(plan, i, fn, semaphores.get(plan.task_names[i]), gates[i])
             for i, fn in enumerate(stage.tasks)
         )
         self.records = tuple(
@@ -187,6 +218,45 @@ class StageRunner:
         self.failed = 0
         self.skipped = 0
         self.retried = 0
+        self.expanded = 0  # items that fanned out here
+        self.spawned = 0  # children they made
+        self.collecting = 0  # items in the batch being collected (batch stages)
+        self.collect_lock = asyncio.Lock()  # one worker collects a batch at a time (new per start)
+        # Where a fan-out stage's children go (set by the facade), how retries wait and
+        # draw their jitter (the facade's hooks).
+        self.spawner: Spawner | None = None
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self.draw: Callable[[], float] = random.random
+
+    @staticmethod
+    def _task_spec(
+        plan: StagePlan,
+        index: int,
+        fn: Callable[..., Any],
+        semaphore: asyncio.Semaphore | None,
+        gate: CallGate | None,
+    ) -> TaskSpec:
+        """Task ``index`` of the stage, prepared for calling (with its shape, if it has one)."""
+        stage = plan.stage
+        is_async = plan.task_is_async[index]
+        shape: Shape | None = None
+        if stage.batch_size is not None:
+            shape = batch_shape
+        elif stage.fan_out and index == len(stage.tasks) - 1:
+            shape = start_expansion
+            if _calls_async_generator(fn):  # its call returns the async iterable at once
+                fn, is_async = _awaitable(fn), True
+        return TaskSpec(
+            fn,
+            name=plan.task_names[index],
+            stage=stage.name,
+            is_async=is_async,
+            unpack=stage.unpack_args and index == 0,
+            semaphore=semaphore,
+            timeout=stage.task_timeout,
+            gate=gate,
+            shape=shape,
+        )
 
     def _semaphores(self) -> dict[str, asyncio.Semaphore]:
         """One semaphore per limited task name: tasks sharing a name share its limit."""
@@ -222,14 +292,18 @@ class StageRunner:
         """
         # Read from the worker records, so the hot path updates one counter, not three.
         handed = self.queue.qsize()
+        collecting = self.collecting  # taken into a batch, not called yet: still pending
         return stage_counts(
-            pending=0 if self.pull else handed,
-            held=sum(1 for r in self.records if r.payload is not None)
+            pending=(0 if self.pull else handed) + collecting,
+            held=sum((r.payload is not None) + len(r.held) for r in self.records)
+            - collecting
             + (handed if self.pull else 0),
             handled=sum(r.items_processed for r in self.records),
             failed=self.failed,
             skipped=self.skipped,
             retried=self.retried,
+            expanded=self.expanded,
+            spawned=self.spawned,
         )
 
     @property
@@ -245,6 +319,7 @@ class StageRunner:
 
     def start_workers(self, loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[None]]:
         """Start one task per worker; the caller owns them (cancels and awaits them)."""
+        self.collect_lock = asyncio.Lock()  # of this event loop
         return [
             loop.create_task(self.worker(record), name=f"antflow:{record.name}")
             for record in self.records
@@ -263,7 +338,10 @@ class StageRunner:
             if record.payload is not None:
                 taken.append(record.payload)
                 record.payload = None
+            taken.extend(record.held)
+            record.held.clear()
             record.current_task = None
+        self.collecting = 0
         return taken
 
     # ------------------------------------------------------------------------ workers
@@ -281,10 +359,15 @@ class StageRunner:
         if len(specs) == 1:
             record.current_task = specs[0].name
         emitter = self.emitter
+        stage = self.stage
         try:
             lean = emitter.observer is None and self.skip_if is None and self.on_success is None
             limiter = _single_rate(specs) if lean else None
-            if limiter is not None:
+            if stage.batch_size is not None:
+                await batch_loop(self, record)
+            elif stage.fan_out:
+                await self.general_loop(record)
+            elif limiter is not None:
                 await rate_loop(self, record, specs[0], limiter)
             elif lean:
                 await lean_loop(self, record)
@@ -354,22 +437,10 @@ class StageRunner:
         self, record: WorkerRecord, priority: int, seq: int, payload: Payload[Any], attempt: int
     ) -> int | None:
         """One stage attempt of `process`; the attempt to run next in this worker, if any."""
-        skip_if = self.skip_if
-        if skip_if is not None:
-            try:
-                skip = skip_if(payload.value)
-                if isinstance(skip, Awaitable):
-                    skip = await self.emitter.decision(skip, "skip_if", self.name)
-                skip = bool(skip)  # a truth value that raises fails the item here
-            except BaseException as exc:
-                if is_own_cancellation(exc):
-                    raise
-                gave_up = skip_check_failed(exc, stage_attempt=attempt)
-                await fail_item(self, record, payload, exc, gave_up.attempts, None)
-                return None
-            if skip:
-                await skip_stage(self, record, priority, seq, payload)
-                return None
+        if self.skip_if is not None and await self.skipped_or_failed(
+            record, priority, seq, payload, attempt
+        ):
+            return None
         emitter = self.emitter
         if emitter.observer is not None:
             pending = emitter.status(
@@ -381,8 +452,36 @@ class StageRunner:
             value = await run_tasks(self, record, payload, attempt, 0, payload.value)
         except TaskFailed as failure:
             return await stage_failed(self, record, priority, seq, payload, attempt, failure)
+        if type(value) is Expansion:
+            await expand(self, record, priority, payload, attempt, value)
+            return None
         await complete(self, record, priority, seq, payload, value)
         return None
+
+    async def skipped_or_failed(
+        self, record: WorkerRecord, priority: int, seq: int, payload: Payload[Any], attempt: int
+    ) -> bool:
+        """Ask ``skip_if``; if it is true skip the item, if it raises fail it. True if either.
+
+        The worker's record holds the item (``record.payload``); this hands it on.
+        """
+        skip_if = self.skip_if
+        assert skip_if is not None
+        try:
+            skip = skip_if(payload.value)
+            if isinstance(skip, Awaitable):
+                skip = await self.emitter.decision(skip, "skip_if", self.name)
+            skip = bool(skip)  # a truth value that raises fails the item here
+        except BaseException as exc:
+            if is_own_cancellation(exc):
+                raise
+            gave_up = skip_check_failed(exc, stage_attempt=attempt)
+            await fail_item(self, record, payload, exc, gave_up.attempts, None)
+            return True
+        if skip:
+            await skip_stage(self, record, priority, seq, payload)
+            return True
+        return False
 
     async def recover(
         self,
@@ -405,6 +504,9 @@ class StageRunner:
             again = await stage_failed(self, record, priority, seq, payload, attempt, failure)
             if again is not None:  # a pull stage's per_stage retry: run it again here
                 await self.process(record, priority, seq, payload, again)
+            return
+        if type(value) is Expansion:
+            await expand(self, record, priority, payload, attempt, value)
             return
         await complete(self, record, priority, seq, payload, value)
 

@@ -16,11 +16,17 @@ class WorkerRecord:
 
     Workers write plain attributes (no locks, no allocation); snapshots copy them into
     frozen `WorkerState` and `WorkerMetrics` objects.
+
+    ``payload`` is the item the worker works on; ``held`` the items it holds besides: the
+    batch it collects or calls (a ``batch_size`` stage's worker, whose ``payload`` stays
+    None), or the child it is handing on (a ``fan_out`` stage's). A shutdown lists both
+    as unfinished.
     """
 
     __slots__ = (
         "busy_since",
         "current_task",
+        "held",
         "items_failed",
         "items_processed",
         "last_active",
@@ -39,6 +45,7 @@ class WorkerRecord:
         self.stage = stage
         self.worker_id = worker_id
         self.payload: Payload[Any] | None = None
+        self.held: list[Payload[Any]] = []
         self.busy_since = 0.0  # time.monotonic() when it took the current item
         self.current_task: str | None = None
         self.task_status: str | None = None
@@ -54,6 +61,8 @@ class WorkerRecord:
     def state(self, now_wall: float, now_mono: float) -> WorkerState:
         """Return a frozen snapshot of what the worker is doing."""
         payload = self.payload
+        if payload is None and self.held:
+            payload = self.held[0]  # a batch: the first of its items
         if payload is None:
             return WorkerState(self.name, self.stage, self.worker_id, WorkerStatus.IDLE)
         return WorkerState(
@@ -64,7 +73,7 @@ class WorkerRecord:
             current_item_id=payload.id,
             current_task=self.current_task,
             busy_since=now_wall - (now_mono - self.busy_since),
-            task_status=self.task_status if self.task_status_of is payload else None,
+            task_status=self.task_status if self.task_status_of is self.payload else None,
         )
 
     def metrics(self, now_wall: float, now_mono: float) -> WorkerMetrics:

@@ -1,0 +1,94 @@
+"""Batches: a stage that calls its tasks with many values at once, and when a batch is ready.
+
+Theory of operation
+-------------------
+A stage built with ``batch_size=n`` calls each of its tasks with a list of up to ``n``
+values (the items' values, in the order they were taken from the queue) and expects one
+result per value back, in the same order (`batch_results`). Items still travel one by
+one: each has its own status events, its own result or failure, its own place in the
+stats; only the calls are shared. A task call that fails fails for the whole batch: it
+is retried as a batch (per task or per stage, the stage's retry settings and policy
+apply) and, when the stage gives up, every item of the batch fails with that error.
+
+A worker *collects* a batch: it takes the first item waiting (or waits for one), then
+whatever else is waiting, up to ``n``, and decides when the batch is ready
+(`batch_ready`):
+
+| the batch holds | the first item waited ``batch_timeout`` | the input has ended | ready? |
+|-----------------|-------------------------------------------|---------------------|--------|
+| ``n`` items     | either                                    | either              | yes    |
+| fewer           | yes                                       | either              | yes    |
+| fewer           | no                                        | yes                 | yes    |
+| fewer           | no                                        | no                  | no: wait for more |
+
+**The end of the input** (`input_ended`) is the moment no more items can reach a
+collecting worker: nobody will feed again (``join()`` was called, or the iterable of
+``run()`` / ``stream()`` is exhausted), no feed is running, and every item still in the
+pipeline is held in a batch being collected. Before that a partial batch waits for
+``batch_timeout`` (a timer, not a poll) or, without one, until it fills or the input
+ends; between ``start()`` and ``join()`` the input has not ended, since more may be fed.
+Items held in a batch that was never called when the pipeline shuts down are unfinished,
+like items in a queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Mapping, Sequence
+from typing import Any
+
+from returns.result import Failure, Result, Success
+
+from antflow_core.errors import BatchResultError
+
+__all__ = ["batch_ready", "batch_results", "input_ended"]
+
+
+def batch_ready(collected: int, batch_size: int, *, timed_out: bool, ended: bool) -> bool:
+    """Tell whether a batch of ``collected`` items is called now (the table above)."""
+    return collected >= batch_size or timed_out or ended
+
+
+def input_ended(*, closed: bool, feeds: int, in_flight: int, collecting: int) -> bool:
+    """Tell whether no more items can reach a worker that collects a batch.
+
+    Args:
+        closed: Nobody will feed again (``join()`` was called, or ``run()`` / ``stream()``
+            fed their whole iterable).
+        feeds: Feeds running now.
+        in_flight: Items in the pipeline that have not ended.
+        collecting: Items held in batches that are being collected (not yet called).
+    """
+    return closed and not feeds and collecting > 0 and in_flight == collecting
+
+
+def batch_results(
+    output: object, size: int, *, task: str, stage: str
+) -> Result[Sequence[Any], BatchResultError]:
+    """Check what a batch task returned for a batch of ``size`` values: one result each.
+
+    Returns:
+        ``Success`` of the results as a sequence (a list or tuple is returned as it is,
+        another iterable as a list), or ``Failure(BatchResultError)`` saying what is wrong.
+    """
+    results: Sequence[Any]
+    if isinstance(output, list | tuple):
+        results = output
+    elif isinstance(output, str | bytes | bytearray | Mapping | AsyncIterable) or not hasattr(
+        output, "__iter__"
+    ):
+        return Failure(
+            BatchResultError(
+                f"batch task {task!r} of stage {stage!r} returned {type(output).__name__} for "
+                f"a batch of {size} values: return a list with one result per value, in order"
+            )
+        )
+    else:
+        results = list(output)  # type: ignore[call-overload]
+    if len(results) != size:
+        return Failure(
+            BatchResultError(
+                f"batch task {task!r} of stage {stage!r} returned {len(results)} results for "
+                f"a batch of {size} values: return one result per value, in the same order"
+            )
+        )
+    return Success(results)
