@@ -14,12 +14,12 @@ A worker *collects* a batch: it takes the first item waiting (or waits for one),
 whatever else is waiting, up to ``n``, and decides when the batch is ready
 (`batch_ready`):
 
-| the batch holds | the first item waited ``batch_timeout`` | the input has ended | ready? |
-|-----------------|-------------------------------------------|---------------------|--------|
-| ``n`` items     | either                                    | either              | yes    |
-| fewer           | yes                                       | either              | yes    |
-| fewer           | no                                        | yes                 | yes    |
-| fewer           | no                                        | no                  | no: wait for more |
+| the batch holds | its first item waited ``batch_timeout`` | the input has ended | ready? |
+|-----------------|-----------------------------------------|---------------------|--------|
+| ``n`` items     | either                                  | either              | yes    |
+| fewer           | yes                                     | either              | yes    |
+| fewer           | no                                      | yes                 | yes    |
+| fewer           | no                                      | no                  | no     |
 
 **The end of the input** (`input_ended`) is the moment no more items can reach a
 collecting worker: nobody will feed again (``join()`` was called, or the iterable of
@@ -83,7 +83,7 @@ def batch_results(
             )
         )
     else:
-        results = list(output)  # type: ignore[call-overload]
+        results = list(output)
     if len(results) != size:
         return Failure(
             BatchResultError(

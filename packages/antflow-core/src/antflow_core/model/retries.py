@@ -7,13 +7,14 @@ reads it.
 
 **Which errors retry** (`RetryPolicy.refusal`), in this order:
 
-| the error                                  | retried?                                |
-|--------------------------------------------|-----------------------------------------|
+| the error                                  | retried?                                   |
+|--------------------------------------------|--------------------------------------------|
 | a `BaseException` that is not an Exception | never (``SystemExit``, ``KeyboardInterrupt``) |
-| a `PermanentError` (raised by the task)    | never: the task says "give up now"      |
-| not an instance of ``retry_on`` (if given) | no                                      |
-| ``retry_if(error)`` false (if given)       | no; a ``retry_if`` that raises: no, and the item fails with what it raised |
-| anything else                              | yes, while attempts are left            |
+| a `PermanentError` (raised by the task)    | never: the task says "give up now"         |
+| not an instance of ``retry_on`` (if given) | no                                         |
+| ``retry_if(error)`` false (if given)       | no                                         |
+| ``retry_if(error)`` raises                 | no: the item fails with what it raised     |
+| anything else                              | yes, while attempts are left               |
 
 **How long to wait** (`RetryPolicy.wait`) before the attempt after failed attempt
 ``n`` (from 1), given a random ``draw`` in ``[0, 1)`` that the runtime passes in (this
@@ -29,7 +30,7 @@ then capped at ``max_wait_seconds`` (if given), then jittered: a wait ``w`` beco
 (0: none; 1: anywhere between 0 and ``w``). ``jitter=None`` means 0 for ``"fixed"``
 (waits stay exactly ``wait_seconds``, as before) and `DEFAULT_EXPONENTIAL_JITTER` (0.5)
 for ``"exponential"``. With a jitter of at most 0.5 exponential waits never shrink
-from one retry to the next until they reach the cap: the shortest next wait is the
+from one retry to the next while they are below the cap: the shortest next wait is the
 longest previous one.
 """
 
@@ -166,10 +167,11 @@ class RetryPolicy:
     retry_if: RetryPredicate | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.retry_on, type):
-            object.__setattr__(self, "retry_on", (self.retry_on,))
-        elif isinstance(self.retry_on, list):
-            object.__setattr__(self, "retry_on", tuple(self.retry_on))
+        retry_on: object = self.retry_on
+        if isinstance(retry_on, type):  # retry_on=TimeoutError: one class
+            object.__setattr__(self, "retry_on", (retry_on,))
+        elif isinstance(retry_on, list | set | frozenset):
+            object.__setattr__(self, "retry_on", tuple(retry_on))
         problems = retry_policy_problems(
             attempts=self.attempts,
             wait_seconds=self.wait_seconds,
@@ -285,8 +287,7 @@ def retry_policy_problems(
     problems: list[str] = []
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
         problems.append(
-            f"{attempts_name} must be an integer of at least 1 (1 means no retry), "
-            f"got {attempts!r}"
+            f"{attempts_name} must be an integer of at least 1 (1 means no retry), got {attempts!r}"
         )
     if not _is_number(wait_seconds) or wait_seconds < 0:  # type: ignore[operator]
         problems.append(f"{wait_name} must be a number of seconds >= 0, got {wait_seconds!r}")
@@ -311,8 +312,7 @@ def retry_policy_problems(
     problems.extend(_retry_on_problems(retry_on))
     if retry_if is not None and not callable(retry_if):
         problems.append(
-            f"retry_if must be a function of the error that returns true to retry, got "
-            f"{retry_if!r}"
+            f"retry_if must be a function of the error that returns true to retry, got {retry_if!r}"
         )
     return problems
 
@@ -322,7 +322,9 @@ def _retry_on_problems(retry_on: object) -> list[str]:
         return []
     example = "e.g. retry_on=(TimeoutError, ConnectionError)"
     if not isinstance(retry_on, tuple) or not retry_on:
-        return [f"retry_on must be None or a tuple of exception classes, {example}, got {retry_on!r}"]
+        return [
+            f"retry_on must be None or a tuple of exception classes, {example}, got {retry_on!r}"
+        ]
     problems = []
     for kind in retry_on:
         if not isinstance(kind, type) or not issubclass(kind, BaseException):

@@ -420,9 +420,7 @@ class Stage(Generic[InT, OutT]):
         init=False, default=None, repr=False, compare=False
     )
     on_skip_form: CallbackForm | None = field(init=False, default=None, repr=False, compare=False)
-    retry_policy: RetryPolicy = field(
-        init=False, default=RetryPolicy(), repr=False, compare=False
-    )
+    retry_policy: RetryPolicy = field(init=False, default=RetryPolicy(), repr=False, compare=False)
 
     if TYPE_CHECKING:  # typed signatures; at run time the dataclass's own __init__ is used
         # Keep in step with the fields above (tests/core/test_stage_typing.py checks it).
@@ -598,7 +596,7 @@ class Stage(Generic[InT, OutT]):
             callback = getattr(self, attr)
             form = callback_form(callback) if callable(callback) else None
             object.__setattr__(self, f"{attr}_form", form)
-        retry_on = self.retry_on
+        retry_on: object = self.retry_on
         if isinstance(retry_on, type):  # retry_on=TimeoutError: one class
             object.__setattr__(self, "retry_on", (retry_on,))
         elif isinstance(retry_on, list | set | frozenset):
