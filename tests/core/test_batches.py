@@ -159,7 +159,9 @@ async def test_a_failed_batch_call_is_retried_as_a_batch_then_fails_each_item(
         return values
 
     tracker = StatusTracker()
-    attempts = {"task_attempts": 3} if strategy == "per_task" else {"stage_attempts": 3}
+    attempts: dict[str, Any] = (
+        {"task_attempts": 3} if strategy == "per_task" else {"stage_attempts": 3}
+    )
     stage = Stage(
         "Insert",
         workers=1,

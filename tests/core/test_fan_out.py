@@ -216,18 +216,24 @@ async def test_children_keep_their_parents_priority_and_metadata() -> None:
         await release.wait()
         return x
 
+    expanded = asyncio.Event()
+
+    def on_status_change(event: StatusEvent) -> None:
+        if event.status == "expanded":
+            expanded.set()
+
     pipeline = Pipeline(
         [
             Stage("Split", tasks=[split], fan_out=True),
             Stage("Hold", tasks=[hold], queue_capacity=0),
-        ]
+        ],
+        status_tracker=StatusTracker(on_status_change=on_status_change),
     )
     await pipeline.start()
     try:
         await pipeline.feed([{"id": "a", "value": 2, "source": "s3"}], priority=7)
         async with asyncio.timeout(5):
-            while pipeline.get_stats().stage_stats["Split"].expanded_items < 1:
-                await asyncio.sleep(0)  # let the workers run: no time passes
+            await expanded.wait()
         queue = pipeline._queues[1]
         waiting = [queue.get_nowait() for _ in range(queue.qsize())]
         for entry in waiting:
@@ -247,7 +253,7 @@ async def test_children_keep_their_parents_priority_and_metadata() -> None:
 
 async def test_fed_items_keep_their_positions_as_ids_while_children_are_made() -> None:
     async def items() -> AsyncIterator[int]:
-        for n in range(4):
+        for _ in range(4):
             await asyncio.sleep(0)  # children of earlier items are made meanwhile
             yield 3
 
@@ -273,18 +279,24 @@ async def test_backpressure_holds_a_generator_while_the_next_stage_is_full() -> 
         await release.wait()
         return x
 
+    fourth_on_its_way = asyncio.Event()
+
+    def on_status_change(event: StatusEvent) -> None:
+        if event.item_id == (0, 3):
+            fourth_on_its_way.set()  # queued at Slow: then it waits for room there
+
     pipeline = Pipeline(
         [
             Stage("Many", tasks=[many], fan_out=True),
             Stage("Slow", workers=1, tasks=[slow], queue_capacity=2),
         ],
         collect_results=False,
+        status_tracker=StatusTracker(on_status_change=on_status_change),
     )
     await pipeline.start()
     await pipeline.feed([0])
     async with asyncio.timeout(5):
-        while pipeline._queues[1].qsize() < 2:
-            await asyncio.sleep(0)
+        await fourth_on_its_way.wait()
     for _ in range(20):
         await asyncio.sleep(0)  # give the generator every chance to run ahead
     # One child held by Slow's worker, two in its queue, one waiting for room.
@@ -338,18 +350,24 @@ async def test_shutdown_during_an_expansion_lists_the_parent_and_children_as_unf
         await asyncio.Event().wait()
         return x
 
+    third_on_its_way = asyncio.Event()
+
+    def on_status_change(event: StatusEvent) -> None:
+        if event.item_id == (0, 2):
+            third_on_its_way.set()  # queued at Stuck: then it waits for room there
+
     pipeline = Pipeline(
         [
             Stage("Endless", tasks=[endless], fan_out=True),
             Stage("Stuck", tasks=[stuck], queue_capacity=1),
-        ]
+        ],
+        status_tracker=StatusTracker(on_status_change=on_status_change),
     )
     await pipeline.start()
     await pipeline.feed(["parent"])
     async with asyncio.timeout(5):
         await made.wait()
-        while pipeline.get_stats().items_spawned < 3:
-            await asyncio.sleep(0)
+        await third_on_its_way.wait()
     await pipeline.shutdown()
     unfinished = [p.id for p in pipeline.unfinished_items]
     # The parent, the child in Stuck's hands, the one in its queue, the one on its way.

@@ -37,7 +37,7 @@ longest previous one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
@@ -49,7 +49,9 @@ __all__ = [
     "BACKOFFS",
     "DEFAULT_EXPONENTIAL_JITTER",
     "Backoff",
+    "GiveUp",
     "Refusal",
+    "RetryOn",
     "RetryPolicy",
     "RetryPredicate",
     "RetryTask",
@@ -68,6 +70,9 @@ DEFAULT_EXPONENTIAL_JITTER: Final = 0.5
 
 RetryPredicate: TypeAlias = Callable[[BaseException], object]
 """``retry_if(error) -> bool``: true when ``error`` is worth another attempt."""
+
+RetryOn: TypeAlias = type[BaseException] | Sequence[type[BaseException]]
+"""``retry_on``: one exception class or several (kept as a tuple)."""
 
 _MAX_DOUBLINGS: Final = 64  # 2**64 times the first wait: more than any cap, still a float
 
@@ -143,7 +148,8 @@ class RetryPolicy:
         max_wait_seconds: No wait is longer than this; None for no cap.
         jitter: The fraction of each wait that is random, from 0 to 1; None for the
             backoff's default (0 for ``"fixed"``, 0.5 for ``"exponential"``).
-        retry_on: Only these exception types are retried (None: every `Exception`).
+        retry_on: Only these exception types are retried (None: every `Exception`); one
+            class or several, kept as a tuple.
         retry_if: Only errors for which this returns true are retried (None: all).
 
     Raises:
@@ -163,7 +169,7 @@ class RetryPolicy:
     backoff: Backoff = "fixed"
     max_wait_seconds: float | None = None
     jitter: float | None = None
-    retry_on: tuple[type[BaseException], ...] | None = None
+    retry_on: RetryOn | None = None
     retry_if: RetryPredicate | None = None
 
     def __post_init__(self) -> None:
@@ -203,7 +209,7 @@ class RetryPolicy:
         if isinstance(error, PermanentError):
             return Refusal(f"{name} is a PermanentError: the task gave up on the item")
         retry_on = self.retry_on
-        if retry_on is not None and not isinstance(error, retry_on):
+        if retry_on is not None and not isinstance(error, retry_on):  # type: ignore[arg-type]
             return Refusal(f"{name} is not in retry_on")
         retry_if = self.retry_if
         if retry_if is not None:

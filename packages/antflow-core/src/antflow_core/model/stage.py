@@ -40,6 +40,7 @@ from antflow_core.model.payload import Payload
 from antflow_core.model.results import FailedItem
 from antflow_core.model.retries import (
     Backoff,
+    RetryOn,
     RetryPolicy,
     RetryPredicate,
     retry_policy_problems,
@@ -405,7 +406,7 @@ class Stage(Generic[InT, OutT]):
     task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None
     call_concurrency: int | None = None
     pull: bool = False
-    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None
+    retry_on: RetryOn | None = None
     retry_if: RetryPredicate | None = None
     backoff: Backoff = "fixed"
     max_wait_seconds: float | None = None
@@ -611,7 +612,7 @@ class Stage(Generic[InT, OutT]):
             backoff=self.backoff,
             max_wait_seconds=self.max_wait_seconds,
             jitter=self.jitter,
-            retry_on=self.retry_on,  # type: ignore[arg-type]  # a tuple by now
+            retry_on=self.retry_on,
             retry_if=self.retry_if,
         )
         object.__setattr__(self, "retry_policy", policy)
