@@ -7,9 +7,11 @@ are validated and compiled by ``plan_pipeline``, items are wrapped by
 through ``decide_retry``, items move on as ``route`` says, and ``compute_pipeline_stats``
 does the arithmetic. The runtime only loops, calls and sleeps.
 
-It supports priorities, ``skip_if`` and both retry strategies. It has no use for
-``workers`` or ``task_concurrency_limits`` (it makes one call at a time), and leaves out
-``unpack_args``, the callbacks and ``task_timeout`` to stay short.
+It supports priorities, ``skip_if`` and both retry strategies (with the stage's retry
+policy: ``retry_on``, ``retry_if``, backoff). It has no use for ``workers`` or
+``task_concurrency_limits`` (it makes one call at a time), and leaves out
+``unpack_args``, the callbacks, ``task_timeout``, fan-out and batches to stay short: it
+refuses a stage that fans out or batches.
 
 At the end, ``drive`` holds it to antflow's conformance kit (``antflow_core.testing``):
 100 drawn scenarios of random failures under both retry strategies, priorities and
@@ -62,6 +64,8 @@ class SyncRuntime:
         self.plan = plan_pipeline(stages)  # validates the stages, raises StageValidationError
         if any(any(p.task_is_async) for p in self.plan.stages):
             raise TypeError("SyncRuntime runs plain functions only, not async def tasks")
+        if any(p.stage.fan_out or p.stage.batch_size is not None for p in self.plan.stages):
+            raise ValueError("SyncRuntime does not fan out or batch: use antflow's Pipeline")
         self.queues: list[list[HeapItem]] = [[] for _ in self.plan.stages]
         self.counts = [Counter[str]() for _ in self.plan.stages]
         self.results: list[PipelineResult[Any]] = []
@@ -129,7 +133,7 @@ class SyncRuntime:
                                 FailedItem(
                                     payload.id,
                                     payload.value,
-                                    error,
+                                    error if gave_up.error is None else gave_up.error,
                                     stage.name,
                                     gave_up.attempts,
                                     payload.sequence_id,
@@ -212,12 +216,17 @@ async def with_asyncio(stages: list[Stage], lines: list[str]) -> list[ItemOutcom
 
 
 SUPPORTS = Supports(
-    target_stage=False, async_tasks=False, unretryable_errors=False, rate_limits=False
+    target_stage=False,
+    async_tasks=False,
+    unretryable_errors=False,
+    rate_limits=False,
+    fan_out=False,
+    batches=False,
 )
 """What SyncRuntime does not do: feed into a later stage, run async tasks, survive a task
-raising a BaseException that is not an Exception, and keep a stage's call_rate. The kit
-draws no such scenario. (Pull stages and call_concurrency hold by themselves in a runtime
-that makes one call at a time.)"""
+raising a BaseException that is not an Exception, keep a stage's call_rate, fan out and
+batch. The kit draws no such scenario. (Pull stages and call_concurrency hold by
+themselves in a runtime that makes one call at a time.)"""
 
 
 def drive(trial: Trial) -> Observed:

@@ -35,6 +35,9 @@ from antflow_core.model import (
 )
 from antflow_core.testing import (
     DEFAULT_GENERATORS,
+    batch_scenario,
+    child_number,
+    fan_out_scenario,
     ConformanceError,
     Fault,
     FeedSpec,
@@ -90,7 +93,18 @@ def drive_step(trial: Trial, runtime_class: Any = StepRuntime) -> Observed:
     return Observed.read(runtime.results, runtime.failures, runtime.stats)
 
 
-STEP_SUPPORTS = Supports(unretryable_errors=False, ordered_results=False, rate_limits=False)
+PLAIN_GENERATORS = tuple(
+    g for g in DEFAULT_GENERATORS if g not in (fan_out_scenario, batch_scenario)
+)
+"""The generators of the scenarios without fan-out or batches."""
+
+STEP_SUPPORTS = Supports(
+    unretryable_errors=False,
+    ordered_results=False,
+    rate_limits=False,
+    fan_out=False,
+    batches=False,
+)
 
 
 class EveryEvent:
@@ -262,7 +276,12 @@ class GenerousRuntime(StepRuntime):  # type: ignore[misc]
 )
 def test_each_check_catches_the_runtime_that_breaks_its_rule(runtime: Any, says: str) -> None:
     with pytest.raises(ConformanceError, match=says):
-        check_runtime(lambda t: drive_step(t, runtime), supports=STEP_SUPPORTS, count=70)
+        check_runtime(
+            lambda t: drive_step(t, runtime),
+            supports=STEP_SUPPORTS,
+            generators=PLAIN_GENERATORS,  # its fan-out and batch scenarios would be mixed ones
+            count=70,
+        )
 
 
 async def test_a_runtime_that_ignores_rate_limits_is_caught() -> None:
@@ -364,6 +383,11 @@ def test_scenarios_stay_within_what_a_runtime_supports() -> None:
     drawn = scenarios(count=100)
     assert any(feed.target > 0 for s in drawn for feed in s.feeds)
     assert any(f.error == "Unretryable" for s in drawn for f in s.faults.values())
+    assert any(spec.fan_out for s in drawn for spec in s.stages)
+    assert any(spec.batch_size for s in drawn for spec in s.stages)
+    plain = Supports(fan_out=False, batches=False)
+    for scenario in scenarios(count=70, supports=plain):
+        assert not any(spec.fan_out or spec.batch_size for spec in scenario.stages)
 
 
 def test_a_held_trial_waits_for_release_and_says_so_when_never_released() -> None:
@@ -424,4 +448,111 @@ def test_failed_items_are_compared_on_stage_attempts_error_and_value() -> None:
         "item 0 failed at S0 after 3 attempts with ConnectionError: item 0 S0.t0 call 2 on "
         "value (0, ()); expected S0 after 2 attempts with ConnectionError: item 0 S0.t0 "
         "call 2 on value (0, ())"
+    ]
+
+
+# ---------------------------------------------------------------- fan-out and batches
+
+
+def test_the_oracle_on_a_fan_out_scenario_worked_by_hand() -> None:
+    scenario = Scenario(
+        "fan out by hand",
+        stages=(StageSpec(tasks=1, fan_out=True), StageSpec(tasks=1, task_attempts=2)),
+        feeds=(FeedSpec((0, 1, 2)),),
+        faults={
+            (1, 0, 0): Fault(1),  # the parent's call is retried once, then it fans out
+            (child_number(1, 1), 1, 0): Fault(5, "ValueError"),  # its second child fails
+        },
+        children={0: 0, 1: 2, 2: 1},
+    )
+    outcome = expected(scenario)
+    items = outcome.items
+    assert (items[0].children, items[1].children, items[2].children) == (0, 2, 1)
+    assert items[1].calls == {(0, 0): 2}
+    assert items[(1, 0)].value == (child_number(1, 0), ("S0.t0", "S1.t0"))
+    failure = items[(1, 1)].failure
+    assert failure is not None
+    assert (failure.stage, failure.attempts, failure.message) == (1, 2, "item 2001 S1.t0 call 2")
+    assert items[(2, 0)].item == 3000
+    assert (outcome.fed, outcome.expanded, outcome.spawned) == (3, 3, 3)
+    assert (outcome.results, outcome.failures) == (2, 1)
+    assert outcome.stage_counts == (
+        StageCounts(retried=1, expanded=3, spawned=3),
+        StageCounts(completed=2, failed=1, retried=1),
+    )
+
+
+def test_the_oracle_on_a_batch_scenario_worked_by_hand() -> None:
+    scenario = Scenario(
+        "batches by hand",
+        stages=(StageSpec(tasks=1, batch_size=2, task_attempts=2, skip=frozenset({1})),),
+        feeds=(FeedSpec((0, 1, 2)), FeedSpec((3, 4))),
+        faults={
+            (2, 0, 0): Fault(1),  # fails the batch [2, 3] once: retried as a batch
+            (4, 0, 0): Fault(9, "TimeoutError"),  # fails the batch [4] for good
+        },
+    )
+    outcome = expected(scenario)
+    items = outcome.items
+    # Batches: [0, 2] then [3, 4] (1 is skipped: it never joins one).
+    assert items[0].value == (0, ("S0.t0",))
+    assert items[0].calls == {(0, 0): 2}  # retried with 2, whose fault failed the batch
+    assert items[1].value == (1, ())
+    assert items[2].value == (2, ("S0.t0",))
+    for item in (3, 4):  # 4's fault fails both calls of the batch [3, 4]
+        failure = items[item].failure
+        assert failure is not None
+        assert (failure.attempts, failure.error) == (2, "TimeoutError")
+        assert (failure.message, failure.value) == ("item 4 S0.t0 call 2", (item, ()))
+    assert outcome.stage_counts == (StageCounts(completed=2, failed=2, skipped=1, retried=4),)
+    with pytest.raises(ValueError, match="batches depend on timing"):
+        expected(dataclasses.replace(scenario, feeds=(FeedSpec((0, 1)), FeedSpec((2,), 5))))
+
+
+@pytest.mark.parametrize(
+    ("generator", "says"),
+    [
+        (fan_out_scenario, r"item \d+ should have fanned out into \d+ children"),
+        (batch_scenario, r"S0\.t0 was called with \(\d+, \(\)\): not a list"),
+    ],
+)
+def test_a_runtime_that_ignores_fan_out_or_batches_fails_the_kit(generator: Any, says: str) -> None:
+    claims = Supports(unretryable_errors=False, ordered_results=False)  # but it does not
+    with pytest.raises(ConformanceError, match=says):
+        check_runtime(drive_step, supports=claims, generators=[generator], count=10)
+
+
+async def test_stats_that_forget_expanded_items_or_children_fail_the_kit() -> None:
+    plain = pipeline_driver()
+
+    async def forgetful(trial: Trial) -> Observed:
+        observed = await plain(trial)
+        assert observed.stats is not None
+        stats = dataclasses.replace(observed.stats, items_expanded=0, items_spawned=0)
+        return dataclasses.replace(observed, stats=stats)
+
+    with pytest.raises(ConformanceError, match=r"stats: items_expanded is 0, expected [1-9]"):
+        await check_runtime_async(forgetful, generators=[fan_out_scenario], count=5)
+
+
+async def test_a_runtime_that_reports_a_parent_as_a_result_fails_naming_it() -> None:
+    plain = pipeline_driver()
+
+    async def parent_as_result(trial: Trial) -> Observed:
+        observed = await plain(trial)
+        parent = PipelineResult(0, "parent", 0)
+        return dataclasses.replace(observed, results=[parent, *observed.results])
+
+    scenario = Scenario(
+        "one parent",
+        stages=(StageSpec(fan_out=True),),
+        feeds=(FeedSpec((0,)),),
+        children={0: 2},
+    )
+    problems = await check_scenario_async(
+        parent_as_result, scenario, supports=Supports(stats=False)
+    )
+    assert problems == [
+        "item 0 should have fanned out into 2 children and ended as expanded, but it ended "
+        "as a result 'parent'"
     ]

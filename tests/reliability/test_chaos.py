@@ -1,8 +1,8 @@
 """The chaos invariant: whatever fails or stops, every item ends once or is unfinished.
 
 Hypothesis draws pipelines (1-3 stages, workers, both retry strategies, attempts, queue
-capacities, skips, and flow control: pull stages, call rates, call concurrency), failure
-plans (each call of each task may raise one of many
+capacities, skips, flow control: pull stages, call rates, call concurrency; stages that
+fan out or call their tasks in batches), failure plans (each call of each task may raise one of many
 exception types: BaseExceptions, and exceptions whose ``__str__`` is broken, included),
 feeds (priorities, ``target_stage``), the way results are consumed (``run``,
 ``start``/``feed``/``join``, ``stream``, ``stream_outcomes``), ``collect_results`` on or
@@ -16,9 +16,11 @@ off, a StatusTracker or none, and a way the run is stopped early, or none:
 * ``early exit``: a stream consumer leaves its loop after some results, with or without
   ``contextlib.aclosing`` (#9, #10).
 
-After each run: every item taken from the iterable ended exactly once (yielded, in
-``results`` or in ``failures``) or is listed in ``unfinished_items``; the pipeline's
-stats and the tracker's counts agree with that; and no antflow task is left running.
+After each run: every item taken from the iterable, and every child a fan-out stage
+made, ended exactly once (yielded, in ``results`` or in ``failures``; an item that
+fanned out ends as neither, counted as expanded) or is listed in ``unfinished_items``;
+the pipeline's stats and the tracker's counts agree with that; and no antflow task is
+left running.
 The whole property runs on asyncio and on uvloop (``loop_factory``).
 """
 
@@ -96,6 +98,9 @@ def chaos(draw: st.DrawFn) -> dict[str, Any]:
             # calls per period: binding, in a few milliseconds at most
             "rate": draw(st.sampled_from([None, None, (2, 0.002), (5, 0.001)])),
             "concurrency": draw(st.sampled_from([None, None, 1, 2])),
+            "shape": draw(st.sampled_from([None, None, "fan_out", "batch"])),
+            "batch_size": draw(st.integers(1, 4)),
+            "batch_timeout": draw(st.sampled_from([None, None, 0.001])),
         }
         for index in range(stage_count)
     ]
@@ -146,12 +151,24 @@ def chaos(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def children_of(value: int) -> list[int]:
+    """What a fan-out stage makes of ``value``: 0 to 3 children, numbered apart from items."""
+    return [1000 * (value + 1) + k for k in range(value % 4)]
+
+
+def pulls(spec: dict[str, Any]) -> bool:
+    """A pull stage, unless it batches (a batch stage collects from a queue of its own)."""
+    return bool(spec["pull"]) and spec["shape"] != "batch"
+
+
 class Run:
     """One scenario's pipeline, its source of items, and what the consumer saw."""
 
     def __init__(self, scenario: dict[str, Any]) -> None:
         self.scenario = scenario
         self.calls: Counter[tuple[int, int, int]] = Counter()
+        self.expanded: Counter[int] = Counter()  # values a fan-out task expanded
+        self.children: Counter[int] = Counter()  # the children those calls made
         self.taken: list[int] = []
         self.yielded_ok: list[int] = []  # results a stream yielded (as Success, for outcomes)
         self.yielded_failed: list[int] = []  # failures stream_outcomes yielded
@@ -172,16 +189,43 @@ class Run:
     def stages(self) -> list[Stage]:
         scenario = self.scenario
 
-        def make_task(stage_index: int, task_index: int) -> Callable[[Any], Any]:
+        async def call(value: int, stage_index: int, task_index: int) -> None:
+            """One call on ``value``: count it, maybe stop from inside, maybe fail."""
+            key = (value, stage_index, task_index)
+            self.calls[key] += 1
+            if self.calls[key] == 1 and task_index == 0 and self.is_stop_point(key):
+                await self.stop_from_inside()
+            planned = scenario["failures"].get(key)
+            if planned is not None and self.calls[key] <= planned[0]:
+                raise ERRORS[planned[1]](f"item {value} stage {stage_index} call {key}")
+
+        def make_task(
+            stage_index: int, task_index: int, spec: dict[str, Any]
+        ) -> Callable[[Any], Any]:
+            if spec["shape"] == "batch":
+
+                async def batch(values: list[int]) -> list[int]:
+                    await asyncio.sleep(0)
+                    for value in values:  # a call on each of them, the first fault fails all
+                        await call(value, stage_index, task_index)
+                    return values
+
+                return batch
+            if spec["shape"] == "fan_out" and task_index == spec["tasks"] - 1:
+
+                async def fan_out(value: int) -> list[int]:
+                    await asyncio.sleep(0)
+                    await call(value, stage_index, task_index)
+                    made = children_of(value)
+                    self.expanded[value] += 1
+                    self.children.update(made)
+                    return made
+
+                return fan_out
+
             async def task(value: int) -> int:
-                key = (value, stage_index, task_index)
-                self.calls[key] += 1
                 await asyncio.sleep(0)
-                if self.calls[key] == 1 and task_index == 0 and self.is_stop_point(key):
-                    await self.stop_from_inside()
-                planned = scenario["failures"].get(key)
-                if planned is not None and self.calls[key] <= planned[0]:
-                    raise ERRORS[planned[1]](f"item {value} stage {stage_index} call {key}")
+                await call(value, stage_index, task_index)
                 return value
 
             return task
@@ -193,17 +237,20 @@ class Run:
             Stage(
                 f"S{i}",
                 workers=spec["workers"],
-                tasks=[make_task(i, t) for t in range(spec["tasks"])],
+                tasks=[make_task(i, t, spec) for t in range(spec["tasks"])],
                 retry=spec["retry"],
                 task_attempts=spec["task_attempts"],
                 stage_attempts=spec["stage_attempts"],
                 task_wait_seconds=0,
-                queue_capacity=None if spec["pull"] else spec["capacity"],
+                queue_capacity=None if pulls(spec) else spec["capacity"],
                 skip_if=skipper(spec["skip"]),
-                pull=spec["pull"],
+                pull=pulls(spec),
                 call_rate=spec["rate"][0] if spec["rate"] else None,
                 call_rate_period=spec["rate"][1] if spec["rate"] else 1.0,
                 call_concurrency=spec["concurrency"],
+                fan_out=spec["shape"] == "fan_out",
+                batch_size=spec["batch_size"] if spec["shape"] == "batch" else None,
+                batch_timeout=spec["batch_timeout"] if spec["shape"] == "batch" else None,
             )
             for i, spec in enumerate(scenario["stages"])
         ]
@@ -330,36 +377,65 @@ def test_every_item_taken_ends_once_or_is_unfinished_and_every_count_agrees(
     unfinished_ids = [p.id for p in pipeline.unfinished_items]
     result_ids = [r.id for r in pipeline.results]
     mode = scenario["mode"]
+    # Items that fanned out end as neither result nor failure; their children are items.
+    entered = len(taken) + stats.items_spawned
+    fans_out = any(spec["shape"] == "fan_out" for spec in scenario["stages"])
+
+    def assert_each_item_once(ids: list[Any]) -> None:
+        """``ids`` (ended or unfinished) name each item that entered once, none expanded."""
+        if not fans_out:
+            assert sorted(ids) == taken
+            return
+        assert len(ids) == len(set(ids)) == entered - stats.items_expanded
+        assert {i for i in ids if isinstance(i, int)} <= set(taken)  # others: children
 
     # every item taken from the iterable was fed, and ended once or is unfinished
     assert stats.items_fed == len(taken)
     assert stats.items_in_flight == 0
     assert pipeline._run_state.in_flight == 0  # the count join() waits on agrees
-    assert stats.items_processed + stats.items_failed + stats.items_unfinished == len(taken)
+    assert stats.items_expanded <= sum(run.expanded.values())  # each a successful call
+    assert stats.items_spawned <= sum(run.children.values())  # a stop may cut a fan-out
+    assert (
+        stats.items_processed + stats.items_failed + stats.items_expanded + stats.items_unfinished
+        == entered
+    )
     assert len(failed_ids) == stats.items_failed
     assert len(unfinished_ids) == stats.items_unfinished
     if mode in ("stream", "stream_outcomes"):
         # a result was yielded, or kept in results when the stream was left early
         processed_ids = run.yielded_ok + result_ids
         assert len(processed_ids) == stats.items_processed
-        assert sorted(processed_ids + failed_ids + unfinished_ids) == taken
+        assert_each_item_once(processed_ids + failed_ids + unfinished_ids)
         assert set(run.yielded_failed) <= set(failed_ids)
         assert len(run.yielded_failed) == len(set(run.yielded_failed))
         if scenario["stop"] is None:
             assert result_ids == []  # streams keep nothing
     elif scenario["collect"]:
-        assert sorted(result_ids + failed_ids + unfinished_ids) == taken
+        assert_each_item_once(result_ids + failed_ids + unfinished_ids)
     else:
         assert result_ids == []
         assert len(set(failed_ids + unfinished_ids)) == len(failed_ids + unfinished_ids)
-        assert set(failed_ids + unfinished_ids) <= set(taken)
+        if not fans_out:
+            assert set(failed_ids + unfinished_ids) <= set(taken)
     if scenario["stop"] is None:
         assert stats.items_unfinished == 0
         assert sorted(run.taken) == list(range(scenario["items"]))
+        # Without a stop every fan-out made all its children: by value, what ended is
+        # every item fed and every child made, less those that fanned out.
+        assert stats.items_spawned == sum(run.children.values())
+        assert stats.items_expanded == sum(run.expanded.values())
+        if mode in ("run", "feed") and scenario["collect"]:
+            ended = Counter(r.value for r in pipeline.results)
+            ended.update(f.value for f in pipeline.failures)
+            must_end = Counter(run.taken) + run.children
+            must_end.subtract(run.expanded)
+            assert ended == +must_end
 
     # per-stage counts add up
     per_stage = stats.stage_stats.values()
     assert sum(s.failed_items for s in per_stage) == stats.items_failed
+    assert sum(s.expanded_items for s in per_stage) == stats.items_expanded
+    assert sum(s.spawned_items for s in per_stage) == stats.items_spawned
     assert all(s.pending_items == 0 and s.in_progress_items == 0 for s in per_stage)
 
     # the tracker agrees with the pipeline: a result ends "completed", or "skipped" if it
@@ -375,6 +451,7 @@ def test_every_item_taken_ends_once_or_is_unfinished_and_every_count_agrees(
         assert len(ended_as_results) == stats.items_processed
         assert not set(ended_as_results) & (set(failed_ids) | set(unfinished_ids))
         assert tracker.get_stats()["failed"] == stats.items_failed
+        assert tracker.get_stats()["expanded"] == stats.items_expanded
         assert tracker.get_error_summary().total_failed == stats.items_failed
         for item_id in failed_ids:
             status = tracker.get_status(item_id)

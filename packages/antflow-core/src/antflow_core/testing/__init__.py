@@ -8,8 +8,9 @@ the model says must happen. The kit makes that testable in four steps:
 1. **Scenarios** (`Scenario`): a pipeline, its items, its feeds and which task calls
    fail, as plain data, drawn from a `random.Random` by a generator
    (`mixed_scenario`, `per_task_scenario`, `per_stage_scenario`, `priority_scenario`,
-   `skip_scenario`, and for flow control `pull_scenario` and `rate_limit_scenario`) within
-   what the runtime `Supports`. A seed reproduces a scenario.
+   `skip_scenario`, for flow control `pull_scenario` and `rate_limit_scenario`, and
+   `fan_out_scenario` and `batch_scenario`) within what the runtime `Supports`. A seed
+   reproduces a scenario.
 2. **Trials** (`build_trial`): the scenario as real `Stage` objects whose tasks record
    each call on a `Probe`, raise the planned faults and mark the value they pass on.
 3. **A driver**, the one piece a runtime author writes: it runs the trial on the runtime
@@ -72,6 +73,7 @@ from antflow_core.testing.harness import (
 from antflow_core.testing.oracle import Expected, ExpectedFailure, ExpectedItem, expected
 from antflow_core.testing.probe import HoldNotReleased, LocalProbe, Probe
 from antflow_core.testing.scenarios import (
+    CHILD_BASE,
     DEFAULT_GENERATORS,
     ERRORS,
     RETRYABLE_ERRORS,
@@ -82,6 +84,9 @@ from antflow_core.testing.scenarios import (
     StageSpec,
     Supports,
     Unretryable,
+    batch_scenario,
+    child_number,
+    fan_out_scenario,
     mixed_scenario,
     per_stage_scenario,
     per_task_scenario,
@@ -102,6 +107,7 @@ from antflow_core.testing.trials import (
 )
 
 __all__ = [
+    "CHILD_BASE",
     "DEFAULT_CHECKS",
     "DEFAULT_GENERATORS",
     "DEFAULT_TIME_LIMIT",
@@ -132,6 +138,7 @@ __all__ = [
     "TaskKind",
     "Trial",
     "Unretryable",
+    "batch_scenario",
     "build_trial",
     "check_calls",
     "check_exactly_once",
@@ -144,7 +151,9 @@ __all__ = [
     "check_scenario",
     "check_scenario_async",
     "check_stats",
+    "child_number",
     "expected",
+    "fan_out_scenario",
     "mixed_scenario",
     "per_stage_scenario",
     "per_task_scenario",

@@ -6,8 +6,9 @@ naming the item (or the stage) it is about, e.g. ``"item 17 ended twice: as a re
 (17, ('S0.t0',)) and as a failure at S1"``. Checks are independent and composable: the
 harness runs `DEFAULT_CHECKS` unless given others, and a new feature brings its own.
 
-* `check_exactly_once`: every item fed ends exactly once, as a result or a failure;
-  nothing is unfinished, nothing unknown appears.
+* `check_exactly_once`: every item fed, and every child a fan-out stage makes, ends
+  exactly once, as a result or a failure, or (an item that fans out) as neither:
+  expanded; nothing is unfinished, nothing unknown appears.
 * `check_outcomes`: each item ends as the oracle says: its value, or the stage, attempts,
   error and value of its failure; its id and sequence id.
 * `check_calls`: each task was called on each item as often as the retry strategy
@@ -84,6 +85,8 @@ def _ended_by_item(observed: Observed) -> dict[Any, list[PipelineResult[Any] | F
 
 
 def _expected_end(item: ExpectedItem) -> str:
+    if item.children is not None:
+        return f"expanded into {item.children} children"
     failure = item.failure
     if failure is None:
         return f"a result {item.value!r}"
@@ -91,12 +94,26 @@ def _expected_end(item: ExpectedItem) -> str:
 
 
 def check_exactly_once(case: Case) -> list[str]:
-    """Every item fed ends exactly once; no item is unfinished; nothing else appears."""
+    """Every item fed ends exactly once; no item is unfinished; nothing else appears.
+
+    An item that fans out ends as neither a result nor a failure (expanded); each of its
+    children must end once.
+    """
     problems: list[str] = []
     ended = _ended_by_item(case.observed)
     unfinished = {payload.id for payload in case.observed.unfinished}
     for number, item in case.expected.items.items():
         ends = ended.get(number, [])
+        if item.children is not None:
+            if ends:
+                how = " and ".join(_describe(x) for x in ends)
+                problems.append(
+                    f"item {number} should have fanned out into {item.children} children "
+                    f"and ended as expanded, but it ended {how}"
+                )
+            elif number in unfinished:
+                problems.append(f"item {number} is listed as unfinished; it should have expanded")
+            continue
         if len(ends) > 1:
             how = " and ".join(_describe(x) for x in ends)
             problems.append(f"item {number} ended {_times(len(ends))}: {how}")
@@ -122,16 +139,24 @@ def _times(count: int) -> str:
 
 
 def check_outcomes(case: Case) -> list[str]:
-    """Each item that ended once ended as the oracle says, with its id and sequence id."""
+    """Each item that ended once ended as the oracle says, with its id and sequence id.
+
+    A fed item's sequence id is its number; with a fan-out stage, whose children take
+    sequence ids too, fed items' sequence ids only have to follow their feeding order.
+    """
     problems: list[str] = []
     ended = _ended_by_item(case.observed)
+    positional = not any(spec.fan_out for spec in case.trial.scenario.stages)
+    fed_sequences: list[tuple[int, int]] = []
     for number, item in case.expected.items.items():
         ends = ended.get(number, [])
-        if len(ends) != 1:
+        if len(ends) != 1 or item.children is not None:
             continue  # check_exactly_once reports it
         got = ends[0]
-        if got.sequence_id != number:
+        if positional and got.sequence_id != number:
             problems.append(f"item {number} has sequence id {got.sequence_id}, expected {number}")
+        if isinstance(number, int):
+            fed_sequences.append((number, got.sequence_id))
         failure = item.failure
         if failure is None:
             if not isinstance(got, PipelineResult):
@@ -165,6 +190,14 @@ def check_outcomes(case: Case) -> list[str]:
                 f"{wanted[0]} after {_attempts(failure.attempts)} with {failure.error}: "
                 f"{failure.message} on value {failure.value!r}"
             )
+    fed_sequences.sort()
+    for (first, seq_first), (second, seq_second) in itertools.pairwise(fed_sequences):
+        if seq_first >= seq_second:
+            problems.append(
+                f"item {first} has sequence id {seq_first} and item {second}, fed after it, "
+                f"{seq_second}: sequence ids must increase in feeding order"
+            )
+            break
     return problems
 
 
@@ -173,7 +206,8 @@ def check_calls(case: Case) -> list[str]:
     problems: list[str] = []
     calls = case.trial.probe.calls()
     scenario = case.trial.scenario
-    for number, item in case.expected.items.items():
+    for key, item in case.expected.items.items():
+        number = item.item
         keys = {(s, t) for (i, s, t) in calls if i == number} | set(item.calls)
         for stage, task in sorted(keys):
             made = calls.get((number, stage, task), 0)
@@ -188,7 +222,7 @@ def check_calls(case: Case) -> list[str]:
             else:
                 why = f"expected {wanted} ({_policy(spec)})"
             times = "1 time" if made == 1 else f"{made} times"
-            problems.append(f"item {number}: {step(stage, task)} was called {times}; {why}")
+            problems.append(f"item {key}: {step(stage, task)} was called {times}; {why}")
     return problems
 
 
@@ -254,9 +288,11 @@ def check_stats(case: Case) -> list[str]:
     expected = case.expected
     problems: list[str] = []
     totals = {
-        "items_fed": (stats.items_fed, len(expected.items)),
+        "items_fed": (stats.items_fed, expected.fed),
         "items_processed": (stats.items_processed, expected.results),
         "items_failed": (stats.items_failed, expected.failures),
+        "items_expanded": (stats.items_expanded, expected.expanded),
+        "items_spawned": (stats.items_spawned, expected.spawned),
         "items_in_flight": (stats.items_in_flight, 0),
         "items_unfinished": (stats.items_unfinished, 0),
     }
@@ -282,6 +318,8 @@ def check_stats(case: Case) -> list[str]:
             "failed_items": (stage.failed_items, counts.failed),
             "skipped_items": (stage.skipped_items, counts.skipped),
             "retried_items": (stage.retried_items, counts.retried),
+            "expanded_items": (stage.expanded_items, counts.expanded),
+            "spawned_items": (stage.spawned_items, counts.spawned),
             "pending_items": (stage.pending_items, 0),
             "in_progress_items": (stage.in_progress_items, 0),
         }

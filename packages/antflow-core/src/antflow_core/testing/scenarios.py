@@ -2,18 +2,23 @@
 
 A `Scenario` says everything about a run before it happens: the stages (`StageSpec`:
 workers, tasks, retry strategy, attempts, queue capacity, the items ``skip_if`` lets
-through, and flow control: a pull stage, a call rate, call concurrency), the feeds
-(`FeedSpec`: consecutive item numbers, a priority, a target stage) and the faults
-(`Fault`: the first ``fails`` calls of task ``t`` of stage ``s`` on item ``i`` raise
-``error``). Items are numbered in feeding order, so an item's number is also its id and
-its sequence id in any runtime that numbers items by position, as the model's
-`prepare_payload` does.
+through, flow control: a pull stage, a call rate, call concurrency; whether it fans out
+or calls its tasks in batches), the feeds (`FeedSpec`: consecutive item numbers, a
+priority, a target stage), the faults (`Fault`: the first ``fails`` calls of task ``t``
+of stage ``s`` on item ``i`` raise ``error``) and, for a fan-out stage, how many
+children each item makes. Items are numbered in feeding order, so an item's number is
+also its id and its sequence id in any runtime that numbers items by position, as the
+model's `prepare_payload` does. The ``k``-th child of item ``i`` is numbered
+`child_number` ``(i, k)`` (faults name children by it); its id in the runtime is
+``(i, k)``.
 
 A generator is a function ``(rng, supports) -> Scenario``: it draws from a
 `random.Random` (so a seed reproduces a scenario exactly) and stays within what the
 runtime under test `Supports`. Generators compose: `scenarios` cycles through any of
 them, and a new generator is one more function: `pull_scenario` and
-`rate_limit_scenario` are the flow-control ones.
+`rate_limit_scenario` are the flow-control ones, `fan_out_scenario` and
+`batch_scenario` those of fan-out and batches (they draw a `mixed_scenario` instead for
+a runtime that does not support them).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Final, TypeAlias
 from antflow_core.model import DEFAULT_PRIORITY, RETRY_STRATEGIES, RetryStrategy
 
 __all__ = [
+    "CHILD_BASE",
     "DEFAULT_GENERATORS",
     "ERRORS",
     "RETRYABLE_ERRORS",
@@ -37,6 +43,9 @@ __all__ = [
     "StageSpec",
     "Supports",
     "Unretryable",
+    "batch_scenario",
+    "child_number",
+    "fan_out_scenario",
     "mixed_scenario",
     "per_stage_scenario",
     "per_task_scenario",
@@ -83,6 +92,9 @@ class Supports:
         rate_limits: ``Stage(call_rate=..., call_rate_period=...)``: the kit then checks
             the times the calls started (`check_rate_limits`).
         call_concurrency: ``Stage(call_concurrency=...)``.
+        fan_out: Stages with ``fan_out=True``: an item's children go on as items, the
+            item ends as expanded.
+        batches: Stages with ``batch_size``: tasks called with lists of values.
     """
 
     target_stage: bool = True
@@ -94,6 +106,8 @@ class Supports:
     pull_stages: bool = True
     rate_limits: bool = True
     call_concurrency: bool = True
+    fan_out: bool = True
+    batches: bool = True
 
     def __post_init__(self) -> None:
         if not (self.async_tasks or self.sync_tasks):
@@ -116,6 +130,10 @@ class StageSpec:
         pull: Whether it is a pull stage (never the first).
         call_rate: ``(calls, period)``: its ``call_rate`` and ``call_rate_period``, or None.
         call_concurrency: Its ``call_concurrency``, or None.
+        fan_out: Its last task returns a list of children (``Scenario.children`` says
+            how many for each item).
+        batch_size: Its tasks are called with lists of up to this many values (None:
+            one value per call).
     """
 
     workers: int = 1
@@ -128,6 +146,8 @@ class StageSpec:
     pull: bool = False
     call_rate: tuple[int, float] | None = None
     call_concurrency: int | None = None
+    fan_out: bool = False
+    batch_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +186,14 @@ class Fault:
 FaultKey: TypeAlias = tuple[int, int, int]
 """``(item, stage index, task index)``."""
 
+CHILD_BASE: Final = 1000
+"""Children are numbered from here on (fed items are numbered below it)."""
+
+
+def child_number(parent: int, index: int) -> int:
+    """The number of the ``index``-th child (from 0) of item ``parent``, for faults and calls."""
+    return CHILD_BASE * (parent + 1) + index
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -178,6 +206,9 @@ class Scenario:
         faults: Which task calls fail, by ``(item, stage, task)``.
         hold: Hold the first stage's first task until the driver has fed every item
             (`Trial.release`), so its single worker then takes the items in priority order.
+        children: How many children the fan-out stage makes of each item, by item number
+            (0 for an item not listed). At most one stage of a scenario fans out, and
+            its children make no children of their own.
     """
 
     name: str
@@ -185,6 +216,7 @@ class Scenario:
     feeds: tuple[FeedSpec, ...]
     faults: Mapping[FaultKey, Fault] = field(default_factory=dict)
     hold: bool = False
+    children: Mapping[int, int] = field(default_factory=dict)
 
     @property
     def items(self) -> int:
@@ -209,6 +241,10 @@ class Scenario:
                 flow += f", call_rate {spec.call_rate[0]} per {spec.call_rate[1]}s"
             if spec.call_concurrency is not None:
                 flow += f", call_concurrency {spec.call_concurrency}"
+            if spec.fan_out:
+                flow += ", fans out"
+            if spec.batch_size is not None:
+                flow += f", batches of {spec.batch_size}"
             lines.append(
                 f"  S{index}: {_plural(spec.workers, 'worker')}, {_plural(spec.tasks, 'task')}, "
                 f"{retry}, {queue}{skip}{flow}"
@@ -226,6 +262,9 @@ class Scenario:
             lines.append(f"  faults: {faults}")
         if self.hold:
             lines.append("  S0 held until every item is fed")
+        if any(self.children.values()):
+            made = ", ".join(f"{i}: {n}" for i, n in sorted(self.children.items()) if n)
+            lines.append(f"  children: {made}")
         return "\n".join(lines)
 
 
@@ -420,6 +459,59 @@ def rate_limit_scenario(rng: random.Random, supports: Supports) -> Scenario:
         stages=tuple(stages),
         feeds=_feeds(rng, items, len(stages), supports),
         faults=_faults(rng, items, stages, supports, count=rng.randint(0, items // 2)),
+def fan_out_scenario(rng: random.Random, supports: Supports) -> Scenario:
+    """A stage that fans each item out into 0 to 3 children, with faults on parents and children.
+
+    Draws a `mixed_scenario` for a runtime that does not support fan-out.
+    """
+    if not supports.fan_out:
+        return mixed_scenario(rng, supports)
+    items = rng.randint(1, 10)
+    stages = list(_skips(rng, items, [_stage(rng) for _ in range(rng.randint(1, 3))]))
+    at = rng.randrange(len(stages))
+    stages[at] = replace(stages[at], fan_out=True)
+    children = {item: rng.randint(0, 3) for item in range(items)}
+    faults = _faults(rng, items, stages, supports, count=rng.randint(0, 6))
+    born = [child_number(i, k) for i, n in children.items() for k in range(n)]
+    later = range(at + 1, len(stages))
+    if born and later:
+        for _ in range(rng.randint(0, 6)):  # faults on the children, at the stages after
+            stage = rng.choice(later)
+            key = (rng.choice(born), stage, rng.randrange(stages[stage].tasks))
+            faults[key] = Fault(fails=rng.randint(1, 4), error=rng.choice(RETRYABLE_ERRORS))
+    return Scenario(
+        name="fan_out",
+        stages=tuple(stages),
+        feeds=_feeds(rng, items, len(stages), supports),
+        faults=faults,
+        children=children,
+    )
+
+
+def batch_scenario(rng: random.Random, supports: Supports) -> Scenario:
+    """A first stage that calls its tasks with batches, faults failing whole batches.
+
+    The batch stage has one worker and no ``batch_timeout``, and every item enters it
+    with the same priority: its batches are then the items in feeding order, cut every
+    ``batch_size`` (skipped items left out), whatever the timing. A failing call fails
+    for the whole batch (the first item's fault in the batch decides the error). Draws a
+    `mixed_scenario` for a runtime that does not support batches.
+    """
+    if not supports.batches:
+        return mixed_scenario(rng, supports)
+    items = rng.randint(1, 14)
+    batch = replace(_stage(rng), workers=1, batch_size=rng.randint(1, 5))
+    stages = _skips(rng, items, [batch, *(_stage(rng) for _ in range(rng.randint(0, 2)))])
+    priority = rng.choice([1, DEFAULT_PRIORITY])
+    feeds = tuple(
+        replace(feed, priority=priority)
+        for feed in _feeds(rng, items, len(stages), supports, targets=False)
+    )
+    return Scenario(
+        name="batch",
+        stages=stages,
+        feeds=feeds,
+        faults=_faults(rng, items, stages, supports, count=rng.randint(0, 6)),
     )
 
 
@@ -431,6 +523,8 @@ DEFAULT_GENERATORS: Final[tuple[Generator, ...]] = (
     skip_scenario,
     pull_scenario,
     rate_limit_scenario,
+    fan_out_scenario,
+    batch_scenario,
 )
 """The generators `scenarios` cycles through by default."""
 

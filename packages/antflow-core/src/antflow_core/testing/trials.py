@@ -3,7 +3,11 @@
 `build_trial` turns a `Scenario` into a `Trial`: stages named ``S0``, ``S1``... whose
 tasks (``t0``, ``t1``...) record each call on the trial's `Probe`, raise the scenario's
 faults, and append their mark to the value's trail; ``skip_if`` predicates for the
-scenario's skips; and the feeds, whose items are ``(item number, ())`` tuples. Tasks are
+scenario's skips; and the feeds, whose items are ``(item number, ())`` tuples. The last
+task of a fan-out stage returns its item's children, ``(child number, trail)`` each; a
+batch stage's tasks take a list of values and return one result each (a batch larger
+than the stage's ``batch_size`` raises ``ValueError``, and a failing call raises the
+fault of the first item of the batch whose fault fires). Tasks are
 ``async def`` functions or plain functions (``task_kind``), as the runtime supports;
 async ones yield once to the event loop (``await asyncio.sleep(0)``) so concurrent
 workers interleave, which a runtime that steps coroutines by hand steps over.
@@ -15,14 +19,14 @@ failures the runtime reported, its stats, and the items it left unfinished.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias
 
 from antflow_core.model import FailedItem, Payload, PipelineResult, PipelineStats, Stage
 from antflow_core.testing.oracle import fault_message, step
 from antflow_core.testing.probe import LocalProbe, Probe
-from antflow_core.testing.scenarios import ERRORS, Fault, Scenario, StageSpec
+from antflow_core.testing.scenarios import ERRORS, Scenario, StageSpec, child_number
 
 __all__ = [
     "Feed",
@@ -177,8 +181,7 @@ def build_trial(
             stage_name(index),
             workers=spec.workers,
             tasks=[
-                _task(scenario.faults, probe, index, task, task_kind, scenario.hold)
-                for task in range(spec.tasks)
+                _task(scenario, spec, probe, index, task, task_kind) for task in range(spec.tasks)
             ],
             retry=spec.retry,
             task_attempts=spec.task_attempts,
@@ -187,6 +190,8 @@ def build_trial(
             queue_capacity=spec.queue_capacity,
             skip_if=_SkipItems(spec.skip) if spec.skip else None,
             **_flow_options(spec),
+            fan_out=spec.fan_out,
+            batch_size=spec.batch_size,
         )
         for index, spec in enumerate(scenario.stages)
     )
@@ -214,29 +219,49 @@ def _flow_options(spec: StageSpec) -> dict[str, Any]:
 
 
 def _task(
-    faults: Mapping[tuple[int, int, int], Fault],
+    scenario: Scenario,
+    spec: StageSpec,
     probe: Probe,
     stage: int,
     task: int,
     kind: TaskKind,
-    hold: bool,
 ) -> Callable[[Any], Any]:
-    held = hold and stage == 0 and task == 0
+    faults = scenario.faults
+    held = scenario.hold and stage == 0 and task == 0
     mark = step(stage, task)
+    fans_out = spec.fan_out and task == spec.tasks - 1
+    children = scenario.children
+    size = spec.batch_size
 
     # A call is recorded as it starts (its time is when the runtime let it start), and
-    # its fault decided after it yielded.
-    def body(value: tuple[int, tuple[str, ...]], call: int) -> tuple[int, tuple[str, ...]]:
-        item, trail = value
+    # its fault decided after it yielded. A batch call is one call on each of its items.
+    def record(value: Any) -> Any:
+        if size is None:
+            return probe.call(value[0], stage, task)
+        if not isinstance(value, list) or len(value) > size:
+            raise ValueError(f"{mark} was called with {value!r}: not a list of <= {size}")
+        return [probe.call(item, stage, task) for item, _ in value]
+
+    def fail_if_planned(item: int, call: int) -> None:
         fault = faults.get((item, stage, task))
         if fault is not None and call <= fault.fails:
             raise ERRORS[fault.error](fault_message(item, stage, task, call))
+
+    def body(value: Any, call: Any) -> Any:
+        if size is not None:  # the first item of the batch whose fault fires fails it
+            for (item, _), made in zip(value, call, strict=True):
+                fail_if_planned(item, made)
+            return [(item, (*trail, mark)) for item, trail in value]
+        item, trail = value
+        fail_if_planned(item, call)
+        if fans_out:
+            return [(child_number(item, k), (*trail, mark)) for k in range(children.get(item, 0))]
         return (item, (*trail, mark))
 
     if kind == "sync":
 
-        def sync_task(value: tuple[int, tuple[str, ...]]) -> tuple[int, tuple[str, ...]]:
-            call = probe.call(value[0], stage, task)
+        def sync_task(value: Any) -> Any:
+            call = record(value)
             if held:
                 probe.wait_released()
             return body(value, call)
@@ -244,8 +269,8 @@ def _task(
         sync_task.__name__ = sync_task.__qualname__ = f"t{task}"
         return sync_task
 
-    async def async_task(value: tuple[int, tuple[str, ...]]) -> tuple[int, tuple[str, ...]]:
-        call = probe.call(value[0], stage, task)
+    async def async_task(value: Any) -> Any:
+        call = record(value)
         if held:
             await probe.wait_released_async()
         await asyncio.sleep(0)  # let other workers interleave
