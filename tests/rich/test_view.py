@@ -168,3 +168,32 @@ def test_summary_line_of_a_run_stopped_early_says_how_far_it_got() -> None:
         "antflow: 500 of 1,000 items in 5.0s (100.0 items/s): 500 succeeded, 0 failed, "
         "20 unfinished"
     )
+
+
+def test_items_that_fan_out_count_as_done_and_their_children_add_to_the_total() -> None:
+    from antflow_rich.view import stage_progress
+
+    stats = compute_pipeline_stats(
+        ["Split", "Save"],
+        [StageCounts(completed=0, expanded=4, spawned=10), StageCounts(completed=7)],
+        fed=5,
+        processed=7,
+        failed=0,
+        expanded=4,
+        spawned=10,
+    )
+    shot = DashboardSnapshot(
+        timestamp=1002.0,
+        stats=stats,
+        worker_states={},
+        worker_metrics={},
+        error_summary=ErrorSummary(total_failed=0),
+        started_at=1000.0,
+        stage_names=("Split", "Save"),
+    )
+    view = ProgressView.from_snapshot(shot, total=5)
+    # 5 fed + 10 children; 4 expanded + 7 results ended; 4 still in flight.
+    assert (view.total, view.done, view.in_flight) == (15, 11, 4)
+    split, save = stage_progress(shot, total=5)
+    assert (split.through, split.expected) == (4, 5)
+    assert (save.through, save.expected) == (7, None)  # how many children come: unknown

@@ -837,3 +837,24 @@ def test_an_item_callback_that_fits_neither_form_is_refused() -> None:
     tracker = StatusTracker()
     with pytest.raises(TypeError, match=r"on_failure\(item_id, error, metadata\)"):
         tracker.on_failure = two  # type: ignore[assignment]
+
+
+async def test_items_that_fan_out_end_expanded_and_are_forgotten_like_ended_items() -> None:
+    async def split(n: int) -> list[int]:
+        return [n * 10 + k for k in range(n)]
+
+    tracker = StatusTracker(keep_finished=False)
+    pipeline = Pipeline(
+        stages=[Stage("Split", tasks=[split], fan_out=True)], status_tracker=tracker
+    )
+    await pipeline.run([1, 2, 0])
+    counts = tracker.get_stats()
+    assert (counts["expanded"], counts["completed"]) == (3, 3)
+    assert tracker.get_tracked_ids() == []  # every item ended: parents and children
+    kept = StatusTracker()
+    pipeline = Pipeline(stages=[Stage("Split", tasks=[split], fan_out=True)], status_tracker=kept)
+    await pipeline.run([2])
+    assert [e.status for e in kept.get_history(0)] == ["queued", "in_progress", "expanded"]
+    assert kept.get_status(0).metadata == {"children": 2}  # type: ignore[union-attr]
+    assert [e.status for e in kept.get_history((0, 1))] == ["completed"]
+    assert kept.get_history((0, 1))[0].metadata == {"parent": 0}

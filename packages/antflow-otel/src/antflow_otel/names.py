@@ -13,6 +13,7 @@ from typing import Final
 __all__ = [
     "ATTEMPT",
     "ATTEMPTS",
+    "CHILDREN",
     "ERROR_TYPE",
     "EXCEPTION_MESSAGE",
     "EXCEPTION_TYPE",
@@ -80,9 +81,14 @@ ATTEMPTS: Final = "antflow.attempts"
 """On a stage span: how many attempts the item had at the stage (1 + its retries there)."""
 
 OUTCOME: Final = "antflow.outcome"
-"""How it ended. Item span: ``completed``, ``failed`` or ``unfinished``; stage span:
-``completed``, ``failed``, ``skipped`` or ``unfinished``; task span and task duration:
-``completed``, ``retried`` or ``failed``."""
+"""How it ended. Item span: ``completed``, ``failed``, ``expanded`` (a fan-out stage made
+children of it) or ``unfinished``; stage span: ``completed``, ``failed``, ``skipped``,
+``expanded`` or ``unfinished``; task span and task duration: ``completed``, ``retried``
+or ``failed``."""
+
+CHILDREN: Final = "antflow.children"
+"""On the span of an item that a fan-out stage expanded: how many children it made. Each
+child's item span starts a trace of its own, linked to the parent's stage span."""
 
 ERROR_TYPE: Final = "error.type"
 """The exception's class name, on failed spans and on `ITEMS_FAILED`."""

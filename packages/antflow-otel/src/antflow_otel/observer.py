@@ -85,6 +85,7 @@ _STAGE_ENDS: Final = {
     ItemStatus.COMPLETED: "completed",
     ItemStatus.SKIPPED: "skipped",
     ItemStatus.FAILED: "failed",
+    ItemStatus.EXPANDED: "expanded",
 }
 
 
@@ -234,7 +235,7 @@ class TelemetryObserver:
     ) -> Awaitable[None] | None:
         """Record one status change given as plain fields (the pipeline's fast path)."""
         item = self._items.get(item_id)
-        if item is None:
+        if item is None:  # (a fan-out stage's child links to its parent's stage span)
             item = self._begin_item(item_id, timestamp)
         if status is ItemStatus.QUEUED:
             if item.stage_token is not None:  # re-queued (per_stage) by the worker holding it
@@ -281,7 +282,22 @@ class TelemetryObserver:
                     # A skipped item goes queued -> skipped: no in_progress named its worker.
                     span.set_attribute(names.WORKER, worker)
                 self._end_stage(item, stage, outcome, timestamp, metadata)
+                if status is ItemStatus.EXPANDED:  # it ends here: its children go on
+                    self._end_expanded(item_id, metadata, timestamp)
         return None
+
+    def _end_expanded(self, item_id: Any, metadata: Mapping[str, Any], timestamp: float) -> None:
+        """End the span of an item that a fan-out stage turned into children."""
+        item = self._items.pop(item_id, None)
+        if item is None:
+            return
+        if self._counts is not None:
+            _add(self._counts.in_flight, self._common_key, -1)
+        if item.recording:
+            item.span.set_attributes(
+                {names.OUTCOME: "expanded", names.CHILDREN: int(metadata.get("children", 0))}
+            )
+        item.span.end(_ns(timestamp))
 
     def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
         """Record one `StatusEvent` (for runtimes that build events; see `record_status`)."""

@@ -7,14 +7,18 @@ rich lives in `antflow_rich.render`.
 
 The rules, in one place:
 
-* **done** is every item that ended: ``items_processed + items_failed``.
+* **done** is every item that ended: ``items_processed + items_failed``, plus
+  ``items_expanded`` (items a fan-out stage turned into children). The children of a
+  fan-out stage add to the **total** as they are made (``items_spawned``).
 * **rate** is done divided by the snapshot's ``elapsed`` (0.0 before any time passed).
 * **ETA** is ``(total - done) / rate``; unknown (None) when the total is unknown or
   nothing has ended yet, and 0.0 once done reaches the total.
 * **Through a stage** (`StageProgress`) are the items the stage is done with:
   completed, failed or skipped there. Of the run's total, the items that failed at an
   earlier stage never reach it, so a stage **expects** ``total`` minus those; its bar
-  fills to 100% when the run ends.
+  fills to 100% when the run ends. After a stage that fanned items out, how many will
+  reach a stage is not known (its ``expected`` is None); a fan-out stage is through
+  with the items it expanded.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class ProgressView:
         unfinished: Items abandoned by ``shutdown()`` or cancellation.
         retries: Retries made, summed over the stages.
         elapsed: Seconds since the pipeline started.
+        expanded: Items a fan-out stage turned into children (they ended so).
     """
 
     total: int | None
@@ -59,6 +64,7 @@ class ProgressView:
     unfinished: int
     retries: int
     elapsed: float
+    expanded: int = 0
 
     @classmethod
     def from_snapshot(cls, snapshot: DashboardSnapshot, total: int | None) -> ProgressView:
@@ -71,8 +77,9 @@ class ProgressView:
         retries = sum(s.retried_items for s in stats.stage_stats.values())
         if base is not None:
             retries -= sum(s.retried_items for s in base.stage_stats.values())
+        spawned = stats.items_spawned - (base.items_spawned if base else 0)
         return cls(
-            total=total,
+            total=None if total is None else total + spawned,
             succeeded=stats.items_processed - (base.items_processed if base else 0),
             failed=stats.items_failed - (base.items_failed if base else 0),
             in_flight=stats.items_in_flight,
@@ -80,12 +87,13 @@ class ProgressView:
             unfinished=stats.items_unfinished - (base.items_unfinished if base else 0),
             retries=retries,
             elapsed=snapshot.elapsed,
+            expanded=stats.items_expanded - (base.items_expanded if base else 0),
         )
 
     @property
     def done(self) -> int:
-        """Items that ended, as results or as failures."""
-        return self.succeeded + self.failed
+        """Items that ended, as results, as failures, or expanded into children."""
+        return self.succeeded + self.failed + self.expanded
 
     @property
     def rate(self) -> float:
@@ -163,6 +171,7 @@ def stage_progress(snapshot: DashboardSnapshot, total: int | None) -> list[Stage
     for state in snapshot.worker_states.values():
         workers[state.stage] = workers.get(state.stage, 0) + 1
     failed_before = 0
+    fanned_out = False  # past a stage that made children: how many come is not known
     progress = []
     for name in snapshot.stage_names or tuple(stage_stats):
         stats = stage_stats.get(name)
@@ -172,11 +181,12 @@ def stage_progress(snapshot: DashboardSnapshot, total: int | None) -> list[Stage
         completed = stats.completed_items - (old.completed_items if old else 0)
         failed = stats.failed_items - (old.failed_items if old else 0)
         skipped = stats.skipped_items - (old.skipped_items if old else 0)
+        expanded = stats.expanded_items - (old.expanded_items if old else 0)
         progress.append(
             StageProgress(
                 name=name,
-                through=completed + failed + skipped,
-                expected=None if total is None else max(0, total - failed_before),
+                through=completed + failed + skipped + expanded,
+                expected=None if total is None or fanned_out else max(0, total - failed_before),
                 queued=stats.pending_items,
                 active=stats.in_progress_items,
                 workers=workers.get(name, 0),
@@ -184,6 +194,7 @@ def stage_progress(snapshot: DashboardSnapshot, total: int | None) -> list[Stage
             )
         )
         failed_before += failed
+        fanned_out = fanned_out or stats.spawned_items > 0 or stats.expanded_items > 0
     return progress
 
 

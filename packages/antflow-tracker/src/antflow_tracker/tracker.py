@@ -100,6 +100,7 @@ DEFAULT_KEEP_FINISHED: Final = 100_000
 _COMPLETED: Final = ItemStatus.COMPLETED
 _FAILED: Final = ItemStatus.FAILED
 _SKIPPED: Final = ItemStatus.SKIPPED
+_EXPANDED: Final = ItemStatus.EXPANDED
 _RESULT_STATUSES: Final = (_COMPLETED, _SKIPPED)
 """The final statuses of an item that ended as a result."""
 _FINISHED_METADATA: Final[Mapping[str, Any]] = MappingProxyType({"finished": True})
@@ -353,6 +354,8 @@ class StatusTracker:
         else:
             meta = metadata or None
         self._extend((item_id, stage, status, worker, worker_id, timestamp, meta))
+        if status is _EXPANDED and self._bounded:  # it ended: fanned out into children
+            self._after_finish(item_id)
         callback = self._on_status_change
         if callback is None:
             return None
@@ -378,6 +381,8 @@ class StatusTracker:
                 metadata if metadata else None,
             )
         )
+        if event.status is _EXPANDED and self._bounded:
+            self._after_finish(event.item_id)
         callback = self._on_status_change
         if callback is None:
             return None
@@ -505,14 +510,15 @@ class StatusTracker:
         through every stage ends ``"completed"`` (``"skipped"`` when ``skip_if`` sent it
         past the last stage) and one a stage gave up on ends ``"failed"``, so after a run
         ``"completed"`` plus the items skipped at the last stage equal the pipeline's
-        ``items_processed``, and ``"failed"`` its ``items_failed``. Items are told apart
+        ``items_processed``, ``"failed"`` its ``items_failed`` and ``"expanded"`` (items
+        a fan-out stage turned into children) its ``items_expanded``. Items are told apart
         by id: give items unique ids when one tracker watches several pipelines.
 
         Returns:
             The counts by ``"queued"``, ``"in_progress"``, ``"completed"``, ``"failed"``,
-            ``"retrying"`` and ``"skipped"``. Computing them reads every tracked item
-            (a C loop: about 30 ms for a million items); to poll a big run often, prefer
-            ``pipeline.get_stats()``.
+            ``"retrying"``, ``"skipped"`` and ``"expanded"``. Computing them reads every
+            tracked item (a C loop: about 30 ms for a million items); to poll a big run
+            often, prefer ``pipeline.get_stats()``.
         """
         counts = self._log.counts()
         return {status.value: counts[code] for code, status in enumerate(STATUSES)}

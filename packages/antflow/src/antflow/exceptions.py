@@ -11,8 +11,11 @@ from __future__ import annotations
 from antflow_core.errors import (
     AntFlowError,
     AntflowError,
+    BatchResultError,
     ExtensionNotInstalledError,
+    FanOutError,
     FeedError,
+    PermanentError,
     PipelineCrashedError,
     PipelineError,
     PipelineStateError,
@@ -25,8 +28,11 @@ from antflow_core.errors import (
 __all__ = [
     "AntFlowError",
     "AntflowError",
+    "BatchResultError",
     "ExtensionNotInstalledError",
+    "FanOutError",
     "FeedError",
+    "PermanentError",
     "PipelineCrashedError",
     "PipelineError",
     "PipelineStateError",

@@ -79,6 +79,6 @@ __all__ = [
 ]
 
 StatusType: TypeAlias = Literal[
-    "queued", "in_progress", "completed", "failed", "retrying", "skipped"
+    "queued", "in_progress", "completed", "failed", "retrying", "skipped", "expanded"
 ]
 """An item's status as a string; `ItemStatus` members compare equal to these."""
