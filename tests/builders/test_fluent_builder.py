@@ -283,15 +283,26 @@ NON_DEFAULT_OPTIONS: dict[str, Any] = {
     "task_rate_limits": {"process": RateLimit(3, 2.0)},
     "call_concurrency": 2,
     "pull": True,
+    "retry_on": (TimeoutError, ConnectionError),
+    "retry_if": skip_predicate,
+    "backoff": "exponential",
+    "max_wait_seconds": 30.0,
+    "jitter": 0.25,
+    "fan_out": True,
+    "batch_size": 8,
+    "batch_timeout": 0.5,
 }
 # What an option needs beside it to be valid.
-COMPANIONS: dict[str, dict[str, Any]] = {"call_rate_period": {"call_rate": 10}}
+COMPANIONS: dict[str, dict[str, Any]] = {
+    "call_rate_period": {"call_rate": 10},
+    "batch_timeout": {"batch_size": 8},
+}
 
 
 def test_every_stage_option_is_listed_for_add() -> None:
     stage_options = {f.name for f in dataclasses.fields(Stage) if f.init} - {"name", "tasks"}
     # They involve the stage's types:
-    typed_apart = {"unpack_args", "skip_if", "on_success", "on_skip"}
+    typed_apart = {"unpack_args", "skip_if", "on_success", "on_skip", "fan_out", "batch_size"}
     only_add = {"retries"}  # antflow 0.10's name for task_attempts
     assert set(StageOptions.__annotations__) - only_add | typed_apart == stage_options
     assert set(NON_DEFAULT_OPTIONS) == stage_options

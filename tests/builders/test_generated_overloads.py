@@ -34,9 +34,11 @@ def test_each_block_holds_its_overloads() -> None:
     pipeline = (PACKAGE / "src" / "antflow_builders" / "pipeline.py").read_text(encoding="utf-8")
     # The one-task diagnostic overload, one task (2 mixes), two tasks chained (4), three
     # and four tasks checked at the ends (2 + 2), one task with skip_if (2) and with
-    # unpack_args (2), three untyped fallbacks, a list of tasks, + the implementation:
-    # few, since mypy prints them all when a call matches none.
-    assert builder.count("    def add(\n") == 2 * (1 + 2 + 4 + 4 + 2 + 2 + 3 + 1 + 1)
+    # unpack_args (2), one task of a fan-out stage (3: async, async generator, plain) and
+    # of a batch stage (2), three untyped fallbacks and two for fan-out and batch stages, a
+    # list of tasks, + the implementation: few, since mypy prints them all when a call
+    # matches none.
+    assert builder.count("    def add(\n") == 2 * (1 + 2 + 4 + 4 + 2 + 2 + 3 + 2 + 3 + 2 + 1 + 1)
     # One task (2), a tuple in the same shapes (2 + 4 + 4), a list (1), + the implementation.
     assert pipeline.count("    def quick(\n") == 2 + 10 + 1 + 1
 
@@ -46,6 +48,6 @@ def test_the_overloads_take_exactly_the_stage_keywords() -> None:
     # StageOptions (for options kept in a variable) adds on_failure, typed per stage.
     generated = (PACKAGE / "src" / "antflow_builders" / "builder.py").read_text(encoding="utf-8")
     assert generated.count("**options: Unpack[StageKeywords]") == 2 * (
-        1 + 2 + 4 + 4 + 2 + 2 + 3 + 1
+        1 + 2 + 4 + 4 + 2 + 2 + 3 + 2 + 3 + 2 + 1
     )
     assert set(StageOptions.__annotations__) == set(StageKeywords.__annotations__) | {"on_failure"}

@@ -193,3 +193,27 @@ async def test_dashboard_and_refresh_interval_reach_the_run() -> None:
 def test_quick_returns_a_coroutine_that_asyncio_run_accepts() -> None:
     results = asyncio.run(Pipeline.quick(range(3), fetch))
     assert [r.value for r in results] == ["data_0", "data_1", "data_2"]
+
+
+async def test_quick_takes_the_retry_policy_options() -> None:
+    calls: dict[str, int] = {}
+
+    async def lookup(key: str) -> str:
+        calls[key] = calls.get(key, 0) + 1
+        if key == "missing":
+            raise KeyError(key)
+        if calls[key] < 3:
+            raise TimeoutError("slow")
+        return key
+
+    pipeline_results = await Pipeline.quick(
+        ["missing", "slow"],
+        lookup,
+        retries=3,
+        task_wait_seconds=0,
+        retry_on=TimeoutError,
+        backoff="exponential",
+        max_wait_seconds=0,
+    )
+    assert [r.value for r in pipeline_results] == ["slow"]
+    assert calls == {"missing": 1, "slow": 3}

@@ -304,3 +304,78 @@ def quick_returns_a_coroutine() -> None:
         Pipeline.quick(["a"], fetch), Coroutine[Any, Any, list[PipelineResult[bytes]]]
     )
     pending.close()
+
+
+# ------------------------------------------------------------ fan-out and batch stages
+
+
+async def links(page: str) -> list[str]:
+    return [page + "/a", page + "/b"]
+
+
+def rows(path: str) -> list[int]:
+    return [len(path)]
+
+
+async def lines(path: str) -> AsyncIterator[bytes]:
+    yield path.encode()
+
+
+async def crawl(page: bytes) -> AsyncIterator[bytes | antflow.Child[str]]:
+    yield antflow.Child(page.decode(), stage="Fetch")  # sent back: not the next input
+    yield page
+
+
+async def embed(texts: list[str]) -> list[float]:
+    return [float(len(t)) for t in texts]
+
+
+def insert(values: list[float]) -> tuple[bool, ...]:
+    return tuple(True for _ in values)
+
+
+async def a_fan_out_stage_outputs_its_elements() -> None:
+    assert_type(Pipeline.create().add("Links", links, fan_out=True), PipelineBuilder[str, str])
+    assert_type(Pipeline.create().add("Rows", rows, fan_out=True), PipelineBuilder[str, int])
+    assert_type(Pipeline.create().add("Lines", lines, fan_out=True), PipelineBuilder[str, bytes])
+    # A fan-out stage of several tasks is typed Any (few overloads: short error messages).
+    assert_type(Pipeline.create().add("S", shout, links, fan_out=True), PipelineBuilder[Any, Any])
+    # Children sent to another stage with Child are not the next stage's input.
+    crawler = Pipeline.create().add("Fetch", fetch).add("Parse", crawl, fan_out=True)
+    assert_type(crawler, PipelineBuilder[str, bytes])
+    # Without fan_out the iterable itself is the output, as before.
+    assert_type(Pipeline.create().add("Links", links), PipelineBuilder[str, list[str]])
+    # A flag only known at run time: tasks given as a list take it, typed Any.
+    flag: bool = True
+    assert_type(Pipeline.create().add("Links", [links], fan_out=flag), PipelineBuilder[Any, Any])
+
+
+async def a_batch_stage_is_typed_per_item() -> None:
+    batched = Pipeline.create().add("Embed", embed, batch_size=32, batch_timeout=0.5)
+    assert_type(batched, PipelineBuilder[str, float])
+    assert_type(batched.add("Insert", insert, batch_size=100), PipelineBuilder[str, bool])
+    # A batch stage of several tasks checks its first task's list, and is typed Any.
+    assert_type(
+        Pipeline.create().add("Both", embed, insert, batch_size=8), PipelineBuilder[str, Any]
+    )
+    results = await batched.run(["a", "bc"])
+    assert_type(results, list[PipelineResult[float]])
+
+
+async def retry_options_pass_through_add_and_quick() -> None:
+    builder = Pipeline.create().add(
+        "Fetch",
+        fetch,
+        retry_on=(TimeoutError, ConnectionError),
+        retry_if=lambda exc: not isinstance(exc, KeyError),
+        backoff="exponential",
+        max_wait_seconds=30.0,
+        jitter=0.5,
+    )
+    assert_type(builder, PipelineBuilder[str, bytes])
+    options: StageOptions = {"retry_on": TimeoutError, "backoff": "exponential"}
+    assert_type(Pipeline.create().add("Fetch", fetch, **options), PipelineBuilder[str, bytes])
+    assert_type(
+        await Pipeline.quick(["a"], fetch, retry_on=TimeoutError, backoff="exponential"),
+        list[PipelineResult[bytes]],
+    )

@@ -144,3 +144,16 @@ def failed_items_are_typed() -> None:
         pass
 
     Pipeline.create().add("Fetch", fetch, on_failure=on_failure).add("Parse", parse)
+
+
+async def a_batch_task_must_take_a_list() -> None:
+    Pipeline.create().add("Shout", shout, batch_size=10)  # type: ignore[arg-type]
+
+
+async def a_fan_out_flag_of_type_bool_needs_the_list_form() -> None:
+    flag: bool = True
+    Pipeline.create().add("Shout", shout, fan_out=flag)  # type: ignore[call-overload]
+
+
+async def backoff_is_fixed_or_exponential() -> None:
+    Pipeline.create().add("Fetch", fetch, backoff="linear")  # type: ignore[call-overload]

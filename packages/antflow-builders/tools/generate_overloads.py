@@ -8,9 +8,14 @@ by hand:
 * ``EmptyPipelineBuilder.add`` and ``PipelineBuilder.add`` (``builder.py``): stages of 1
   to `CHAINED_TASKS` tasks in every async/plain mix, checked task to task; stages of up to
   `ENDS_TASKS` tasks checked at their ends (first input, last output); one task with
-  ``skip_if`` and with ``unpack_args``; untyped fallbacks for what no typed shape takes
-  (longer stages, several tasks with ``skip_if`` or ``unpack_args``); and a list of tasks
-  (antflow 0.10's ``add(name, [task, ...])``).
+  ``skip_if`` and with ``unpack_args``; one task of a fan-out stage (``fan_out=True``:
+  an async function returning an iterable, an async generator or a plain function
+  returning an iterable, whose stage outputs the type of the elements, `Child` left out)
+  and of a batch stage (``batch_size=n``: a function of a list returning a sequence,
+  typed per item); untyped fallbacks for what no typed shape takes (longer stages,
+  several tasks with ``skip_if`` or ``unpack_args``, fan-out and batch stages of several
+  tasks or with ``skip_if``); and a list of tasks (antflow 0.10's ``add(name, [task,
+  ...])``).
 * ``Pipeline.quick`` (``pipeline.py``): one task, a tuple of tasks in the same shapes, and
   a list of tasks (unchecked).
 
@@ -64,6 +69,11 @@ QUICK_OPTIONS = [
     "call_concurrency: int | None = ...",
     "dashboard: str | ProgressDisplay | None = ...",
     "refresh_interval: float | None = ...",
+    "retry_on: RetryOn | None = ...",
+    "retry_if: RetryPredicate | None = ...",
+    "backoff: Backoff = ...",
+    "max_wait_seconds: float | None = ...",
+    "jitter: float | None = ...",
 ]
 
 
@@ -92,6 +102,27 @@ def _chained(first_input: str, kinds: tuple[str, ...], *, unpack: bool = False) 
         param = first if index == 1 else f"[{_out(index - 1)}]"
         types.append(_task_type(param, _out(index), kind))
     return types
+
+
+def _fan_out_task(param: str, element: str, kind: str) -> str:
+    """The type of a fan-out stage's task, of elements ``element``.
+
+    ``kind`` "a" returns an awaitable of an iterable, "g" is an async generator (it
+    returns an async iterable), "p" returns an iterable. An element may be a `Child` sent
+    to another stage: it is not the next stage's input.
+    """
+    returned = {
+        "a": f"Awaitable[Iterable[{element} | Child[Any]]]",
+        "g": f"AsyncIterable[{element} | Child[Any]]",
+        "p": f"Iterable[{element} | Child[Any]]",
+    }[kind]
+    return f"Callable[{param}, {returned}]"
+
+
+def _batch_task(param: str, result: str, kind: str) -> str:
+    """A batch stage's task: takes a list, returns a sequence of as many results."""
+    returned = f"Awaitable[Sequence[{result}]]" if kind == "a" else f"Sequence[{result}]"
+    return f"Callable[[list[{param}]], {returned}]"
 
 
 def _ends(first_input: str, count: int, kind: str) -> list[str]:
@@ -191,6 +222,21 @@ def add_overloads(*, empty: bool) -> str:
         params = ["self", "name: str", f"task: {task}", "/", "*", "unpack_args: Literal[True]"]
         params += callbacks(raw, _out(1))
         overloads.append(_overload("add", params, builder(_out(1), first=unpacked_input)))
+    # One task of a fan-out stage: its output is the type of the elements.
+    fan_out = "fan_out: Literal[True]"
+    for kind in "agp":
+        task = _fan_out_task(f"[{stage_input}]", _out(1), kind)
+        params = ["self", "name: str", f"task: {task}", "/", "*"]
+        params += ["unpack_args: Literal[False] = False", fan_out]
+        params += callbacks(stage_input, _out(1))
+        overloads.append(_overload("add", params, builder(_out(1))))
+    # One task of a batch stage: a list in, a sequence out, typed per item.
+    batch = "batch_size: int"
+    for kind in "ap":
+        task = _batch_task(stage_input, _out(1), kind)
+        params = ["self", "name: str", f"task: {task}", "/", "*", batch]
+        params += callbacks(stage_input, _out(1))
+        overloads.append(_overload("add", params, builder(_out(1))))
     # Untyped fallbacks, each for calls that no typed shape above takes.
     longest = ENDS_TASKS + 1
     params = ["self", "name: str", f"task: Callable[[{stage_input}], object]"]
@@ -210,10 +256,23 @@ def add_overloads(*, empty: bool) -> str:
     params += ["unpack_args: Literal[True]"]
     params += callbacks(raw, "Any", skip=f"skip_if: Callable[[{raw}], object] | None = None")
     overloads.append(_overload("add", params, builder("Any", first=unpacked_input)))
+    # Fan-out and batch stages of several tasks, or with skip_if or unpack_args: Any.
+    maybe_skip = f"skip_if: Callable[[{raw}], object] | None = None"
+    params = ["self", "name: str", "task: Callable[..., object]", "/"]
+    params += ["*more_tasks: Callable[[Any], object]", "unpack_args: bool = False", fan_out]
+    params += callbacks(raw, "Any", skip=maybe_skip)
+    overloads.append(_overload("add", params, builder("Any", first=unpacked_input)))
+    params = ["self", "name: str", f"task: Callable[[list[{stage_input}]], object]", "/"]
+    params += ["*more_tasks: Callable[[list[Any]], object]", batch]
+    params += callbacks(
+        stage_input, "Any", skip=f"skip_if: Callable[[{stage_input}], object] | None = None"
+    )
+    overloads.append(_overload("add", params, builder("Any")))
     # A list of tasks, as antflow 0.10 took them (or a tuple): not checked, output Any.
     # A sequence, so that a string given for a task is reported against this one overload.
     params = ["self", "name: str", "tasks: Sequence[Callable[..., Any]]", "/", "*"]
-    params += ["unpack_args: bool = False"]
+    params += ["unpack_args: bool = False", "fan_out: bool = False"]
+    params += ["batch_size: int | None = None"]
     params += callbacks("Any", "Any", skip="skip_if: Callable[[Any], object] | None = None")
     overloads.append(_overload("add", params, builder("Any", first="Any" if empty else "InT")))
     return "\n\n".join(overloads)

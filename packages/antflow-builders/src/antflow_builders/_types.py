@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import final
 
 from antflow_core.model import (
+    Backoff,
     InT,
     Items,
     KeyedItem,
@@ -23,6 +24,8 @@ from antflow_core.model import (
     OnSuccess,
     OutT,
     RateLimit,
+    RetryOn,
+    RetryPredicate,
     RetryStrategy,
 )
 from typing_extensions import TypedDict, TypeVar
@@ -101,6 +104,16 @@ class StageKeywords(TypedDict, total=False):
         call_concurrency: At most this many task calls of the stage at once.
         pull: A pull stage: no queue, an item enters only when a worker is free (not for
             the first stage).
+        retry_on: Retry only these exception types (None: every `Exception`).
+        retry_if: Retry only errors for which this returns true.
+        backoff: ``"fixed"`` (default) or ``"exponential"`` waits between attempts.
+        max_wait_seconds: The longest wait between two attempts (None: no cap).
+        jitter: The fraction of each wait that is random (None: the backoff's default).
+        batch_timeout: With ``batch_size``, call a partial batch once its first item has
+            waited this many seconds.
+
+    ``fan_out`` and ``batch_size`` are options of ``add()`` too, but not of this dict: they
+    change the stage's value types, which ``add()`` follows.
     """
 
     workers: int
@@ -117,6 +130,12 @@ class StageKeywords(TypedDict, total=False):
     task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None
     call_concurrency: int | None
     pull: bool
+    retry_on: RetryOn | None
+    retry_if: RetryPredicate | None
+    backoff: Backoff
+    max_wait_seconds: float | None
+    jitter: float | None
+    batch_timeout: float | None
 
 
 class StageOptions(StageKeywords, total=False):

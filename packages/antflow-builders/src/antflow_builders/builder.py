@@ -25,11 +25,28 @@ skipped item leaves the stage unchanged, so the stage's output type is
 unpacked, which a one-argument type cannot describe: such a stage takes any input (the
 first stage's input type is ``Any``). A stage of 5 or more tasks is accepted with its
 first task checked against the input and an output of type ``Any``.
+
+A fan-out stage (``fan_out=True``) of one task is typed too: the task returns an
+iterable of ``T`` (or a coroutine of one, or is an async generator of ``T``) and the
+stage's output is ``T``; elements wrapped in `Child` are left out of ``T``, since a child
+sent to another stage is not the next stage's input (a ``Child`` without ``stage=``
+does go on: type its value as ``T`` too). A batch stage (``batch_size=n``) of one task is
+typed per item: the task takes ``list[T]`` and returns a ``Sequence[U]``, and the
+stage's output is ``U``. A fan-out or batch stage of several tasks, or with ``skip_if``,
+is typed ``Any``; so is a ``fan_out`` given as a variable of type ``bool``, through the
+list form of the tasks, ``add(name, [task], fan_out=flag)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, NoReturn, Self, overload
 
 from antflow_core import (
@@ -41,6 +58,7 @@ from antflow_core import (
 )
 from antflow_core.model import (
     DEFAULT_PRIORITY,
+    Child,
     SkipPredicate,
     SuccessCallback,
     TaskFunc,
@@ -462,6 +480,84 @@ class EmptyPipelineBuilder(_Builder):
     def add(
         self,
         name: str,
+        task: Callable[[StageInput], Awaitable[Iterable[Task1Output | Child[Any]]]],
+        /,
+        *,
+        unpack_args: Literal[False] = False,
+        fan_out: Literal[True],
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[StageInput] | None = None,
+        on_failure: OnFailure[StageInput] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[StageInput, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[StageInput], AsyncIterable[Task1Output | Child[Any]]],
+        /,
+        *,
+        unpack_args: Literal[False] = False,
+        fan_out: Literal[True],
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[StageInput] | None = None,
+        on_failure: OnFailure[StageInput] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[StageInput, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[StageInput], Iterable[Task1Output | Child[Any]]],
+        /,
+        *,
+        unpack_args: Literal[False] = False,
+        fan_out: Literal[True],
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[StageInput] | None = None,
+        on_failure: OnFailure[StageInput] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[StageInput, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[list[StageInput]], Awaitable[Sequence[Task1Output]]],
+        /,
+        *,
+        batch_size: int,
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[StageInput] | None = None,
+        on_failure: OnFailure[StageInput] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[StageInput, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[list[StageInput]], Sequence[Task1Output]],
+        /,
+        *,
+        batch_size: int,
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[StageInput] | None = None,
+        on_failure: OnFailure[StageInput] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[StageInput, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
         task: Callable[[StageInput], object],
         task2: Callable[[Any], object],
         task3: Callable[[Any], object],
@@ -513,10 +609,43 @@ class EmptyPipelineBuilder(_Builder):
     def add(
         self,
         name: str,
+        task: Callable[..., object],
+        /,
+        *more_tasks: Callable[[Any], object],
+        unpack_args: bool = False,
+        fan_out: Literal[True],
+        skip_if: Callable[[Any], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[Any] | None = None,
+        on_failure: OnFailure[Any] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[Any, Any]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[list[StageInput]], object],
+        /,
+        *more_tasks: Callable[[list[Any]], object],
+        batch_size: int,
+        skip_if: Callable[[StageInput], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[StageInput] | None = None,
+        on_failure: OnFailure[StageInput] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[StageInput, Any]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
         tasks: Sequence[Callable[..., Any]],
         /,
         *,
         unpack_args: bool = False,
+        fan_out: bool = False,
+        batch_size: int | None = None,
         skip_if: Callable[[Any], object] | None = None,
         on_success: OnSuccess[Any] | None = None,
         on_skip: OnSkip[Any] | None = None,
@@ -827,6 +956,84 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
     def add(
         self,
         name: str,
+        task: Callable[[OutT], Awaitable[Iterable[Task1Output | Child[Any]]]],
+        /,
+        *,
+        unpack_args: Literal[False] = False,
+        fan_out: Literal[True],
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
+        on_failure: OnFailure[OutT] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[InT, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[OutT], AsyncIterable[Task1Output | Child[Any]]],
+        /,
+        *,
+        unpack_args: Literal[False] = False,
+        fan_out: Literal[True],
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
+        on_failure: OnFailure[OutT] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[InT, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[OutT], Iterable[Task1Output | Child[Any]]],
+        /,
+        *,
+        unpack_args: Literal[False] = False,
+        fan_out: Literal[True],
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
+        on_failure: OnFailure[OutT] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[InT, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[list[OutT]], Awaitable[Sequence[Task1Output]]],
+        /,
+        *,
+        batch_size: int,
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
+        on_failure: OnFailure[OutT] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[InT, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[list[OutT]], Sequence[Task1Output]],
+        /,
+        *,
+        batch_size: int,
+        skip_if: None = None,
+        on_success: OnSuccess[Task1Output] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
+        on_failure: OnFailure[OutT] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[InT, Task1Output]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
         task: Callable[[OutT], object],
         task2: Callable[[Any], object],
         task3: Callable[[Any], object],
@@ -878,10 +1085,43 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
     def add(
         self,
         name: str,
+        task: Callable[..., object],
+        /,
+        *more_tasks: Callable[[Any], object],
+        unpack_args: bool = False,
+        fan_out: Literal[True],
+        skip_if: Callable[[OutT], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
+        on_failure: OnFailure[OutT] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[InT, Any]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        task: Callable[[list[OutT]], object],
+        /,
+        *more_tasks: Callable[[list[Any]], object],
+        batch_size: int,
+        skip_if: Callable[[OutT], object] | None = None,
+        on_success: OnSuccess[Any] | None = None,
+        on_skip: OnSkip[OutT] | None = None,
+        on_failure: OnFailure[OutT] | None = None,
+        **options: Unpack[StageKeywords],
+    ) -> PipelineBuilder[InT, Any]: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
         tasks: Sequence[Callable[..., Any]],
         /,
         *,
         unpack_args: bool = False,
+        fan_out: bool = False,
+        batch_size: int | None = None,
         skip_if: Callable[[Any], object] | None = None,
         on_success: OnSuccess[Any] | None = None,
         on_skip: OnSkip[Any] | None = None,
@@ -922,7 +1162,10 @@ class PipelineBuilder(_Builder, Generic[InT, OutT]):
                 (``"per_task"``), ``task_attempts`` (3) or ``retries`` (the same: the
                 attempts per task), ``stage_attempts`` (3), ``task_wait_seconds`` (1.0),
                 ``task_concurrency_limits``, ``on_failure``, ``on_skip``, ``queue_capacity``,
-                ``task_timeout`` (see `StageOptions`).
+                ``task_timeout``, ``retry_on``, ``retry_if``, ``backoff``,
+                ``max_wait_seconds``, ``jitter``, ``batch_timeout`` (see `StageOptions`),
+                and ``fan_out`` and ``batch_size``, which change the stage's types (see
+                this module's docstring).
 
         Returns:
             A new builder; this one is unchanged.

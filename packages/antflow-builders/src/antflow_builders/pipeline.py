@@ -24,7 +24,7 @@ from antflow_core import (
     Stage,
     StageValidationError,
 )
-from antflow_core.model import TaskFunc
+from antflow_core.model import Backoff, RetryOn, RetryPredicate, TaskFunc
 from antflow_core.runtime import Pipeline as _CorePipeline
 
 from antflow_builders._types import (
@@ -96,6 +96,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
 
     @overload
@@ -118,6 +123,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
 
     @overload
@@ -140,6 +150,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
 
     @overload
@@ -162,6 +177,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task1Output]]]: ...
 
     @overload
@@ -187,6 +207,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
 
     @overload
@@ -212,6 +237,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
 
     @overload
@@ -237,6 +267,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
 
     @overload
@@ -262,6 +297,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task2Output]]]: ...
 
     @overload
@@ -288,6 +328,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task3Output]]]: ...
 
     @overload
@@ -314,6 +359,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task3Output]]]: ...
 
     @overload
@@ -341,6 +391,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task4Output]]]: ...
 
     @overload
@@ -368,6 +423,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Task4Output]]]: ...
 
     @overload
@@ -390,6 +450,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = ...,
         dashboard: str | ProgressDisplay | None = ...,
         refresh_interval: float | None = ...,
+        retry_on: RetryOn | None = ...,
+        retry_if: RetryPredicate | None = ...,
+        backoff: Backoff = ...,
+        max_wait_seconds: float | None = ...,
+        jitter: float | None = ...,
     ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]: ...
 
     # END GENERATED Pipeline.quick overloads
@@ -413,6 +478,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
         call_concurrency: int | None = None,
         dashboard: str | ProgressDisplay | None = None,
         refresh_interval: float | None = None,
+        retry_on: RetryOn | None = None,
+        retry_if: RetryPredicate | None = None,
+        backoff: Backoff = "fixed",
+        max_wait_seconds: float | None = None,
+        jitter: float | None = None,
     ) -> Coroutine[Any, Any, list[PipelineResult[Any]]]:
         """Run ``items`` through one stage of ``task_or_tasks`` and return the results.
 
@@ -447,6 +517,14 @@ class Pipeline(_CorePipeline[InT, OutT]):
             call_concurrency: At most this many task calls at once (default: ``workers``).
             dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
             refresh_interval: Seconds between display refreshes.
+            retry_on: Retry only these exception types (default: every `Exception`).
+            retry_if: Retry only errors for which this returns true.
+            backoff: ``"fixed"`` (default) or ``"exponential"`` waits between attempts.
+            max_wait_seconds: The longest wait between two attempts (default: no cap).
+            jitter: The fraction of each wait that is random (default: the backoff's).
+
+        A stage that fans out or batches needs ``Pipeline.create().add(...)`` (or a
+        `Stage`): ``quick()`` takes neither ``fan_out`` nor ``batch_size``.
 
         Returns:
             An awaitable of the results, in input order.
@@ -468,6 +546,11 @@ class Pipeline(_CorePipeline[InT, OutT]):
             call_rate=call_rate,
             call_rate_period=call_rate_period,
             call_concurrency=call_concurrency,
+            retry_on=retry_on,
+            retry_if=retry_if,
+            backoff=backoff,
+            max_wait_seconds=max_wait_seconds,
+            jitter=jitter,
         )
         pipeline = cls(stages=[stage])
         return pipeline.run(

@@ -282,8 +282,10 @@ class Stage(Generic[InT, OutT]):
     return, inferred from ``tasks`` when they are a list of one task (or of tasks of one
     type); an ``async def`` task's output is what its coroutine returns. With ``skip_if``
     a skipped item leaves unchanged, so the output is ``InT | OutT``. Tasks of different
-    types in one list, or ``unpack_args=True``, give ``Stage[Any, Any]``. The types are
-    annotations only: at run time a stage is the same object whatever they are.
+    types in one list, ``unpack_args=True``, ``fan_out=True`` or ``batch_size`` give
+    ``Stage[Any, Any]`` (the builder's ``add()`` types fan-out and batch stages of one
+    task). The types are annotations only: at run time a stage is the same object
+    whatever they are.
 
     Args:
         name: Unique name of the stage, used in events, stats and ``target_stage``.
@@ -449,6 +451,14 @@ class Stage(Generic[InT, OutT]):
             task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
             call_concurrency: int | None = None,
             pull: bool = False,
+            retry_on: RetryOn | None = None,
+            retry_if: RetryPredicate | None = None,
+            backoff: Backoff = "fixed",
+            max_wait_seconds: float | None = None,
+            jitter: float | None = None,
+            fan_out: Literal[False] = False,
+            batch_size: None = None,
+            batch_timeout: float | None = None,
         ) -> None: ...
 
         @overload
@@ -474,6 +484,14 @@ class Stage(Generic[InT, OutT]):
             task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
             call_concurrency: int | None = None,
             pull: bool = False,
+            retry_on: RetryOn | None = None,
+            retry_if: RetryPredicate | None = None,
+            backoff: Backoff = "fixed",
+            max_wait_seconds: float | None = None,
+            jitter: float | None = None,
+            fan_out: Literal[False] = False,
+            batch_size: None = None,
+            batch_timeout: float | None = None,
         ) -> None: ...
 
         @overload
@@ -499,6 +517,14 @@ class Stage(Generic[InT, OutT]):
             task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
             call_concurrency: int | None = None,
             pull: bool = False,
+            retry_on: RetryOn | None = None,
+            retry_if: RetryPredicate | None = None,
+            backoff: Backoff = "fixed",
+            max_wait_seconds: float | None = None,
+            jitter: float | None = None,
+            fan_out: Literal[False] = False,
+            batch_size: None = None,
+            batch_timeout: float | None = None,
         ) -> None: ...
 
         @overload
@@ -524,6 +550,14 @@ class Stage(Generic[InT, OutT]):
             task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
             call_concurrency: int | None = None,
             pull: bool = False,
+            retry_on: RetryOn | None = None,
+            retry_if: RetryPredicate | None = None,
+            backoff: Backoff = "fixed",
+            max_wait_seconds: float | None = None,
+            jitter: float | None = None,
+            fan_out: Literal[False] = False,
+            batch_size: None = None,
+            batch_timeout: float | None = None,
         ) -> None: ...
 
         @overload
@@ -549,6 +583,14 @@ class Stage(Generic[InT, OutT]):
             task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
             call_concurrency: int | None = None,
             pull: bool = False,
+            retry_on: RetryOn | None = None,
+            retry_if: RetryPredicate | None = None,
+            backoff: Backoff = "fixed",
+            max_wait_seconds: float | None = None,
+            jitter: float | None = None,
+            fan_out: bool = False,
+            batch_size: int | None = None,
+            batch_timeout: float | None = None,
         ) -> None: ...
 
         def __init__(
@@ -573,6 +615,14 @@ class Stage(Generic[InT, OutT]):
             task_rate_limits: Mapping[str, RateLimit | tuple[int, float]] | None = None,
             call_concurrency: int | None = None,
             pull: bool = False,
+            retry_on: RetryOn | None = None,
+            retry_if: RetryPredicate | None = None,
+            backoff: Backoff = "fixed",
+            max_wait_seconds: float | None = None,
+            jitter: float | None = None,
+            fan_out: bool = False,
+            batch_size: int | None = None,
+            batch_timeout: float | None = None,
         ) -> None: ...
 
     def __post_init__(self) -> None:
