@@ -24,7 +24,8 @@ which is never retried. A failed call is retried as a batch: per task through th
 tenacity machinery as single items (`retry_call`, with every item's id for the events),
 per stage by running the stage's tasks again on the same batch (it stays together: it
 is not re-queued). When the stage gives up, each item fails with the error; otherwise
-each completes and goes on, one by one (`complete`), as any item does.
+each completes and goes on, one by one (`complete`, or inline as the lean loop does when
+nobody observes the stage), as any item does.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from returns.result import Failure, Success
 from antflow_core.model import (
     ItemStatus,
     Payload,
+    PipelineResult,
     TaskEventType,
     attempt_metadata,
     batch_ready,
@@ -198,8 +200,24 @@ async def call_batch(runner: StageRunner, record: WorkerRecord, entries: list[Co
                 await fail_item(runner, record, payload, error, gave_up.attempts, failure)
                 del held[0]
             return
+    if observed or runner.on_success is not None:
+        for (priority, seq, payload, _), output in zip(entries, outputs, strict=True):
+            await complete(runner, record, priority, seq, payload, output)
+            del held[0]
+        return
+    # Nobody to tell: hand each item on as the lean loop does (no call per step).
+    following = runner.next
+    finish_now = runner.finish_now
     for (priority, seq, payload, _), output in zip(entries, outputs, strict=True):
-        await complete(runner, record, priority, seq, payload, output)
+        record.items_processed += 1
+        if following is None:
+            result = PipelineResult.of(payload, output)
+            if not finish_now(record, result):
+                await runner.outcomes.add_result(result)
+        else:
+            item = (priority, seq, (payload.with_value(output), 1))
+            if not following.queue.try_put(item):
+                await following.queue.put(item)
         del held[0]
 
 

@@ -459,6 +459,9 @@ def rate_limit_scenario(rng: random.Random, supports: Supports) -> Scenario:
         stages=tuple(stages),
         feeds=_feeds(rng, items, len(stages), supports),
         faults=_faults(rng, items, stages, supports, count=rng.randint(0, items // 2)),
+    )
+
+
 def fan_out_scenario(rng: random.Random, supports: Supports) -> Scenario:
     """A stage that fans each item out into 0 to 3 children, with faults on parents and children.
 
