@@ -53,6 +53,22 @@ def check_batch_jobs(out: str) -> None:
     assert queued > 0, out
 
 
+def check_batch_insert(out: str) -> None:
+    assert "230 rows inserted with 6 calls" in out
+    assert "batch sizes: [50, 50, 50, 50, 50, 30] (one failed and was retried)" in out
+    assert "row ids: True" in out
+    assert "Insert stats: 230 completed, 50 retried" in out  # rows, not batches
+    assert "tracker: 230 rows completed" in out
+
+
+def check_crawler(out: str) -> None:
+    assert "crawled 500 pages: 499 saved, 1 failed" in out
+    assert "/page/137: HTTP 404 after 1 attempt" in out  # a 404 is not retried
+    assert "each page fetched once: True; /page/42 twice (one retry)" in out
+    assert "each page saved once: True" in out
+    assert "1 fed + 998 made by fan-out = 499 results + 1 failed + 499 expanded" in out
+
+
 def check_custom_runtime(out: str) -> None:
     assert out.count("same outcomes as antflow's asyncio Pipeline: True") == 2, out
     assert "#2 failed at Price after 2 attempts: ConnectionError" in out
@@ -164,6 +180,8 @@ def check_worker_tracking(out: str) -> None:
 CHECKS: dict[str, Callable[[str], None]] = {
     "backpressure.py": check_backpressure,
     "batch_jobs.py": check_batch_jobs,
+    "batch_insert.py": check_batch_insert,
+    "crawler.py": check_crawler,
     "custom_runtime.py": check_custom_runtime,
     "etl.py": check_etl,
     "interactive_feeding.py": check_interactive_feeding,

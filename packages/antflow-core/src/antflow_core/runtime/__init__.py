@@ -11,6 +11,8 @@ stats) is a model function. The runtime is split into rooms, one module each:
 | ``fast_paths`` | the two worker loops that inline the common hop |
 | ``task_calls`` | calling a stage's tasks; per-task retries through tenacity |
 | ``handoff`` | after a stage: next stage, result, re-queue or failure |
+| ``fan_out`` | a fan-out stage's children: ids, sequence ids, routes; the parent expanded |
+| ``batches`` | a batch stage's workers: collecting, calling and retrying batches |
 | ``outcomes`` | results in order, failures, unfinished items, the stream channel |
 | ``emission`` | events to the observer, stage callbacks, ``callback_timeout`` |
 | ``run_state`` | the phase, items in flight, what ``join()`` waits on, a crash |
