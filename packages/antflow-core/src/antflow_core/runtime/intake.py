@@ -94,6 +94,7 @@ class Intake:
         "plan",
         "position",
         "prepare",
+        "wrap",
         "run_start_sequence",
         "run_state",
         "runners",
@@ -122,7 +123,12 @@ class Intake:
         self.next_custom_sequence = 0  # the least sequence id an override may give next
         self.fed = 0  # items accepted into a queue
         # The next fed item's position, with a fan-out stage (its id; see the docstring).
-        self.position: int | None = 0 if any(p.stage.fan_out for p in plan.stages) else None
+        self.position = 0
+        # How an item fed is wrapped: prepare_payload, or with its position as its id.
+        fan_out = any(p.stage.fan_out for p in plan.stages)
+        self.wrap: Callable[[Any, int], Payload[Any]] = (
+            self.wrap_at_position if fan_out else prepare_payload
+        )
         # The first sequence id of the next run: items fed while no worker runs belong to it.
         self.run_start_sequence = 0
 
@@ -292,12 +298,7 @@ class Intake:
         seq = self.msg_counter
         prepare = self.prepare
         if prepare is None:
-            position = self.position
-            if position is None:
-                payload = prepare_payload(item, seq)
-            else:
-                payload = prepare_payload(item, seq, position)
-                self.position = position + 1
+            payload = self.wrap(item, seq)
         else:  # the guide's override reads self._msg_counter: advance it afterwards
             prepared = prepare(item)
             payload = prepared if type(prepared) is Payload else coerce_payload(prepared, seq)
@@ -376,6 +377,12 @@ class Intake:
         if not self.observed:
             return None
         return self.emitter.status(entry[2][0].id, runner.name, ItemStatus.QUEUED, None)
+
+    def wrap_at_position(self, item: Any, seq: int) -> Payload[Any]:
+        """`prepare_payload`, with the item's position among the items fed as its default id."""
+        position = self.position
+        self.position = position + 1
+        return prepare_payload(item, seq, position)
 
     def next_sequence(self) -> int:
         """Hand out a sequence id to a child of a fan-out stage (after every one given)."""

@@ -90,7 +90,7 @@ from antflow_core.runtime.monitoring import Monitor
 from antflow_core.runtime.outcomes import Outcomes
 from antflow_core.runtime.queues import StageQueue
 from antflow_core.runtime.rendezvous import Rendezvous
-from antflow_core.runtime.run_state import Phase, RunState
+from antflow_core.runtime.run_state import BatchingRunState, Phase, RunState
 from antflow_core.runtime.runs import DisplayOptions, check_stream, run_items, stream_items
 from antflow_core.runtime.stage_runner import FinishNow, StageInput, StageRunner
 from antflow_core.runtime.supervisor import Supervisor
@@ -236,7 +236,8 @@ class Pipeline(Generic[InT, OutT]):
             for p in self._plan.stages
         ]
         self._named_limits = NamedLimits()  # what rate_limit() & co. share by name
-        self._run_state = RunState(self._queues)
+        batching = any(p.stage.batch_size is not None for p in self._plan.stages)
+        self._run_state = (BatchingRunState if batching else RunState)(self._queues)
         self._outcomes = Outcomes(collect_results, self._emitter, self._run_state)
         finish_now: FinishNow = self._finish_now
         self._runners = [

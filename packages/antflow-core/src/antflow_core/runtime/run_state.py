@@ -22,7 +22,8 @@ will feed again once ``join()`` is called or a ``stream()`` fed its whole iterab
 they hold (`RunState.park`, ``parked``). When the input is closed, no feed runs and every
 item in flight is parked, the input has ended: the future `RunState.drain_waiter` gave
 out is set, which wakes every collecting worker. It is checked where those counts
-change, never polled.
+change (a pipeline with a batch stage has a `BatchingRunState`, whose ``end_item`` and
+``end_feed`` check it), never polled.
 
 A worker that dies of an internal error (a bug, never an item's fault) records it with
 `RunState.crashed`: every queue is closed, which wakes a ``feed()`` blocked on a full
@@ -42,7 +43,7 @@ from antflow_core.model import describe_error, input_ended
 from antflow_core.runtime.queues import StageQueue
 from antflow_core.runtime.rendezvous import Rendezvous
 
-__all__ = ["Phase", "RunState"]
+__all__ = ["BatchingRunState", "Phase", "RunState"]
 
 
 class Phase(Enum):
@@ -101,8 +102,6 @@ class RunState:
         self.in_flight -= 1
         if not self.in_flight and not self.active_feeds:
             self.idle.set()
-        elif self.drained is not None:
-            self.check_drained()
 
     # ------------------------------------------------------------------ batch stages
 
@@ -155,8 +154,6 @@ class RunState:
         self.active_feeds -= 1
         if not self.active_feeds and not self.in_flight:
             self.idle.set()
-        elif self.drained is not None:
-            self.check_drained()
 
     async def wait_idle(self) -> None:
         """Wait until every item fed has ended and no feed runs, a worker crashed, or closed."""
@@ -214,3 +211,30 @@ class RunState:
             f"the pipeline was shut down while feeding; {count} items of this feed had "
             "been fed (see unfinished_items for those that had not ended)"
         )
+
+
+class BatchingRunState(RunState):
+    """The `RunState` of a pipeline with a batch stage: it also sees the end of the input.
+
+    Where an item or a feed ends, it wakes the workers collecting batches once the input
+    has ended (`RunState.check_drained`). A pipeline without a batch stage has a plain
+    `RunState`, whose ``end_item`` (once per item) does no more than count.
+    """
+
+    __slots__ = ()
+
+    def end_item(self) -> None:
+        """Count out an item that ended; wake collecting workers if the input has ended."""
+        self.in_flight -= 1
+        if not self.in_flight and not self.active_feeds:
+            self.idle.set()
+        elif self.drained is not None:
+            self.check_drained()
+
+    def end_feed(self) -> None:
+        """A feed ended; wake collecting workers if the input has ended."""
+        self.active_feeds -= 1
+        if not self.active_feeds and not self.in_flight:
+            self.idle.set()
+        elif self.drained is not None:
+            self.check_drained()
