@@ -94,11 +94,11 @@ class Intake:
         "plan",
         "position",
         "prepare",
-        "wrap",
         "run_start_sequence",
         "run_state",
         "runners",
         "unfinished",
+        "wrap",
     )
 
     def __init__(
