@@ -38,7 +38,7 @@ simulation) can use this module alone.
 """
 
 from antflow_core.errors import StageValidationError, UnknownStageError
-from antflow_core.model.batches import batch_ready, batch_results, input_ended
+from antflow_core.model.batches import batch_ready, batch_results, input_ended, shape_problems
 from antflow_core.model.decisions import (
     ROUTING_TABLE,
     Destination,
@@ -273,6 +273,7 @@ __all__ = [
     "retry_policy_problems",
     "route",
     "route_child",
+    "shape_problems",
     "skip_check_failed",
     "stage_counts",
     "stage_failure",

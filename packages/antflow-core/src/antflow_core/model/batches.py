@@ -40,7 +40,7 @@ from returns.result import Failure, Result, Success
 
 from antflow_core.errors import BatchResultError
 
-__all__ = ["batch_ready", "batch_results", "input_ended"]
+__all__ = ["batch_ready", "batch_results", "input_ended", "shape_problems"]
 
 
 def batch_ready(collected: int, batch_size: int, *, timed_out: bool, ended: bool) -> bool:
@@ -92,3 +92,50 @@ def batch_results(
             )
         )
     return Success(results)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def shape_problems(
+    *, fan_out: object, batch_size: object, batch_timeout: object, unpack_args: object
+) -> list[str]:
+    """Return the problems of a stage's ``fan_out``, ``batch_size`` and ``batch_timeout``.
+
+    Each says what to change; `Stage` validates through this (see `stage_problems`).
+    """
+    problems: list[str] = []
+    if not isinstance(fan_out, bool):
+        problems.append(f"fan_out must be True or False, got {fan_out!r}")
+    if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):  # type: ignore[operator]
+        problems.append(
+            f"batch_size must be None (one value per call) or an integer of at least 1, "
+            f"got {batch_size!r}"
+        )
+    if batch_timeout is not None:
+        if (
+            not isinstance(batch_timeout, int | float)
+            or isinstance(batch_timeout, bool)
+            or batch_timeout <= 0
+        ):
+            problems.append(
+                f"batch_timeout must be None (wait for a full batch) or a number of seconds "
+                f"> 0, got {batch_timeout!r}"
+            )
+        elif batch_size is None:
+            problems.append(
+                "batch_timeout is set but batch_size is not: give batch_size=n to call the "
+                "tasks with batches of up to n values"
+            )
+    if batch_size is not None and fan_out is True:
+        problems.append(
+            "fan_out and batch_size cannot be combined in one stage: batch in one stage, "
+            "fan out in the next"
+        )
+    if batch_size is not None and unpack_args is True:
+        problems.append(
+            "unpack_args cannot be combined with batch_size (a batch task receives a list "
+            "of values): unpack inside the task"
+        )
+    return problems

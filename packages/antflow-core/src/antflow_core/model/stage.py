@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias, overl
 from typing_extensions import TypeVar
 
 from antflow_core.errors import StageValidationError
+from antflow_core.model.batches import shape_problems
 from antflow_core.model.items import InT, OutT
 from antflow_core.model.limits import RateLimit, rate_limit_problems
 from antflow_core.model.payload import Payload
@@ -767,7 +768,14 @@ def stage_problems(stage: Stage) -> list[str]:
             wait_name="task_wait_seconds",
         )
     )
-    problems.extend(_shape_problems(stage))
+    problems.extend(
+        shape_problems(
+            fan_out=stage.fan_out,
+            batch_size=stage.batch_size,
+            batch_timeout=stage.batch_timeout,
+            unpack_args=stage.unpack_args,
+        )
+    )
     if stage.queue_capacity is not None and (
         not _is_int(stage.queue_capacity) or stage.queue_capacity < 0
     ):
@@ -815,43 +823,6 @@ _CALLBACKS: Final[Mapping[str, str]] = MappingProxyType(
 _SINGLE_ARGUMENT: Final[Mapping[str, str]] = MappingProxyType(
     {"on_success": "payload", "on_failure": "failed_item", "on_skip": "payload"}
 )
-
-
-def _shape_problems(stage: Stage) -> list[str]:
-    """The problems of ``fan_out``, ``batch_size`` and ``batch_timeout``."""
-    problems: list[str] = []
-    fan_out: object = stage.fan_out
-    if not isinstance(fan_out, bool):
-        problems.append(f"fan_out must be True or False, got {fan_out!r}")
-    size = stage.batch_size
-    if size is not None and (not _is_int(size) or size < 1):
-        problems.append(
-            f"batch_size must be None (one value per call) or an integer of at least 1, "
-            f"got {size!r}"
-        )
-    timeout = stage.batch_timeout
-    if timeout is not None:
-        if not _is_number(timeout) or timeout <= 0:
-            problems.append(
-                f"batch_timeout must be None (wait for a full batch) or a number of seconds "
-                f"> 0, got {timeout!r}"
-            )
-        elif size is None:
-            problems.append(
-                "batch_timeout is set but batch_size is not: give batch_size=n to call the "
-                "tasks with batches of up to n values"
-            )
-    if size is not None and fan_out is True:
-        problems.append(
-            "fan_out and batch_size cannot be combined in one stage: batch in one stage, "
-            "fan out in the next"
-        )
-    if size is not None and stage.unpack_args is True:
-        problems.append(
-            "unpack_args cannot be combined with batch_size (a batch task receives a list "
-            "of values): unpack inside the task"
-        )
-    return problems
 
 
 def _callable_name(callback: Callable[..., Any]) -> str:

@@ -252,9 +252,6 @@ class Pipeline(Generic[InT, OutT]):
             )
             for p, q in zip(self._plan.stages, self._queues, strict=True)
         ]
-        for runner in self._runners:  # where completed and skipped items go: the plan says
-            following = runner.plan.next_index
-            runner.next = None if following is None else self._runners[following]
         # A _prepare_payload override is called for each item; ours is the model's function.
         overridden = type(self)._prepare_payload is not Pipeline._prepare_payload
         self._intake = Intake(
@@ -265,14 +262,14 @@ class Pipeline(Generic[InT, OutT]):
             self._prepare_payload if overridden else None,
             self._outcomes.unfinished,
         )
-        if any(p.stage.fan_out for p in self._plan.stages):  # where children go
-            spawner = Spawner(self._plan, self._runners, self._intake.next_sequence)
-            for runner in self._runners:
-                runner.spawner = spawner
-        self._random = random.Random()
-        for runner in self._runners:  # how retries wait: the hooks below
-            runner.sleep = self._backoff_sleep
-            runner.draw = self._jitter_draw
+        fans_out = any(p.stage.fan_out for p in self._plan.stages)
+        spawner = Spawner(self._plan, self._runners, self._intake.next_sequence)
+        self._random = random.Random()  # draws the jitter of retry waits (_jitter_draw)
+        for runner in self._runners:  # where items go (the plan says), how retries wait
+            following = runner.plan.next_index
+            runner.next = None if following is None else self._runners[following]
+            runner.spawner = spawner if fans_out else None
+            runner.sleep, runner.draw = self._backoff_sleep, self._jitter_draw
         self._supervisor = Supervisor()  # owns the workers, threads, display, stream helpers
         self._closed = asyncio.Event()  # set once shutdown has completed
         self._loop: asyncio.AbstractEventLoop | None = None  # the event loop it last ran in
@@ -303,11 +300,7 @@ class Pipeline(Generic[InT, OutT]):
         await asyncio.sleep(seconds)
 
     def _jitter_draw(self) -> float:
-        """Draw the random number in ``[0, 1)`` that jitters one retry's wait (a protected hook).
-
-        The stage's retry policy turns it into a wait (`RetryPolicy.wait`); override it
-        (or seed ``self._random``) for waits a test can predict.
-        """
+        """Draw the number in ``[0, 1)`` that jitters a retry's wait (a protected hook)."""
         return self._random.random()
 
     @property
