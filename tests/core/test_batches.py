@@ -159,18 +159,9 @@ async def test_a_failed_batch_call_is_retried_as_a_batch_then_fails_each_item(
         return values
 
     tracker = StatusTracker()
-    attempts: dict[str, Any] = (
-        {"task_attempts": 3} if strategy == "per_task" else {"stage_attempts": 3}
-    )
-    stage = Stage(
-        "Insert",
-        workers=1,
-        tasks=[insert],
-        batch_size=2,
-        retry=strategy,  # type: ignore[arg-type]
-        task_wait_seconds=0,
-        **attempts,
-    )
+    options: dict[str, Any] = {"retry": strategy, "task_wait_seconds": 0}
+    options.update({"task_attempts": 3} if strategy == "per_task" else {"stage_attempts": 3})
+    stage = Stage("Insert", workers=1, tasks=[insert], batch_size=2, **options)
     pipeline = Pipeline([stage], status_tracker=tracker)
     async with asyncio.timeout(5):
         results = await pipeline.run(range(4))

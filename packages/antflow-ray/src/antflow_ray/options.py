@@ -48,6 +48,11 @@ SUPPORTED_STAGE_OPTIONS: Final[frozenset[str]] = frozenset(
         "queue_capacity",
         "task_timeout",
         "on_skip",
+        "retry_on",
+        "retry_if",
+        "backoff",
+        "max_wait_seconds",
+        "jitter",
     }
 )
 """The `Stage` fields `RayPipeline` implements; any other field must keep its default."""

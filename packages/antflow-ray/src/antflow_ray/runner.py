@@ -10,7 +10,8 @@ each call's small report; the output stays in Ray's object store and the next ca
 the next stage) receives its reference (`Stored`), so values flow from actor to actor.
 
 Every decision is the model's, taken here on the driver: `decide_retry` after a failed
-call (call the task again or not), `decide_stage_failure` once a task failed for good
+call (call the task again or not, and how long to wait: the stage's retry policy, with a
+random draw for its jitter), `stage_failure` once a task failed for good
 (re-queue at the start of the stage, or give up), `skip_check_failed` when ``skip_if``
 raised, `call_attempt` and the metadata functions for what events report, and the
 stage's counters feed `stage_counts`. A plan's ``next_index`` says where an item goes.
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +45,7 @@ from antflow_core.model import (
     Payload,
     PipelineResult,
     RequeueItem,
+    RetryDecision,
     RetryTask,
     StageCounts,
     StagePlan,
@@ -52,11 +55,11 @@ from antflow_core.model import (
     call_with_failure,
     call_with_payload,
     decide_retry,
-    decide_stage_failure,
     error_metadata,
     retry_metadata,
     skip_check_failed,
     stage_counts,
+    stage_failure,
 )
 from antflow_core.runtime import QueueClosed, StageQueue
 from antflow_core.runtime.workers import WorkerRecord
@@ -79,14 +82,25 @@ QueueEntry = tuple[int, int, tuple[Payload[Any], int]]
 
 
 class _TaskFailed(Exception):
-    """A task of the stage failed for good (after its per-task retries)."""
+    """A task of the stage failed for good (after its per-task retries).
 
-    def __init__(self, error: BaseException, task: str, attempts: int, duration: float) -> None:
+    ``decision`` is the model's decision on its last call, from which the stage's follows.
+    """
+
+    def __init__(
+        self,
+        error: BaseException,
+        task: str,
+        attempts: int,
+        duration: float,
+        decision: RetryDecision,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.task = task
         self.attempts = attempts
         self.duration = duration
+        self.decision = decision
 
 
 def _is_own_cancellation(exc: BaseException) -> bool:
@@ -327,12 +341,16 @@ class StageRunner:
                 )
                 return output
             decision = decide_retry(
-                self.stage, task_attempt=task_attempt, stage_attempt=stage_attempt, error=error
+                self.stage,
+                task_attempt=task_attempt,
+                stage_attempt=stage_attempt,
+                error=error,
+                draw=random.random(),  # the jitter of the wait, if the stage has one
             )
             retry = decision.value_or(None)
             if not isinstance(retry, RetryTask):
                 # Give up here, or (RequeueItem, per_stage) let the stage re-queue the item.
-                raise _TaskFailed(error, name, task_attempt, duration)
+                raise _TaskFailed(error, name, task_attempt, duration, decision)
             self.retried += 1
             await emitter.task(
                 payload.id,
@@ -409,16 +427,15 @@ class StageRunner:
         stage_attempt: int,
         failure: _TaskFailed,
     ) -> None:
-        """A task failed for good: re-queue the item (``per_stage``) or fail it."""
-        decision = decide_stage_failure(
-            self.stage,
-            task_attempts=failure.attempts,
-            stage_attempt=stage_attempt,
-            error=failure.error,
-        )
+        """A task failed for good: re-queue the item (``per_stage``) or fail it.
+
+        It fails with its last call's error, or with what the stage's ``retry_if`` raised.
+        """
+        decision = stage_failure(failure.decision, task_attempts=failure.attempts)
         if isinstance(decision, Failure):
             gave_up = decision.failure()
-            await self._fail_item(record, payload, failure.error, gave_up.attempts, failure)
+            error = failure.error if gave_up.error is None else gave_up.error
+            await self._fail_item(record, payload, error, gave_up.attempts, failure)
             return
         requeue = decision.unwrap()
         await self._requeue(record, priority, seq, payload, stage_attempt, failure, requeue)

@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Any
 
-from returns.result import Failure, Result, Success
+from returns.result import Failure, Success
 
 from antflow_core.errors import BatchResultError
 
@@ -63,7 +63,7 @@ def input_ended(*, closed: bool, feeds: int, in_flight: int, collecting: int) ->
 
 def batch_results(
     output: object, size: int, *, task: str, stage: str
-) -> Result[Sequence[Any], BatchResultError]:
+) -> Success[Sequence[Any]] | Failure[BatchResultError]:
     """Check what a batch task returned for a batch of ``size`` values: one result each.
 
     Returns:

@@ -43,7 +43,7 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from returns.result import Failure, Result, Success
+from returns.result import Failure, Success
 
 from antflow_core.errors import UnknownStageError
 from antflow_core.model.decisions import PipelinePlan, resolve_stage
@@ -103,7 +103,7 @@ def child_id(parent_id: Any, index: int) -> tuple[Any, int]:
 
 def route_child(
     plan: PipelinePlan, stage_index: int, stage: str | None = None
-) -> Result[ChildRoute, UnknownStageError]:
+) -> Success[ChildRoute] | Failure[UnknownStageError]:
     """Return where a child made by stage ``stage_index`` goes; ``stage`` is the one it names.
 
     Returns:

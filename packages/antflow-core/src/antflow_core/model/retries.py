@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
-from returns.result import Failure, Result, Success
+from returns.result import Failure, Success
 
 from antflow_core.errors import PermanentError
 
@@ -238,7 +238,7 @@ class RetryPolicy:
 
     def decide(
         self, *, attempt: int, error: BaseException, draw: float = 0.0
-    ) -> Result[RetryTask, GiveUp]:
+    ) -> Success[RetryTask] | Failure[GiveUp]:
         """Decide what follows failed attempt ``attempt`` (from 1) that raised ``error``.
 
         Returns:
