@@ -125,8 +125,15 @@ def on_ray(stages: Sequence[Stage]) -> RayPipeline:
 async def test_ray_pipeline_passes_the_conformance_kit(probes: Any) -> None:
     report = await check_runtime_async(
         pipeline_driver(on_ray),
-        # RayPipeline refuses the flow-control options of Stage (antflow_ray.options)
-        supports=Supports(pull_stages=False, rate_limits=False, call_concurrency=False),
+        # RayPipeline refuses the flow-control, fan-out and batch options of Stage
+        # (antflow_ray.options)
+        supports=Supports(
+            pull_stages=False,
+            rate_limits=False,
+            call_concurrency=False,
+            fan_out=False,
+            batches=False,
+        ),
         seed=21,
         count=10,
         probe_factory=probes,

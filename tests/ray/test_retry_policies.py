@@ -30,8 +30,13 @@ def server_error(exc: BaseException) -> bool:
     return isinstance(exc, HTTPError) and exc.status >= 500
 
 
+def shared_ledger() -> Any:
+    """The session's `Ledger` actor, from inside a task (Ray's handles are untyped)."""
+    return ray.get_actor("ledger")
+
+
 async def fetch(path: str) -> str:
-    calls = await ray.get_actor("ledger").enter.remote(path)
+    calls = await shared_ledger().enter.remote(path)
     if path == "/missing":
         raise HTTPError(404)
     if path == "/busy" and calls < 3:
