@@ -427,3 +427,15 @@ async def test_a_recursive_crawl_of_2000_pages_fetches_and_saves_every_page_once
     assert stats.items_spawned == (PAGES - 1) + PAGES  # the links, and the records
     assert (stats.items_failed, stats.items_in_flight) == (0, 0)
     assert_books_balance(pipeline)
+
+
+async def test_the_fan_out_stages_on_success_is_called_once_per_child() -> None:
+    seen: list[tuple[Any, Any]] = []
+
+    def on_success(payload: Any) -> None:
+        seen.append((payload.id, payload.value))
+
+    pipeline = Pipeline([Stage("Split", tasks=[split], fan_out=True, on_success=on_success)])
+    async with asyncio.timeout(5):
+        await pipeline.run([2, 0])
+    assert seen == [((0, 0), "2.0"), ((0, 1), "2.1")]
