@@ -351,11 +351,33 @@ class StatusTracker:
             meta = 1
         elif len(metadata) == 1 and type(attempt := metadata.get("attempt")) is int:
             meta = attempt  # {"attempt": n}, stored as the number alone
-        else:
+        else:  # failures, retries, and the ends and starts of a fan-out: rarer
             meta = metadata or None
+            if status is _EXPANDED:  # it ended, fanned out into children
+                self._extend((item_id, stage, status, worker, worker_id, timestamp, meta))
+                if self._bounded:
+                    self._after_finish(item_id)
+                return self._status_changed(
+                    item_id, stage, status, worker, worker_id, timestamp, metadata
+                )
         self._extend((item_id, stage, status, worker, worker_id, timestamp, meta))
-        if status is _EXPANDED and self._bounded:  # it ended: fanned out into children
-            self._after_finish(item_id)
+        callback = self._on_status_change
+        if callback is None:
+            return None
+        event = StatusEvent(item_id, stage, status, worker, worker_id, timestamp, metadata)
+        return _call(callback, event, "on_status_change")
+
+    def _status_changed(
+        self,
+        item_id: Any,
+        stage: str,
+        status: ItemStatus,
+        worker: str | None,
+        worker_id: int | None,
+        timestamp: float,
+        metadata: Mapping[str, Any],
+    ) -> Awaitable[None] | None:
+        """Call ``on_status_change`` with the event, if one is set."""
         callback = self._on_status_change
         if callback is None:
             return None
