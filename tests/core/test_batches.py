@@ -250,6 +250,7 @@ async def test_a_batch_of_one_is_a_list_of_one_value() -> None:
         ({"batch_size": 2, "fan_out": True}, "fan_out and batch_size cannot be combined"),
         ({"batch_size": 2, "unpack_args": True}, "unpack_args cannot be combined"),
         ({"fan_out": 1}, "fan_out must be True or False"),
+        ({"batch_size": 2, "pull": True}, "pull and batch_size cannot be combined"),
     ],
 )
 def test_bad_batch_and_fan_out_options_are_refused(options: dict[str, Any], message: str) -> None:

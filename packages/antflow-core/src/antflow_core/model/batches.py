@@ -99,7 +99,12 @@ def _is_int(value: object) -> bool:
 
 
 def shape_problems(
-    *, fan_out: object, batch_size: object, batch_timeout: object, unpack_args: object
+    *,
+    fan_out: object,
+    batch_size: object,
+    batch_timeout: object,
+    unpack_args: object,
+    pull: object = False,
 ) -> list[str]:
     """Return the problems of a stage's ``fan_out``, ``batch_size`` and ``batch_timeout``.
 
@@ -132,6 +137,11 @@ def shape_problems(
         problems.append(
             "fan_out and batch_size cannot be combined in one stage: batch in one stage, "
             "fan out in the next"
+        )
+    if batch_size is not None and pull is True:
+        problems.append(
+            "pull and batch_size cannot be combined: a batch stage collects the items waiting "
+            "in its queue, and a pull stage has none; drop pull=True"
         )
     if batch_size is not None and unpack_args is True:
         problems.append(

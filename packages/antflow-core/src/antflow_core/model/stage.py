@@ -774,6 +774,7 @@ def stage_problems(stage: Stage) -> list[str]:
             batch_size=stage.batch_size,
             batch_timeout=stage.batch_timeout,
             unpack_args=stage.unpack_args,
+            pull=stage.pull,
         )
     )
     if stage.queue_capacity is not None and (

@@ -51,7 +51,7 @@ from antflow_core.model import (
 )
 from antflow_core.runtime.handoff import complete, fail_item
 from antflow_core.runtime.invoke import TaskSpec, invoke, is_own_cancellation
-from antflow_core.runtime.queues import EMPTY
+from antflow_core.runtime.queues import EMPTY, StageQueue
 from antflow_core.runtime.run_state import Phase
 from antflow_core.runtime.task_calls import TaskFailed, retry_call
 from antflow_core.runtime.workers import WorkerRecord
@@ -94,6 +94,7 @@ async def batch_loop(runner: StageRunner, record: WorkerRecord) -> None:
 async def collect(runner: StageRunner, record: WorkerRecord) -> list[Collected]:
     """Take items into a batch until the model says it is ready; return them (at least one)."""
     queue = runner.queue
+    assert isinstance(queue, StageQueue)  # a batch stage is never a pull stage
     stage = runner.stage
     size = stage.batch_size or 1
     timeout = stage.batch_timeout
