@@ -119,6 +119,17 @@ async def test_generators_async_generators_and_plain_functions_fan_out() -> None
         assert sorted(r.id for r in results) == [(0, 0), (0, 1), (1, 0)], task
 
 
+def test_only_the_last_task_of_a_fan_out_stage_may_be_an_async_generator_function() -> None:
+    async def agen(n: int) -> AsyncIterator[int]:
+        yield n
+
+    Stage("Fan", workers=1, tasks=[identity, agen], fan_out=True)  # accepted: it fans out
+    with pytest.raises(ValueError, match="async generator function"):
+        Stage("Fan", workers=1, tasks=[agen, identity], fan_out=True)
+    with pytest.raises(ValueError, match="last task of a fan_out=True stage"):
+        Stage("Plain", workers=1, tasks=[agen])
+
+
 async def test_a_stage_of_several_tasks_fans_out_the_last_ones_output() -> None:
     async def double(n: int) -> int:
         return n * 2

@@ -739,12 +739,15 @@ def stage_problems(stage: Stage) -> list[str]:
                     f"tasks[{index}] is {task!r} of type {type(task).__name__}, which is not "
                     "callable: pass the function itself, e.g. tasks=[fetch], not tasks=[fetch()]"
                 )
-            elif is_async_generator_callable(task):
+            elif is_async_generator_callable(task) and not (
+                stage.fan_out is True and index == len(stage.tasks) - 1
+            ):
                 problems.append(
                     f"tasks[{index}] {task_name(task)!r} is an async generator function (an "
                     "`async def` with `yield`): a task returns its result instead of yielding "
                     "it; collect what it yields (`return [x async for x in ...]`) or replace "
-                    "`yield` with `return`"
+                    "`yield` with `return`, or make it the last task of a fan_out=True "
+                    "stage, whose yielded values each travel on as their own item"
                 )
     if stage.retry not in RETRY_STRATEGIES:
         problems.append(

@@ -200,11 +200,8 @@ class Spawner:
         about = {"parent": parent.id} if emitter.observer is not None else None
         destination = route.index
         if destination is None:  # the fan-out stage is the last: a result at once
-            if about is not None:
-                pending = emitter.status(ident, runner.name, ItemStatus.COMPLETED, record, about)
-                if pending is not None:
-                    await emitter.settle(pending)
-            await runner.outcomes.add_result(PipelineResult.from_payload(child))
+            told = None if about is None else (runner.name, record, about)
+            await runner.outcomes.add_result(PipelineResult.from_payload(child), told)
             held.pop()
             return
         following = self.runners[destination]

@@ -157,11 +157,17 @@ class Outcomes:
                 await emitter.settle(ended)
         self.end_item()
 
-    async def add_result(self, result: PipelineResult[Any]) -> None:
+    async def add_result(
+        self,
+        result: PipelineResult[Any],
+        told: tuple[str, WorkerRecord, dict[str, Any]] | None = None,
+    ) -> None:
         """An item that no worker record holds as its ``payload`` ends as ``result``.
 
         For an item of a batch, or a child of a fan-out stage that ends where it was
         made: the caller keeps it in the worker's ``held`` list until this returns.
+        ``told`` (the stage, the worker's record and the status's metadata) has the
+        observer hear ``completed`` at that stage, as `finish` does: once it is counted.
         """
         if not self.deliver(result):
             stream_out = self.stream_out
@@ -172,9 +178,15 @@ class Outcomes:
         self.processed += 1
         emitter = self.emitter
         if emitter.observer is not None:
-            pending = emitter.item_finished(result.id, result)
-            if pending is not None:
-                await emitter.settle(pending)
+            status = None
+            if told is not None:
+                stage, record, about = told
+                status = emitter.status(result.id, stage, ItemStatus.COMPLETED, record, about)
+            ended = emitter.item_finished(result.id, result)
+            if status is not None:
+                await emitter.settle(status)
+            if ended is not None:
+                await emitter.settle(ended)
         self.end_item()
 
     async def add_failure(self, failed: FailedItem) -> None:
