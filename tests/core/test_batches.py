@@ -34,6 +34,10 @@ class Recorder:
         return [v * 10 for v in values]
 
 
+async def echo(value: Any) -> Any:
+    return value
+
+
 async def test_batches_are_flushed_when_full_and_at_the_end_of_run() -> None:
     embed = Recorder()
     tracker = StatusTracker()
@@ -225,6 +229,27 @@ async def test_shutdown_lists_the_items_of_a_partial_batch_as_unfinished() -> No
     assert embed.batches == []
     stats = pipeline.get_stats()
     assert (stats.items_unfinished, stats.items_in_flight) == (2, 0)
+
+
+async def test_a_batch_task_that_shuts_the_pipeline_down_leaves_its_items_unfinished() -> None:
+    # Its worker then finds the next stage closed with the batch in hand.
+    stopped = asyncio.Event()
+
+    async def stop(values: list[str]) -> list[str]:
+        await pipeline.shutdown()
+        stopped.set()
+        return values
+
+    pipeline = Pipeline([Stage("Stop", tasks=[stop], batch_size=3), Stage("Next", tasks=[echo])])
+    await pipeline.start()
+    await pipeline.feed(["a", "b", "c"])
+    async with asyncio.timeout(5):
+        await stopped.wait()
+        await pipeline.shutdown()  # returns once the worker that called it has stopped
+    assert sorted(p.value for p in pipeline.unfinished_items) == ["a", "b", "c"]
+    stats = pipeline.get_stats()
+    assert (stats.items_unfinished, stats.items_in_flight) == (3, 0)
+    assert pipeline._run_state.in_flight == 0  # the count join() waits on agrees
 
 
 async def test_a_batch_of_one_is_a_list_of_one_value() -> None:

@@ -388,6 +388,28 @@ async def test_shutdown_during_an_expansion_lists_the_parent_and_children_as_unf
     assert_books_balance(pipeline)
 
 
+async def test_a_fan_out_task_that_shuts_the_pipeline_down_leaves_the_books_balanced() -> None:
+    stopped = asyncio.Event()
+
+    async def stop_midway(n: int) -> AsyncIterator[int]:
+        yield n
+        await pipeline.shutdown()
+        stopped.set()
+        yield n + 1
+
+    pipeline = Pipeline([Stage("Stop", tasks=[stop_midway], fan_out=True), Stage("Next", tasks=[identity])])
+    await pipeline.start()
+    await pipeline.feed([7])
+    async with asyncio.timeout(5):
+        await stopped.wait()
+        await pipeline.shutdown()  # returns once the worker that called it has stopped
+    stats = pipeline.get_stats()
+    assert stats.items_in_flight == 0
+    assert pipeline._run_state.in_flight == 0  # the count join() waits on agrees
+    assert 0 in [p.id for p in pipeline.unfinished_items]  # the parent never expanded
+    assert_books_balance(pipeline)
+
+
 # ------------------------------------------------------------------ a recursive crawl
 
 PAGES = 2000

@@ -397,6 +397,13 @@ class StageRunner:
                 record.payload = None
                 record.current_task = None
                 self.run_state.end_item()
+            if record.held and self.run_state.phase is Phase.CLOSED:
+                # The worker that called shutdown() (the others' are taken by it): the
+                # rest of its batch, or the child of a fan-out it was handing on.
+                for payload in record.held:
+                    self.outcomes.unfinished.append(payload)
+                    self.run_state.end_item()
+                record.held.clear()
 
     async def general_loop(self, record: WorkerRecord) -> None:
         """`worker`'s loop for any stage: every item through `process`."""
