@@ -397,7 +397,9 @@ async def test_a_fan_out_task_that_shuts_the_pipeline_down_leaves_the_books_bala
         stopped.set()
         yield n + 1
 
-    pipeline = Pipeline([Stage("Stop", tasks=[stop_midway], fan_out=True), Stage("Next", tasks=[identity])])
+    pipeline = Pipeline(
+        [Stage("Stop", tasks=[stop_midway], fan_out=True), Stage("Next", tasks=[identity])]
+    )
     await pipeline.start()
     await pipeline.feed([7])
     async with asyncio.timeout(5):

@@ -10,6 +10,7 @@ by a recording one (a controlled clock: nothing really waits) and a seeded jitte
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import Counter
 from typing import Any
@@ -322,6 +323,8 @@ async def test_retries_wait_task_wait_seconds_by_default() -> None:
         ({"retry_if": True}, "retry_if must be a function of the error"),
         ({"backoff": "linear"}, "backoff must be 'fixed' or 'exponential'"),
         ({"max_wait_seconds": -1}, "max_wait_seconds must be None (no cap)"),
+        ({"max_wait_seconds": math.inf}, "max_wait_seconds must be None (no cap) or a finite"),
+        ({"jitter": math.nan}, "jitter must be None (the backoff's default) or a fraction"),
         ({"jitter": 1.5}, "jitter must be None (the backoff's default) or a fraction"),
     ],
 )

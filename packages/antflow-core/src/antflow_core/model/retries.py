@@ -270,7 +270,8 @@ class GiveUp:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float: NaN and infinities would make every comparison lie."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def retry_policy_problems(
@@ -296,16 +297,16 @@ def retry_policy_problems(
             f"{attempts_name} must be an integer of at least 1 (1 means no retry), got {attempts!r}"
         )
     if not _is_number(wait_seconds) or wait_seconds < 0:  # type: ignore[operator]
-        problems.append(f"{wait_name} must be a number of seconds >= 0, got {wait_seconds!r}")
+        problems.append(
+            f"{wait_name} must be a finite number of seconds >= 0, got {wait_seconds!r}"
+        )
     if backoff not in BACKOFFS:
         problems.append(f"backoff must be 'fixed' or 'exponential', got {backoff!r}")
     if max_wait_seconds is not None and (
-        not _is_number(max_wait_seconds)
-        or max_wait_seconds < 0  # type: ignore[operator]
-        or math.isnan(max_wait_seconds)  # type: ignore[arg-type]
+        not _is_number(max_wait_seconds) or max_wait_seconds < 0  # type: ignore[operator]
     ):
         problems.append(
-            f"max_wait_seconds must be None (no cap) or a number of seconds >= 0, "
+            f"max_wait_seconds must be None (no cap) or a finite number of seconds >= 0, "
             f"got {max_wait_seconds!r}"
         )
     if jitter is not None and (
