@@ -31,6 +31,10 @@ Flow control is decided here too (`antflow_core.model.limits`): when a rate-limi
 may start (`RateLimit`, `call_delay`), and a stage's ``call_concurrency``; a *pull* stage
 (``Stage(pull=True)``) has no queue and takes an item only when a worker is free.
 
+Outside pipelines, `antflow_core.model.calls` decides for single calls (an
+``AsyncExecutor``'s work): `decide_call_retry` is the ``per_task`` retry table with a
+call's own `CallPolicy`, and `wait_is_over` says when waiting on several calls ends.
+
 Everything here is data and pure functions: no asyncio, no I/O, no clock, no
 randomness. Time and ids are passed in. The asyncio runtime in
 `antflow_core.runtime` executes these decisions; a custom runtime (threads, trio, a
@@ -39,6 +43,20 @@ simulation) can use this module alone.
 
 from antflow_core.errors import StageValidationError, UnknownStageError
 from antflow_core.model.batches import batch_ready, batch_results, input_ended, shape_problems
+from antflow_core.model.calls import (
+    ALL_COMPLETED,
+    DEFAULT_RETRY_DELAY,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    WAIT_TABLE,
+    CallPolicy,
+    ReturnWhen,
+    call_policy,
+    decide_call_retry,
+    parse_return_when,
+    validate_max_workers,
+    wait_is_over,
+)
 from antflow_core.model.decisions import (
     ROUTING_TABLE,
     Destination,
@@ -170,13 +188,19 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "BACKOFFS",
     "DEFAULT_EXPONENTIAL_JITTER",
+    "ALL_COMPLETED",
     "DEFAULT_PRIORITY",
+    "DEFAULT_RETRY_DELAY",
     "EMPTY_METADATA",
     "FIRST_ATTEMPT",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
     "NO_METADATA",
     "RETRY_STRATEGIES",
     "ROUTING_TABLE",
     "Backoff",
+    "WAIT_TABLE",
+    "CallPolicy",
     "CallbackForm",
     "Child",
     "ChildRoute",
@@ -219,6 +243,7 @@ __all__ = [
     "RetryPredicate",
     "RetryStrategy",
     "RetryTask",
+    "ReturnWhen",
     "SkipCallback",
     "SkipPredicate",
     "Stage",
@@ -243,6 +268,7 @@ __all__ = [
     "batch_results",
     "call_attempt",
     "call_delay",
+    "call_policy",
     "call_with_failure",
     "call_with_payload",
     "callback_form",
@@ -250,6 +276,7 @@ __all__ = [
     "coerce_payload",
     "coerce_rate_limit",
     "compute_pipeline_stats",
+    "decide_call_retry",
     "decide_retry",
     "decide_stage_failure",
     "default_queue_capacity",
@@ -264,6 +291,7 @@ __all__ = [
     "is_retryable",
     "item_metadata",
     "order_by_sequence",
+    "parse_return_when",
     "plan_pipeline",
     "prepare_payload",
     "rate_limit_problems",
@@ -281,7 +309,9 @@ __all__ = [
     "succeeded_outcome",
     "summarize_errors",
     "task_name",
+    "validate_max_workers",
     "validate_pipeline_options",
     "validate_stages",
+    "wait_is_over",
     "worker_name",
 ]
