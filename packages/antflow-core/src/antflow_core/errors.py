@@ -14,6 +14,7 @@ The hierarchy is antflow 0.10's, extended::
     │   ├── PipelineStateError           (also a RuntimeError)
     │   ├── FeedError                    (also a RuntimeError)
     │   └── PipelineCrashedError         (also a RuntimeError)
+    ├── ExecutorShutdownError            (also a RuntimeError)
     ├── TaskTimeoutError                 (also a TimeoutError)
     ├── TaskReturnedCoroutineError       (also a TypeError)
     ├── FanOutError                      (also a PermanentError and a TypeError)
@@ -33,6 +34,7 @@ __all__ = [
     "AntFlowError",
     "AntflowError",
     "BatchResultError",
+    "ExecutorShutdownError",
     "ExtensionNotInstalledError",
     "FanOutError",
     "FeedError",
@@ -157,6 +159,14 @@ class BatchResultError(AntFlowError, PermanentError, ValueError):
     A task of a stage with ``batch_size`` receives a list of values and must return a
     sequence (a list, a tuple) of as many results, in the same order. Every item of the
     batch fails with this error, never retried: calling again would not fix the task.
+    """
+
+
+class ExecutorShutdownError(AntFlowError, RuntimeError):
+    """A call was submitted to an `AsyncExecutor` after its shutdown.
+
+    Raised by ``submit()``, ``map()`` and ``map_iter()`` once ``shutdown()`` was called
+    or the executor's ``async with`` block ended; the message says what to do instead.
     """
 
 

@@ -30,12 +30,22 @@ stats) is a model function. The runtime is split into rooms, one module each:
 | ``observers`` | `combine_observers`: several observers on one pipeline |
 | ``dashboards`` | antflow 0.10's custom dashboards, run as displays; `BaseDashboard` |
 | ``interrupts`` | what ``run()`` does on Ctrl-C and SIGTERM |
+| ``executor`` | `AsyncExecutor`, `concurrent.futures` for coroutines (a subpackage of rooms) |
 
 Each module opens with its theory of operation.
 """
 
 from antflow_core.runtime.dashboards import BaseDashboard, DashboardDisplay
 from antflow_core.runtime.display import DisplayDriver
+from antflow_core.runtime.executor import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    AsyncExecutor,
+    AsyncFuture,
+    as_completed,
+    wait,
+)
 from antflow_core.runtime.extensions import (
     DISPLAY_ENTRY_POINT_GROUP,
     TELEMETRY_ENTRY_POINT_GROUP,
@@ -61,9 +71,14 @@ from antflow_core.runtime.rendezvous import Rendezvous
 from antflow_core.runtime.workers import set_task_status
 
 __all__ = [
+    "ALL_COMPLETED",
     "DISPLAY_ENTRY_POINT_GROUP",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
     "SIGTERM_EXIT_STATUS",
     "TELEMETRY_ENTRY_POINT_GROUP",
+    "AsyncExecutor",
+    "AsyncFuture",
     "BaseDashboard",
     "ConcurrencyLimiter",
     "DashboardDisplay",
@@ -74,6 +89,7 @@ __all__ = [
     "RateLimiter",
     "Rendezvous",
     "StageQueue",
+    "as_completed",
     "available_displays",
     "call_rate_has_capacity",
     "combine_observers",
@@ -84,5 +100,6 @@ __all__ = [
     "rate_limit",
     "resolve_display",
     "set_task_status",
+    "wait",
     "with_telemetry",
 ]

@@ -1,0 +1,287 @@
+"""Calling one submitted function: async or in a thread, under a limit, with retries.
+
+Theory of operation
+-------------------
+The options of a call (`CallOptions`: ``retries``, ``retry_delay``, ``semaphore``) are
+checked once, when they are given (to the executor, to ``with_options()`` or to
+``map()``), and compiled with the function into a `CallPlan`. A plan whose function is
+``async`` and that has no retry and no limit is *simple*: the worker awaits the
+function itself, with nothing around it. Any other call goes through `run_call`.
+
+`run_call` makes the first attempt directly. When it raises, the model decides
+(`decide_call_retry`) and, if the call retries, tenacity executes: its ``stop`` and
+``wait`` ask the model, and the first attempt, which already failed, is replayed into it
+as its attempt 1, so no retry machinery is built for a call that succeeds at once (as
+for a stage's tasks, see ``task_calls``). After the last attempt the function's own
+exception is raised again, never a wrapper.
+
+A plain function (not ``async``) runs in the executor's thread pool, with the caller's
+context variables; if it returns an awaitable (a lambda around an async call), that is
+awaited on the loop. The ``semaphore`` (any async context manager: an
+`asyncio.Semaphore`, a lock...) is held around each attempt, not during the waits
+between attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+from collections.abc import Callable
+from concurrent.futures import Executor
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from types import CoroutineType
+from typing import Any, Final, NoReturn, TypedDict
+
+from returns.result import Failure
+from tenacity import AsyncRetrying, RetryCallState
+
+from antflow_core.errors import TaskReturnedCoroutineError
+from antflow_core.model import is_async_callable, is_retryable
+from antflow_core.model.calls import NO_RETRY, CallPolicy, call_policy, decide_call_retry
+from antflow_core.model.decisions import RetryTask
+from antflow_core.runtime.invoke import is_own_cancellation
+
+__all__ = [
+    "OPTION_NAMES",
+    "CallOptions",
+    "CallPlan",
+    "Limit",
+    "compile_options",
+    "merge_options",
+    "plan_call",
+    "run_call",
+]
+
+Limit = AbstractAsyncContextManager[Any]
+"""What ``semaphore=`` accepts: an `asyncio.Semaphore`, or any async context manager."""
+
+
+class CallOptions(TypedDict, total=False):
+    """The options of a call, given to `AsyncExecutor`, ``with_options()``, ``map()``.
+
+    Every key is optional; what a call does not say, the executor's options say, and
+    what they do not say, the defaults below.
+
+    Attributes:
+        retries: How many times a failed call is tried again (default 0: never). The
+            function is called ``retries + 1`` times at most; after the last attempt
+            its own exception is raised.
+        retry_delay: Seconds to wait before each retry (default 1.0, as a `Stage`'s
+            ``task_wait_seconds``).
+        semaphore: An `asyncio.Semaphore` (or any async context manager) held around
+            each attempt: a limit shared by calls of several executors or maps, on top
+            of ``max_workers``. None (the default) for none.
+    """
+
+    retries: int
+    retry_delay: float
+    semaphore: Limit | None
+
+
+OPTION_NAMES: Final = frozenset(CallOptions.__annotations__)
+"""The keys of `CallOptions`."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledOptions:
+    """`CallOptions`, checked: the model's `CallPolicy` and the limit."""
+
+    policy: CallPolicy = NO_RETRY
+    semaphore: Limit | None = None
+    given: tuple[tuple[str, Any], ...] = ()
+
+
+DEFAULT_OPTIONS: Final = CompiledOptions()
+
+
+def compile_options(options: CallOptions | dict[str, Any]) -> CompiledOptions:
+    """Check ``options`` and compile them (alone, with the defaults for what they omit).
+
+    Raises:
+        TypeError: If a key is not an option, or ``semaphore`` is not an async context
+            manager.
+        ValueError: If ``retries`` or ``retry_delay`` is out of range.
+    """
+    unknown = sorted(set(options) - OPTION_NAMES)
+    if unknown:
+        accepted = ", ".join(sorted(OPTION_NAMES))
+        raise TypeError(
+            f"unknown call option {', '.join(map(repr, unknown))}: the options are {accepted}"
+        )
+    if not options:
+        return DEFAULT_OPTIONS
+    policy = call_policy(**{k: v for k, v in options.items() if k != "semaphore"})
+    semaphore = options.get("semaphore")
+    if semaphore is not None and not (
+        hasattr(semaphore, "__aenter__") and hasattr(semaphore, "__aexit__")
+    ):
+        raise TypeError(
+            "semaphore must be an asyncio.Semaphore (or any async context manager) or None, "
+            f"got {semaphore!r}"
+        )
+    return CompiledOptions(policy, semaphore, tuple(sorted(options.items(), key=lambda i: i[0])))
+
+
+def merge_options(base: CompiledOptions, options: CallOptions | dict[str, Any]) -> CompiledOptions:
+    """Compile ``options`` over ``base``: what ``options`` says wins, key by key."""
+    if not options:
+        return base
+    return compile_options({**dict(base.given), **options})
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """A function with its compiled options: how a worker calls it, decided once.
+
+    Attributes:
+        options: The call's options.
+        is_async: Whether the function returns a coroutine; if not it runs in a thread.
+        simple: Awaited as it is: async, no retry, no limit.
+    """
+
+    options: CompiledOptions
+    is_async: bool
+    simple: bool
+
+
+def plan_call(fn: Callable[..., Any], options: CompiledOptions) -> CallPlan:
+    """Return the `CallPlan` of calling ``fn`` with ``options``.
+
+    Raises:
+        TypeError: If ``fn`` is not callable.
+    """
+    if not callable(fn):
+        raise TypeError(
+            f"the function to call must be callable, got {fn!r} of type {type(fn).__name__}: "
+            "pass the function itself, e.g. submit(fetch, url), not submit(fetch(url))"
+        )
+    is_async = is_async_callable(fn)
+    simple = is_async and options.policy.attempts == 1 and options.semaphore is None
+    return CallPlan(options, is_async, simple)
+
+
+async def run_call(
+    plan: CallPlan,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    threads: Callable[[], Executor],
+) -> Any:
+    """Call ``fn(*args, **kwargs)`` as ``plan`` says; return its value.
+
+    Args:
+        plan: The call's plan.
+        fn: The function.
+        args: Its positional arguments.
+        kwargs: Its keyword arguments.
+        threads: Returns the thread pool a plain function runs in (made on first use).
+
+    Raises:
+        BaseException: What the function raised on its last attempt.
+    """
+    try:
+        return await _attempt(plan, fn, args, kwargs, threads)
+    except BaseException as first_error:
+        if is_own_cancellation(first_error):
+            raise
+        policy = plan.options.policy
+        decision = decide_call_retry(policy, attempt=1, error=first_error)
+        if not isinstance(decision.value_or(None), RetryTask):
+            raise
+        return await _retry(plan, fn, args, kwargs, threads, first_error)
+
+
+async def _retry(
+    plan: CallPlan,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    threads: Callable[[], Executor],
+    first_error: BaseException,
+) -> Any:
+    policy = plan.options.policy
+    replayed = False
+
+    def verdict(state: RetryCallState) -> Any:
+        return decide_call_retry(policy, attempt=state.attempt_number, error=_error(state))
+
+    def stop(state: RetryCallState) -> bool:
+        return isinstance(verdict(state), Failure)
+
+    def wait(state: RetryCallState) -> float:
+        chosen = verdict(state).value_or(None)
+        return chosen.wait_seconds if isinstance(chosen, RetryTask) else 0.0
+
+    async def attempt() -> Any:
+        nonlocal replayed
+        if not replayed:
+            replayed = True  # tenacity's attempt 1 is the call that already failed
+            raise first_error
+        return await _attempt(plan, fn, args, kwargs, threads)
+
+    retrying = AsyncRetrying(stop=stop, wait=wait, retry=_retry_if_retryable, reraise=True)
+    return await retrying(attempt)
+
+
+async def _attempt(
+    plan: CallPlan,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    threads: Callable[[], Executor],
+) -> Any:
+    semaphore = plan.options.semaphore
+    if semaphore is None:
+        return await _call(plan, fn, args, kwargs, threads)
+    async with semaphore:
+        return await _call(plan, fn, args, kwargs, threads)
+
+
+async def _call(
+    plan: CallPlan,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    threads: Callable[[], Executor],
+) -> Any:
+    if plan.is_async:
+        result = await fn(*args, **kwargs)
+        if type(result) is CoroutineType:
+            returned_coroutine(fn, result)
+        return result
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(
+        threads(), functools.partial(context.run, fn, *args, **kwargs)
+    )
+    if inspect.isawaitable(result):
+        # A plain function that returns an awaitable (e.g. a lambda around an async call).
+        result = await result
+    return result
+
+
+def returned_coroutine(fn: Callable[..., Any], result: CoroutineType[Any, Any, Any]) -> NoReturn:
+    """Reject the coroutine an async function returned instead of a value (a missing ``await``)."""
+    name = getattr(result, "__qualname__", "a coroutine")
+    result.close()  # never awaited: close it so Python does not warn about it later
+    caller = getattr(fn, "__qualname__", type(fn).__name__)
+    raise TaskReturnedCoroutineError(
+        f"{caller}() returned the coroutine {name}() instead of a value: add `await` where "
+        "that coroutine is created inside it"
+    )
+
+
+def _error(state: RetryCallState) -> BaseException:
+    outcome = state.outcome
+    error = outcome.exception() if outcome is not None else None
+    if error is None:  # pragma: no cover - tenacity only consults us after a failure
+        raise RuntimeError("tenacity consulted the retry policy without a failed attempt")
+    return error
+
+
+def _retry_if_retryable(state: RetryCallState) -> bool:
+    outcome = state.outcome
+    return outcome is not None and outcome.failed and is_retryable(_error(state))
