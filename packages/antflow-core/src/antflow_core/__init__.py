@@ -2,7 +2,9 @@
 
 * `antflow_core.model`: the side-effect-free core (stages, payloads, decisions, events,
   results, stats). Importing it never imports asyncio.
-* `antflow_core.runtime`: the asyncio `Pipeline` that executes the model.
+* `antflow_core.runtime`: the asyncio `Pipeline` that executes the model, and
+  `AsyncExecutor`, its small sibling for one-step jobs (`concurrent.futures` for
+  coroutines).
 
 The names most programs need are available here directly::
 
@@ -21,6 +23,7 @@ from antflow_core.errors import (
     AntFlowError,
     AntflowError,
     BatchResultError,
+    ExecutorShutdownError,
     ExtensionNotInstalledError,
     FanOutError,
     FeedError,
@@ -34,6 +37,9 @@ from antflow_core.errors import (
     UnknownStageError,
 )
 from antflow_core.model import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
     Child,
     DashboardProtocol,
     DashboardSnapshot,
@@ -64,23 +70,32 @@ from antflow_core.model import (
 
 if TYPE_CHECKING:
     from antflow_core.runtime import (
+        AsyncExecutor,
+        AsyncFuture,
         BaseDashboard,
         ConcurrencyLimiter,
         Pipeline,
         RateLimiter,
         StageQueue,
+        as_completed,
         call_rate_has_capacity,
         combine_observers,
         concurrency_limit,
         rate_limit,
         set_task_status,
+        wait,
     )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALL_COMPLETED",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
     "AntFlowError",
     "AntflowError",
+    "AsyncExecutor",
+    "AsyncFuture",
     "BaseDashboard",
     "BatchResultError",
     "Child",
@@ -88,6 +103,7 @@ __all__ = [
     "DashboardProtocol",
     "DashboardSnapshot",
     "ErrorSummary",
+    "ExecutorShutdownError",
     "ExtensionNotInstalledError",
     "FailedItem",
     "FailureRecord",
@@ -125,25 +141,31 @@ __all__ = [
     "WorkerState",
     "WorkerStatus",
     "__version__",
+    "as_completed",
     "call_rate_has_capacity",
     "combine_observers",
     "concurrency_limit",
     "rate_limit",
     "set_task_status",
+    "wait",
 ]
 
 _RUNTIME_NAMES = frozenset(
     {
+        "AsyncExecutor",
+        "AsyncFuture",
         "BaseDashboard",
         "ConcurrencyLimiter",
         "Pipeline",
         "RateLimiter",
         "StageQueue",
+        "as_completed",
         "call_rate_has_capacity",
         "combine_observers",
         "concurrency_limit",
         "rate_limit",
         "set_task_status",
+        "wait",
     }
 )
 

@@ -186,9 +186,9 @@ from antflow_core.model.stats import (
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "ALL_COMPLETED",
     "BACKOFFS",
     "DEFAULT_EXPONENTIAL_JITTER",
-    "ALL_COMPLETED",
     "DEFAULT_PRIORITY",
     "DEFAULT_RETRY_DELAY",
     "EMPTY_METADATA",
@@ -198,8 +198,8 @@ __all__ = [
     "NO_METADATA",
     "RETRY_STRATEGIES",
     "ROUTING_TABLE",
-    "Backoff",
     "WAIT_TABLE",
+    "Backoff",
     "CallPolicy",
     "CallbackForm",
     "Child",

@@ -255,12 +255,23 @@ async def _call(
     context = contextvars.copy_context()
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(
-        threads(), functools.partial(context.run, fn, *args, **kwargs)
+        threads(), functools.partial(context.run, _in_thread, fn, args, kwargs)
     )
     if inspect.isawaitable(result):
         # A plain function that returns an awaitable (e.g. a lambda around an async call).
         result = await result
     return result
+
+
+def _in_thread(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call a plain function in a thread; a StopIteration it raises becomes a RuntimeError.
+
+    A future cannot hold StopIteration: left as it is, the wait for the call would never end.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except StopIteration as error:
+        raise RuntimeError(f"the call raised StopIteration: {error!r}") from error
 
 
 def returned_coroutine(fn: Callable[..., Any], result: CoroutineType[Any, Any, Any]) -> NoReturn:

@@ -159,7 +159,9 @@ class MapResults(AsyncIterator[T]):
         self._pull = None
         futures = self._futures
         while futures:
-            futures.popleft().cancel()
+            future = futures.popleft()
+            if not future.cancel() and not future.cancelled():
+                future._future.exception()  # it ended; nobody will read it: do not report it
 
     def __del__(self) -> None:
         # Left before its end (a break): nobody will read these results.
@@ -167,8 +169,7 @@ class MapResults(AsyncIterator[T]):
         if not futures:
             return
         with contextlib.suppress(RuntimeError):  # the loop is already closed
-            for future in futures:
-                future.cancel()
+            self._cancel_rest()
 
 
 def argument_puller(iterables: tuple[Iterable[Any] | AsyncIterable[Any], ...]) -> Puller:
