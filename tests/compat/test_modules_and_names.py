@@ -31,6 +31,7 @@ SUBMODULES: dict[str, list[str]] = {
     "antflow.tracker": ["StatusTracker", "StatusEvent", "TaskEvent"],
     "antflow.exceptions": ["AntFlowError", "PipelineError", "StageValidationError"],
     "antflow.context": ["set_task_status"],
+    "antflow.executor": ["AsyncExecutor", "AsyncFuture"],
     "antflow.display": [
         "DashboardProtocol",
         "BaseDashboard",

@@ -6,8 +6,8 @@ section below comes from one distribution.
 
 It is the successor of antflow 0.10: the submodules a 0.10 program imports from
 (``antflow.pipeline``, ``antflow.types``, ``antflow.tracker``, ``antflow.exceptions``,
-``antflow.context``, ``antflow.display``) re-export the same objects under the same
-names. ``docs/migrating.md`` lists what differs.
+``antflow.context``, ``antflow.display``, ``antflow.executor``) re-export the same
+objects under the same names. ``docs/migrating.md`` lists what differs.
 
 The names of antflow-rich (``FullDashboard``, ``ProgressBarDisplay``, ...) and
 ``antflow.display`` are loaded on first use, so ``import antflow`` never imports rich;
@@ -39,8 +39,13 @@ from antflow_builders import (
 
 # ----------------------------------------------------------------- antflow-core
 from antflow_core import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
     AntFlowError,
     AntflowError,
+    AsyncExecutor,
+    AsyncFuture,
     BaseDashboard,
     BatchResultError,
     Child,
@@ -48,6 +53,7 @@ from antflow_core import (
     DashboardProtocol,
     DashboardSnapshot,
     ErrorSummary,
+    ExecutorShutdownError,
     ExtensionNotInstalledError,
     FailedItem,
     FailureRecord,
@@ -81,11 +87,13 @@ from antflow_core import (
     WorkerMetrics,
     WorkerState,
     WorkerStatus,
+    as_completed,
     call_rate_has_capacity,
     combine_observers,
     concurrency_limit,
     rate_limit,
     set_task_status,
+    wait,
 )
 
 # -------------------------------------------------------------- antflow-tracker
@@ -184,10 +192,15 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.11.0"
 
 __all__ = [
+    "ALL_COMPLETED",
     "DEGRADATION_STEPS",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
     "QUICK_STAGE_NAME",
     "AntFlowError",
     "AntflowError",
+    "AsyncExecutor",
+    "AsyncFuture",
     "BarCell",
     "BarLine",
     "BaseDashboard",
@@ -200,6 +213,7 @@ __all__ = [
     "DetailedDashboard",
     "EmptyPipelineBuilder",
     "ErrorSummary",
+    "ExecutorShutdownError",
     "ExtensionNotInstalledError",
     "FailedItem",
     "FailedItemCallback",
@@ -259,6 +273,7 @@ __all__ = [
     "WorkerState",
     "WorkerStatus",
     "__version__",
+    "as_completed",
     "blank_snapshot",
     "call_rate_has_capacity",
     "combine_observers",
@@ -280,6 +295,7 @@ __all__ = [
     "stage_progress",
     "stage_table",
     "summary_line",
+    "wait",
     "worker_table",
 ]
 
