@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import batches
+import executor
 import latency
 import memory
 import otel_overhead
@@ -51,6 +52,7 @@ def main() -> None:
     rows += latency.measure(4, 50 if smoke else 1_000)
     rows += rate_limits.measure(2_000 if smoke else 100_000, 1 if smoke else 5, 1 if smoke else 10)
     rows += batches.measure(1_000 if smoke else 20_000, 1 if smoke else 3)
+    rows += executor.measure(2_000 if smoke else 100_000, 1 if smoke else 5)
     if importlib.util.find_spec("antflow_ray") is not None:
         # Starts (and stops) a local Ray: a few seconds even at smoke size.
         import ray_scaling

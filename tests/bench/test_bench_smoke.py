@@ -36,6 +36,7 @@ def test_the_benchmark_suite_runs_every_benchmark_at_smoke_size() -> None:
         "latency (priority)",
         "rate limits",
         "batches (100 per call)",
+        "executor (map)",
     ):
         assert f"| {benchmark} " in out, benchmark
     assert "(smoke sizes)" in out

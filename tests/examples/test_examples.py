@@ -37,6 +37,20 @@ def all_numbers(pattern: str, text: str) -> list[int]:
     return [int(n) for n in re.findall(pattern, text)]
 
 
+def check_async_executor(out: str) -> None:
+    assert "crawled 198 of 200 pages, 20 at a time" in out
+    assert "most requests at once: 20" in out  # max_workers holds
+    assert "retried and recovered: 8 pages [7, 32, 57, 82, 107, 132, 157, 182]" in out
+    assert (
+        "failed for good after {3} attempts: HTTPError('404 on page-13') "
+        "HTTPError('404 on page-113')" in out
+    )
+    assert "sizes of pages 20-29, in input order: [133, 134, 135, 136" in out
+    assert "fastest mirror: mirror-b; cancelled: 2" in out
+    ahead = number(r"streamed 1000 ids, at most (\d+) calls ahead of the consumer", out)
+    assert ahead <= 40, out
+
+
 def check_backpressure(out: str) -> None:
     bounded = number(r"default limits .*: at most (\d+) items in flight", out)
     unbounded = number(r"unbounded queues: at most (\d+) items in flight", out)
@@ -178,6 +192,7 @@ def check_worker_tracking(out: str) -> None:
 
 
 CHECKS: dict[str, Callable[[str], None]] = {
+    "async_executor.py": check_async_executor,
     "backpressure.py": check_backpressure,
     "batch_jobs.py": check_batch_jobs,
     "batch_insert.py": check_batch_insert,
