@@ -82,7 +82,7 @@ async def main() -> None:
         print(f"crawled {fetched} of {PAGES} pages, 20 at a time")
         print(f"most requests at once: {web.most_in_flight}")
         print(f"retried and recovered: {len(retried)} pages {retried}")
-        attempts = {web.attempts[p] for p in failed}
+        (attempts,) = {web.attempts[p] for p in failed}  # the same for each
         print(
             f"failed for good after {attempts} attempts:",
             *(repr(failed[p]) for p in sorted(failed)),
