@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from antflow import AsyncExecutor
 
 
@@ -118,3 +119,53 @@ async def test_an_executor_built_before_use_and_shut_down_by_hand() -> None:
     finally:
         await executor.shutdown(wait=True)
     assert ExecutorFromTheModule is AsyncExecutor
+
+
+# ------------------------------------------------------- differences from 0.10
+async def test_an_async_future_comes_from_submit_and_building_one_says_so() -> None:
+    from antflow.executor import AsyncFuture
+
+    with pytest.raises(TypeError, match=r"made by AsyncExecutor\.submit\(\)"):
+        AsyncFuture(0)
+    async with AsyncExecutor() as executor:
+        future = executor.submit(process_data, 1)
+        assert isinstance(future, AsyncFuture)
+        assert not hasattr(future, "set_result")
+        assert await future.result() == 2
+
+
+async def test_exception_asked_too_early_says_to_wait_first() -> None:
+    release = asyncio.Event()
+
+    async def slow() -> Any:
+        await release.wait()
+        raise ValueError("late")
+
+    async with asyncio.timeout(5), AsyncExecutor() as executor:
+        future = executor.submit(slow)
+        with pytest.raises(asyncio.InvalidStateError, match="await the future"):
+            future.exception()
+        release.set()
+        with pytest.raises(ValueError, match="late"):
+            await future.result()
+        assert isinstance(future.exception(), ValueError)
+
+
+async def test_a_block_that_raises_cancels_its_calls() -> None:
+    started = asyncio.Event()
+    futures: list[Any] = []
+
+    async def forever() -> Any:
+        started.set()
+        await asyncio.Event().wait()
+
+    async def program() -> None:
+        async with AsyncExecutor(max_workers=2) as executor:
+            futures.extend(executor.submit(forever) for _ in range(4))
+            await started.wait()
+            raise RuntimeError("the program failed")
+
+    async with asyncio.timeout(5):
+        with pytest.raises(RuntimeError, match="the program failed"):
+            await program()
+    assert all(f.cancelled() for f in futures)

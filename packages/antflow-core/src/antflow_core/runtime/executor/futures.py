@@ -55,22 +55,39 @@ class AsyncFuture(Generic[T]):
 
     __slots__ = ("__weakref__", "_args", "_fn", "_future", "_kwargs", "_plan", "_runner", "_state")
 
-    def __init__(
-        self,
+    _future: asyncio.Future[T]
+    _fn: Callable[..., Any] | None
+    _args: tuple[Any, ...]
+    _kwargs: dict[str, Any]
+    _plan: CallPlan
+    _state: int
+    _runner: asyncio.Task[None] | None  # the worker running the call: cancel() stops it there
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError(
+            "an AsyncFuture is made by AsyncExecutor.submit() (or map()), which returns it: "
+            "submit the call instead of building its future"
+        )
+
+    @classmethod
+    def _pending(
+        cls,
         future: asyncio.Future[T],
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         plan: CallPlan,
-    ) -> None:
+    ) -> AsyncFuture[T]:
+        """The future of a call about to be queued (what ``submit()`` builds)."""
+        self: AsyncFuture[T] = object.__new__(cls)
         self._future = future
-        self._fn: Callable[..., Any] | None = fn
-        self._args: tuple[Any, ...] = args
-        self._kwargs: dict[str, Any] = kwargs
+        self._fn = fn
+        self._args = args
+        self._kwargs = kwargs
         self._plan = plan
         self._state = PENDING
-        # The worker task running the call, while it runs: cancel() cancels it there.
-        self._runner: asyncio.Task[None] | None = None
+        self._runner = None
+        return self
 
     # ------------------------------------------------------------------ state
     def done(self) -> bool:

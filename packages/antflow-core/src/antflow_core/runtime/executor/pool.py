@@ -120,7 +120,9 @@ class Submitter:
         executor = self._executor
         loop = executor._bind("submit")
         plan = executor._plan(fn, options)
-        future: AsyncFuture[Any] = AsyncFuture(loop.create_future(), fn, args, kwargs, plan)
+        future: AsyncFuture[Any] = AsyncFuture._pending(
+            loop.create_future(), fn, args, kwargs, plan
+        )
         executor._enqueue(future)
         return future
 
@@ -262,7 +264,7 @@ class Submitter:
             raise TypeError("map() needs at least one iterable of arguments for fn")
         plan = executor._plan(fn, merge_options(self._options, options))
         futures = [
-            AsyncFuture(loop.create_future(), fn, args, {}, plan)
+            AsyncFuture._pending(loop.create_future(), fn, args, {}, plan)
             for args in zip(*iterables, strict=False)
         ]
         executor._enqueue_many(futures)
@@ -391,7 +393,9 @@ class Submitter:
 
         def submit(args: tuple[Any, ...]) -> AsyncFuture[Any]:
             loop = executor._bind("map_iter")
-            future: AsyncFuture[Any] = AsyncFuture(loop.create_future(), fn, args, {}, plan)
+            future: AsyncFuture[Any] = AsyncFuture._pending(
+                loop.create_future(), fn, args, {}, plan
+            )
             executor._enqueue(future)
             return future
 
