@@ -19,6 +19,9 @@ from antflow_core.model import (
     call_policy,
     decide_call_retry,
     decide_retry,
+    default_buffersize,
+    map_window,
+    option_keywords,
     parse_return_when,
     validate_max_workers,
     wait_is_over,
@@ -135,3 +138,39 @@ def test_return_when_accepts_the_constants_of_concurrent_futures_and_asyncio() -
         parse_return_when("first")
     with pytest.raises(ValueError, match="got 1"):
         parse_return_when(1)
+
+
+# ------------------------------------------------------ streams and 0.10's keywords
+def test_a_stream_keeps_twice_the_workers_ahead_unless_told() -> None:
+    assert default_buffersize(20) == 40
+    assert map_window(None, 20) == 40
+    assert map_window(3, 20) == 3
+    for bad in (0, -1, 1.5, True, "8"):
+        with pytest.raises(ValueError, match="buffersize must be None"):
+            map_window(bad, 20)
+
+
+OPTIONS = ("retries", "retry_delay", "semaphore")
+
+
+def test_0_10_keywords_are_options_unless_the_function_takes_them() -> None:
+    async def fetch(url: str) -> str:
+        return url
+
+    async def download(url: str, retries: int = 0) -> str:
+        return url
+
+    async def anything(url: str, **kwargs: object) -> str:
+        return url
+
+    def positional(url: str, retries: int, /) -> str:
+        return url
+
+    keywords = ["retries", "semaphore", "timeout"]
+    assert option_keywords(fetch, keywords, OPTIONS) == {"retries", "semaphore"}
+    assert option_keywords(download, keywords, OPTIONS) == {"semaphore"}
+    assert option_keywords(anything, keywords, OPTIONS) == set()
+    assert option_keywords(positional, keywords, OPTIONS) == {"retries", "semaphore"}
+    assert option_keywords(fetch, ["timeout"], OPTIONS) == set()
+    assert option_keywords(len, ["retries"], OPTIONS) == {"retries"}  # builtin: readable
+    assert option_keywords(type.__call__, ["retries"], OPTIONS) == set()  # *args, **kwargs

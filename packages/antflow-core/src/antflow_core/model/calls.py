@@ -28,12 +28,18 @@ futures are done and how many of those failed (finished by raising, not cancelle
 
 The values are those of `concurrent.futures` and `asyncio` (``"FIRST_COMPLETED"``, ...), so
 their constants are accepted too.
+
+Two smaller decisions: how many calls a streaming map keeps ahead of its consumer
+(`map_window`: ``buffersize``, or twice ``max_workers`` by default), and which keywords
+of antflow 0.10's ``submit(fn, x, retries=3)`` are the call's options rather than
+``fn``'s arguments (`option_keywords`).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -52,6 +58,9 @@ __all__ = [
     "ReturnWhen",
     "call_policy",
     "decide_call_retry",
+    "default_buffersize",
+    "map_window",
+    "option_keywords",
     "parse_return_when",
     "validate_max_workers",
     "wait_is_over",
@@ -162,6 +171,56 @@ def validate_max_workers(max_workers: object) -> int:
             f"got {max_workers!r}"
         )
     return count
+
+
+def default_buffersize(max_workers: int) -> int:
+    """Return how many calls a streaming map keeps ahead when not told: ``2 * max_workers``.
+
+    Twice the workers keeps every worker busy while the consumer handles a result.
+    """
+    return 2 * max_workers
+
+
+def map_window(buffersize: object, max_workers: int) -> int:
+    """Return how many calls a streaming map may start ahead of its consumer.
+
+    Raises:
+        ValueError: If ``buffersize`` is neither None (the default) nor an integer >= 1.
+    """
+    if buffersize is None:
+        return default_buffersize(max_workers)
+    count = _count(buffersize)
+    if count is None or count < 1:
+        raise ValueError(
+            "buffersize must be None (twice max_workers) or an integer >= 1 (how many calls "
+            f"may run ahead of the consumer), got {buffersize!r}"
+        )
+    return count
+
+
+def option_keywords(
+    fn: Callable[..., object], keywords: Collection[str], options: Collection[str]
+) -> frozenset[str]:
+    """Return which of ``keywords`` are call options in antflow 0.10's ``submit(fn, ..., k=v)``.
+
+    A keyword named like an option (``retries``, ``retry_delay``, ``semaphore``) is the
+    call's option unless ``fn`` takes it: a parameter of that name that can be passed by
+    keyword, or ``**kwargs``. A function whose signature cannot be read takes them all.
+    """
+    named = frozenset(options).intersection(keywords)
+    if not named:
+        return named
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # no readable signature: everything goes to fn
+        return frozenset()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return frozenset()
+    return frozenset(
+        name
+        for name in named
+        if name not in parameters or parameters[name].kind is inspect.Parameter.POSITIONAL_ONLY
+    )
 
 
 class ReturnWhen(enum.StrEnum):

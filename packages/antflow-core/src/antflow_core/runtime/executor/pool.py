@@ -32,7 +32,6 @@ result is dropped). After shutdown, ``submit()`` and ``map()`` raise
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -42,7 +41,13 @@ from typing import Any, ParamSpec, Self, TypeVar, overload
 from typing_extensions import Unpack
 
 from antflow_core.errors import ExecutorShutdownError
-from antflow_core.model.calls import ALL_COMPLETED, ReturnWhen, validate_max_workers
+from antflow_core.model.calls import (
+    ALL_COMPLETED,
+    ReturnWhen,
+    map_window,
+    option_keywords,
+    validate_max_workers,
+)
 from antflow_core.runtime.executor.calls import (
     OPTION_NAMES,
     CallOptions,
@@ -114,9 +119,10 @@ class Submitter:
         """
         options = self._options
         if kwargs and not OPTION_NAMES.isdisjoint(kwargs):
-            kwargs, legacy = _split_legacy_options(fn, kwargs)
+            legacy = option_keywords(fn, kwargs, OPTION_NAMES)
             if legacy:
-                options = merge_options(options, legacy)
+                options = merge_options(options, {k: kwargs[k] for k in legacy})
+                kwargs = {k: v for k, v in kwargs.items() if k not in legacy}
         executor = self._executor
         loop = executor._bind("submit")
         plan = executor._plan(fn, options)
@@ -377,15 +383,7 @@ class Submitter:
         """
         executor = self._executor
         executor._bind("map_iter")
-        if buffersize is None:
-            window = 2 * executor._max_workers
-        elif isinstance(buffersize, int) and not isinstance(buffersize, bool) and buffersize > 0:
-            window = buffersize
-        else:
-            raise ValueError(
-                "buffersize must be None (twice max_workers) or an integer >= 1 (how many "
-                f"calls may run ahead of the consumer), got {buffersize!r}"
-            )
+        window = map_window(buffersize, executor._max_workers)
         if not iterables:
             raise TypeError("map_iter() needs at least one iterable of arguments for fn")
         plan = executor._plan(fn, merge_options(self._options, options))
@@ -729,27 +727,3 @@ def _settle_failure(
         wrapped.__cause__ = error
         error = wrapped
     inner.set_exception(error)
-
-
-def _split_legacy_options(
-    fn: Callable[..., Any], kwargs: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Separate antflow 0.10's submit options from ``fn``'s keyword arguments.
-
-    A keyword named like an option (``retries``, ``retry_delay``, ``semaphore``) is the
-    call's option unless ``fn`` has a parameter of that name (or takes ``**kwargs``).
-    """
-    try:
-        parameters = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # no readable signature: everything goes to fn
-        return kwargs, {}
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return kwargs, {}
-    legacy = {
-        name: kwargs[name]
-        for name in OPTION_NAMES & kwargs.keys()
-        if name not in parameters or parameters[name].kind is inspect.Parameter.POSITIONAL_ONLY
-    }
-    if not legacy:
-        return kwargs, {}
-    return {k: v for k, v in kwargs.items() if k not in legacy}, legacy
