@@ -56,7 +56,8 @@ class SimulatedWeb:
 
 
 async def mirror(name: str, seconds: float) -> str:
-    await asyncio.sleep(seconds)
+    if seconds:
+        await asyncio.sleep(seconds)  # a slow mirror: cancelled once another answered
     return name
 
 
@@ -94,9 +95,9 @@ async def main() -> None:
 
         # 3. a race: the first mirror to answer wins, the others are cancelled
         race = [
-            executor.submit(mirror, "mirror-a", 0.05),
-            executor.submit(mirror, "mirror-b", 0.01),
-            executor.submit(mirror, "mirror-c", 0.03),
+            executor.submit(mirror, "mirror-a", 10),
+            executor.submit(mirror, "mirror-b", 0),  # answers at once
+            executor.submit(mirror, "mirror-c", 10),
         ]
         done, pending = await wait(race, return_when=FIRST_COMPLETED)
         for loser in pending:
