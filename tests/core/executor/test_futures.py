@@ -281,6 +281,33 @@ async def test_a_plain_function_runs_in_a_thread_with_the_callers_context() -> N
     assert executor._threads is None  # shut down with the executor
 
 
+async def test_cancelling_a_plain_call_drops_its_result_and_frees_its_worker() -> None:
+    in_thread = threading.Event()
+    let_go = threading.Event()
+    ended = threading.Event()
+
+    def blocking() -> str:
+        in_thread.set()
+        let_go.wait(timeout=5)
+        ended.set()
+        return "dropped"
+
+    async def fine() -> str:
+        return "next"
+
+    async with asyncio.timeout(5), AsyncExecutor(max_workers=1) as executor:
+        future = executor.submit(blocking)
+        await asyncio.to_thread(in_thread.wait, 5)
+        assert future.cancel()
+        assert await executor.submit(fine) == "next"  # the worker did not wait for the thread
+        assert future.cancelled()
+        assert not ended.is_set()
+        let_go.set()
+        # a thread cannot be stopped: it runs to its end, and its result is dropped
+        assert await asyncio.to_thread(ended.wait, 5)
+    assert future.cancelled()
+
+
 async def test_a_plain_function_that_returns_an_awaitable_is_awaited() -> None:
     async def fetch(x: int) -> int:
         return x + 1
