@@ -226,3 +226,26 @@ def test_submit_without_a_running_loop_says_to_call_it_from_a_coroutine() -> Non
 
     with pytest.raises(RuntimeError, match="needs a running asyncio event loop"):
         AsyncExecutor().submit(double, 1)
+
+
+async def test_a_worker_that_crashes_is_reported_by_shutdown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in the executor itself (simulated here) surfaces instead of passing silently."""
+    from antflow_core.runtime.executor import pool
+
+    def broken_settle(*args: object) -> None:
+        raise LookupError("a bug in the executor")
+
+    monkeypatch.setattr(pool, "_settle_failure", broken_settle)
+
+    async def fails() -> None:
+        raise ValueError("the call's own error")
+
+    async with asyncio.timeout(5):
+        executor = AsyncExecutor(max_workers=1)
+        executor.submit(fails)
+        with pytest.raises(RuntimeError, match="worker crashed") as caught:
+            await executor.shutdown()
+    assert isinstance(caught.value.__cause__, LookupError)
+    assert _antflow_tasks() == []

@@ -576,22 +576,26 @@ class AsyncExecutor(Submitter):
 
     def _enqueue(self, future: AsyncFuture[Any]) -> None:
         self._queue.append(future)
-        idle = self._idle
-        if idle:
-            idle.pop().set_result(None)
-        elif len(self._workers) < self._max_workers:
-            self._start_worker()
+        self._wake_one()
 
     def _enqueue_many(self, futures: list[AsyncFuture[Any]]) -> None:
         self._queue.extend(futures)
-        idle = self._idle
         for _ in range(len(futures)):
-            if idle:
-                idle.pop().set_result(None)
-            elif len(self._workers) < self._max_workers:
-                self._start_worker()
-            else:
+            if not self._wake_one():
                 break
+
+    def _wake_one(self) -> bool:
+        """Wake an idle worker, or start one if there is room; False if neither."""
+        idle = self._idle
+        while idle:
+            waiter = idle.pop()
+            if not waiter.done():  # done: its worker was cancelled while idle
+                waiter.set_result(None)
+                return True
+        if len(self._workers) < self._max_workers:
+            self._start_worker()
+            return True
+        return False
 
     def _start_worker(self) -> None:
         loop = self._loop
@@ -648,10 +652,14 @@ class AsyncExecutor(Submitter):
             except asyncio.CancelledError:
                 cancelled = True
                 self._cancel_everything()
-        self._workers.clear()
+        workers, self._workers = self._workers, []
         self._release_threads()
         if cancelled:
             raise asyncio.CancelledError
+        for worker in workers:
+            crash = None if worker.cancelled() else worker.exception()
+            if crash is not None:  # a bug: a worker never ends because of what a call did
+                raise RuntimeError("an AsyncExecutor worker crashed") from crash
 
     async def _work(self) -> None:
         """One worker: take calls from the queue and run them, until the executor stops."""
