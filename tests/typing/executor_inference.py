@@ -17,6 +17,7 @@ from antflow import (
     FIRST_COMPLETED,
     AsyncExecutor,
     AsyncFuture,
+    RateLimiter,
     as_completed,
     wait,
 )
@@ -75,10 +76,14 @@ async def urls_lengths() -> AsyncIterator[float]:
 
 async def options_keep_the_types() -> None:
     async with AsyncExecutor(max_workers=4, retries=3, retry_delay=0.5) as ex:
-        careful = ex.with_options(retries=5, semaphore=asyncio.Semaphore(2))
+        careful = ex.with_options(retries=5, semaphore=asyncio.Semaphore(2), rate_limit=(5, 1))
         assert_type(careful, Submitter)
         assert_type(careful.submit(fetch, "u"), AsyncFuture[str])
         assert_type(await careful.map(size, ["a"]), list[int])
+    async with AsyncExecutor(max_workers=20, rate_limit=(500, 60)) as limited:
+        assert_type(limited.submit(fetch, "u"), AsyncFuture[str])
+        shared = RateLimiter(10, 1.0)
+        assert_type(await limited.map(size, ["a"], rate_limit=shared), list[int])
 
 
 async def waiting_keeps_the_future_types() -> None:

@@ -42,3 +42,4 @@ async def options_are_checked() -> None:
         ex.with_options(retries="3")  # type: ignore[arg-type]
         ex.map(fetch, ["u"], retry_delay="1s")  # type: ignore[call-overload]
         AsyncExecutor(max_workers=4, attempts=3)  # type: ignore[call-arg]
+        AsyncExecutor(rate_limit=500)  # type: ignore[arg-type]

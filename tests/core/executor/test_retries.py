@@ -183,7 +183,10 @@ async def test_bad_options_are_refused_where_they_are_given() -> None:
     with pytest.raises(ValueError, match="max_workers must be an integer of at least 1"):
         AsyncExecutor(max_workers=0)
     options: dict[str, Any] = {"retrys": 2}
-    with pytest.raises(TypeError, match="unknown call option 'retrys': the options are retries"):
+    with pytest.raises(
+        TypeError,
+        match="unknown call option 'retrys': the options are rate_limit, retries, retry_delay",
+    ):
         AsyncExecutor(**options)
     async with AsyncExecutor() as executor:
         with pytest.raises(TypeError, match="unknown call option"):

@@ -29,10 +29,12 @@ futures are done and how many of those failed (finished by raising, not cancelle
 The values are those of `concurrent.futures` and `asyncio` (``"FIRST_COMPLETED"``, ...), so
 their constants are accepted too.
 
-Two smaller decisions: how many calls a streaming map keeps ahead of its consumer
-(`map_window`: ``buffersize``, or twice ``max_workers`` by default), and which keywords
-of antflow 0.10's ``submit(fn, x, retries=3)`` are the call's options rather than
-``fn``'s arguments (`option_keywords`).
+Smaller decisions: how many calls a streaming map keeps ahead of its consumer
+(`map_window`: ``buffersize``, or twice ``max_workers`` by default); which keywords of
+antflow 0.10's ``submit(fn, x, retries=3)`` are the call's options rather than ``fn``'s
+arguments (`option_keywords`); and the `RateLimit` a ``rate_limit=(calls, period)``
+option means (`call_rate_limit`): the same sliding window as a stage's ``call_rate``
+(`antflow_core.model.limits`), counting every attempt of a call as a start.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from typing import Final
 from returns.result import Failure, Success
 
 from antflow_core.model.decisions import GiveUp, RetryDecision, RetryTask, is_retryable
+from antflow_core.model.limits import RateLimit, rate_limit_problems
 
 __all__ = [
     "ALL_COMPLETED",
@@ -57,6 +60,7 @@ __all__ = [
     "CallPolicy",
     "ReturnWhen",
     "call_policy",
+    "call_rate_limit",
     "decide_call_retry",
     "default_buffersize",
     "map_window",
@@ -196,6 +200,31 @@ def map_window(buffersize: object, max_workers: int) -> int:
             f"may run ahead of the consumer), got {buffersize!r}"
         )
     return count
+
+
+def call_rate_limit(value: object) -> RateLimit:
+    """Return the `RateLimit` of an executor's ``rate_limit=`` option.
+
+    Args:
+        value: A ``(calls, period_seconds)`` pair, e.g. ``(500, 60)`` for 500 calls a
+            minute, or a `RateLimit`.
+
+    Raises:
+        TypeError: If ``value`` is neither.
+        ValueError: If its numbers are invalid; the message says what to change.
+    """
+    if isinstance(value, RateLimit):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        calls, period = value
+        problems = rate_limit_problems(calls, period, what="rate_limit")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return RateLimit(calls, period)
+    raise TypeError(
+        "rate_limit must be a (calls, period_seconds) pair, e.g. rate_limit=(500, 60) for 500 "
+        f"calls a minute, a RateLimit, or a RateLimiter to share; got {value!r}"
+    )
 
 
 def option_keywords(

@@ -428,9 +428,10 @@ def _current(helper: str) -> NamedLimits:
     limits = current_limits.get()
     if limits is None:
         raise RuntimeError(
-            f"{helper}() shares a limit by name across the tasks of a pipeline, and is "
-            "called outside of one; outside a pipeline, create the limiter yourself and "
-            "share the object: RateLimiter(calls, period) or ConcurrencyLimiter(limit)"
+            f"{helper}() shares a limit by name across the tasks of a pipeline (or the calls "
+            "of an AsyncExecutor), and is called outside of one; elsewhere, create the "
+            "limiter yourself and share the object: RateLimiter(calls, period) or "
+            "ConcurrencyLimiter(limit)"
         )
     return limits
 

@@ -2,11 +2,12 @@
 
 Theory of operation
 -------------------
-The options of a call (`CallOptions`: ``retries``, ``retry_delay``, ``semaphore``) are
-checked once, when they are given (to the executor, to ``with_options()`` or to
-``map()``), and compiled with the function into a `CallPlan`. A plan whose function is
-``async`` and that has no retry and no limit is *simple*: the worker awaits the
-function itself, with nothing around it. Any other call goes through `run_call`.
+The options of a call (`CallOptions`: ``retries``, ``retry_delay``, ``semaphore``,
+``rate_limit``) are checked once, when they are given (to the executor, to
+``with_options()`` or to ``map()``), and compiled with the function into a `CallPlan`.
+A plan whose function is ``async`` and that has no retry and no limit is *simple*: the
+worker awaits the function itself, with nothing around it. Any other call goes through
+`run_call`.
 
 `run_call` makes the first attempt directly. When it raises, the model decides
 (`decide_call_retry`) and, if the call retries, tenacity executes: its ``stop`` and
@@ -19,7 +20,14 @@ A plain function (not ``async``) runs in the executor's thread pool, with the ca
 context variables; if it returns an awaitable (a lambda around an async call), that is
 awaited on the loop. The ``semaphore`` (any async context manager: an
 `asyncio.Semaphore`, a lock...) is held around each attempt, not during the waits
-between attempts.
+between attempts. The ``rate_limit`` (a `RateLimiter` of ``antflow_core.runtime.limits``,
+the one a stage's ``call_rate`` uses) counts each attempt as a start, once the
+semaphore is held, as a stage's limits are taken: concurrency first, then rate.
+
+A ``rate_limit=(calls, period)`` is compiled into one `RateLimiter` when it is given:
+the executor's own is shared by all its calls (``with_options()`` and ``map()`` keep
+it unless they give their own), and a `RateLimiter` object passed in is shared with
+whatever else uses it.
 """
 
 from __future__ import annotations
@@ -40,9 +48,17 @@ from tenacity import AsyncRetrying, RetryCallState
 
 from antflow_core.errors import TaskReturnedCoroutineError
 from antflow_core.model import is_async_callable, is_retryable
-from antflow_core.model.calls import NO_RETRY, CallPolicy, call_policy, decide_call_retry
+from antflow_core.model.calls import (
+    NO_RETRY,
+    CallPolicy,
+    call_policy,
+    call_rate_limit,
+    decide_call_retry,
+)
 from antflow_core.model.decisions import RetryTask
+from antflow_core.model.limits import RateLimit
 from antflow_core.runtime.invoke import is_own_cancellation
+from antflow_core.runtime.limits import RateLimiter
 
 __all__ = [
     "OPTION_NAMES",
@@ -74,11 +90,17 @@ class CallOptions(TypedDict, total=False):
         semaphore: An `asyncio.Semaphore` (or any async context manager) held around
             each attempt: a limit shared by calls of several executors or maps, on top
             of ``max_workers``. None (the default) for none.
+        rate_limit: At most ``calls`` attempts start in any window of ``period``
+            seconds: ``(calls, period)`` (``(500, 60)``: 500 a minute) or a `RateLimit`,
+            one budget for the calls made with these options; or a `RateLimiter`, whose
+            budget is shared with everything else that uses it. None (the default) for
+            none.
     """
 
     retries: int
     retry_delay: float
     semaphore: Limit | None
+    rate_limit: tuple[int, float] | RateLimit | RateLimiter | None
 
 
 OPTION_NAMES: Final = frozenset(CallOptions.__annotations__)
@@ -87,10 +109,19 @@ OPTION_NAMES: Final = frozenset(CallOptions.__annotations__)
 
 @dataclass(frozen=True, slots=True)
 class CompiledOptions:
-    """`CallOptions`, checked: the model's `CallPolicy` and the limit."""
+    """`CallOptions`, checked: the model's `CallPolicy` and the limits.
+
+    Attributes:
+        policy: When to retry.
+        semaphore: Held around each attempt, or None.
+        rate: Counts each attempt's start, or None.
+        given: The options as given, a rate limit as its `RateLimiter` (so that options
+            merged over these keep the same budget).
+    """
 
     policy: CallPolicy = NO_RETRY
     semaphore: Limit | None = None
+    rate: RateLimiter | None = None
     given: tuple[tuple[str, Any], ...] = ()
 
 
@@ -101,9 +132,10 @@ def compile_options(options: CallOptions | dict[str, Any]) -> CompiledOptions:
     """Check ``options`` and compile them (alone, with the defaults for what they omit).
 
     Raises:
-        TypeError: If a key is not an option, or ``semaphore`` is not an async context
-            manager.
-        ValueError: If ``retries`` or ``retry_delay`` is out of range.
+        TypeError: If a key is not an option, ``semaphore`` is not an async context
+            manager, or ``rate_limit`` not a pair, a `RateLimit` or a `RateLimiter`.
+        ValueError: If ``retries``, ``retry_delay`` or the numbers of ``rate_limit`` are
+            out of range.
     """
     unknown = sorted(set(options) - OPTION_NAMES)
     if unknown:
@@ -113,7 +145,8 @@ def compile_options(options: CallOptions | dict[str, Any]) -> CompiledOptions:
         )
     if not options:
         return DEFAULT_OPTIONS
-    policy = call_policy(**{k: v for k, v in options.items() if k != "semaphore"})
+    policy = call_policy(**{k: v for k, v in options.items() if k in ("retries", "retry_delay")})
+    rate = _rate_limiter(options.get("rate_limit"))
     semaphore = options.get("semaphore")
     if semaphore is not None and not (
         hasattr(semaphore, "__aenter__") and hasattr(semaphore, "__aexit__")
@@ -122,7 +155,15 @@ def compile_options(options: CallOptions | dict[str, Any]) -> CompiledOptions:
             "semaphore must be an asyncio.Semaphore (or any async context manager) or None, "
             f"got {semaphore!r}"
         )
-    return CompiledOptions(policy, semaphore, tuple(sorted(options.items(), key=lambda i: i[0])))
+    given = {**options, "rate_limit": rate} if "rate_limit" in options else dict(options)
+    return CompiledOptions(policy, semaphore, rate, tuple(sorted(given.items())))
+
+
+def _rate_limiter(value: object) -> RateLimiter | None:
+    """The limiter of a ``rate_limit`` option: made from a pair or a `RateLimit`, or as given."""
+    if value is None or isinstance(value, RateLimiter):
+        return value
+    return RateLimiter.of(call_rate_limit(value), name="rate_limit")
 
 
 def merge_options(base: CompiledOptions, options: CallOptions | dict[str, Any]) -> CompiledOptions:
@@ -159,7 +200,12 @@ def plan_call(fn: Callable[..., Any], options: CompiledOptions) -> CallPlan:
             "pass the function itself, e.g. submit(fetch, url), not submit(fetch(url))"
         )
     is_async = is_async_callable(fn)
-    simple = is_async and options.policy.attempts == 1 and options.semaphore is None
+    simple = (
+        is_async
+        and options.policy.attempts == 1
+        and options.semaphore is None
+        and options.rate is None
+    )
     return CallPlan(options, is_async, simple)
 
 
@@ -233,10 +279,16 @@ async def _attempt(
     kwargs: dict[str, Any],
     threads: Callable[[], Executor],
 ) -> Any:
-    semaphore = plan.options.semaphore
+    options = plan.options
+    semaphore = options.semaphore
+    rate = options.rate
     if semaphore is None:
+        if rate is not None:
+            await rate.acquire()
         return await _call(plan, fn, args, kwargs, threads)
     async with semaphore:
+        if rate is not None:
+            await rate.acquire()
         return await _call(plan, fn, args, kwargs, threads)
 
 

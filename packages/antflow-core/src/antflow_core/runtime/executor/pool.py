@@ -18,6 +18,11 @@ the next call; it never ends because of what a call did:
 * a cancellation of the worker task itself (the executor stopping, the loop closing)
   cancels the future of the call it was running and ends the worker.
 
+A worker makes the executor's named limits current (``antflow_core.runtime.limits``), so
+``rate_limit("api", 500, 60)``, ``concurrency_limit(...)`` and
+``call_rate_has_capacity(...)`` work inside its calls, shared by every call of the
+executor; an executor used inside a pipeline's task shares the pipeline's instead.
+
 Structured concurrency: the executor owns every worker and its thread pool.
 ``shutdown(wait=True)`` and the end of an ``async with`` block return only when every
 worker has ended: after the calls left in the queue have run (or been cancelled, with
@@ -63,6 +68,7 @@ from antflow_core.runtime.executor.futures import FINISHED, RUNNING, AsyncFuture
 from antflow_core.runtime.executor.mapping import MapResults, argument_puller
 from antflow_core.runtime.executor.waiting import AsCompleted, DoneAndNotDone, as_completed, wait
 from antflow_core.runtime.invoke import is_own_cancellation
+from antflow_core.runtime.limits import NamedLimits, current_limits
 
 __all__ = ["DEFAULT_MAX_WORKERS", "AsyncExecutor", "Submitter"]
 
@@ -449,6 +455,7 @@ class AsyncExecutor(Submitter):
         "_last_plan",
         "_loop",
         "_max_workers",
+        "_named_limits",
         "_queue",
         "_threads",
         "_workers",
@@ -463,6 +470,8 @@ class AsyncExecutor(Submitter):
         self._workers: list[asyncio.Task[None]] = []
         self._threads: ThreadPoolExecutor | None = None
         self._closing = False
+        # What rate_limit("api", ...) & co. share by name in calls run outside a pipeline.
+        self._named_limits = NamedLimits()
         # The plan of the last function submitted with the executor's own options.
         self._last_fn: Callable[..., Any] | None = None
         self._last_plan: CallPlan | None = None
@@ -670,6 +679,8 @@ class AsyncExecutor(Submitter):
         task = asyncio.current_task()
         assert task is not None
         threads = self._thread_pool
+        if current_limits.get() is None:  # inside a pipeline's task: share the pipeline's
+            current_limits.set(self._named_limits)
         while True:
             if queue:
                 future = queue.popleft()
