@@ -16,9 +16,12 @@ as its attempt 1, so no retry machinery is built for a call that succeeds at onc
 for a stage's tasks, see ``task_calls``). After the last attempt the function's own
 exception is raised again, never a wrapper.
 
-A plain function (not ``async``) runs in the executor's thread pool, with the caller's
-context variables; if it returns an awaitable (a lambda around an async call), that is
-awaited on the loop. The ``semaphore`` (any async context manager: an
+A plain function (not ``async``) runs in the executor's `TaskThreads` (the threads a
+pipeline's plain tasks run in: a thread for every call at once, daemon threads, the
+outcome handed back as a value), with the caller's context variables; if it returns an
+awaitable (a lambda around an async call), that is awaited on the loop. A cancelled
+plain call is abandoned: it runs to its end in its thread, which keeps no later call
+waiting. The ``semaphore`` (any async context manager: an
 `asyncio.Semaphore`, a lock...) is held around each attempt, not during the waits
 between attempts. The ``rate_limit`` (a `RateLimiter` of ``antflow_core.runtime.limits``,
 the one a stage's ``call_rate`` uses) counts each attempt as a start, once the
@@ -32,12 +35,8 @@ whatever else uses it.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import inspect
 from collections.abc import Callable
-from concurrent.futures import Executor
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from types import CoroutineType
@@ -59,6 +58,7 @@ from antflow_core.model.decisions import RetryTask
 from antflow_core.model.limits import RateLimit
 from antflow_core.runtime.invoke import is_own_cancellation
 from antflow_core.runtime.limits import RateLimiter
+from antflow_core.runtime.threads import TaskThreads
 
 __all__ = [
     "OPTION_NAMES",
@@ -214,7 +214,7 @@ async def run_call(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    threads: Callable[[], Executor],
+    threads: Callable[[], TaskThreads],
 ) -> Any:
     """Call ``fn(*args, **kwargs)`` as ``plan`` says; return its value.
 
@@ -223,7 +223,7 @@ async def run_call(
         fn: The function.
         args: Its positional arguments.
         kwargs: Its keyword arguments.
-        threads: Returns the thread pool a plain function runs in (made on first use).
+        threads: Returns the threads a plain function runs in (made on first use).
 
     Raises:
         BaseException: What the function raised on its last attempt.
@@ -245,7 +245,7 @@ async def _retry(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    threads: Callable[[], Executor],
+    threads: Callable[[], TaskThreads],
     first_error: BaseException,
 ) -> Any:
     policy = plan.options.policy
@@ -277,7 +277,7 @@ async def _attempt(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    threads: Callable[[], Executor],
+    threads: Callable[[], TaskThreads],
 ) -> Any:
     options = plan.options
     semaphore = options.semaphore
@@ -297,33 +297,23 @@ async def _call(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    threads: Callable[[], Executor],
+    threads: Callable[[], TaskThreads],
 ) -> Any:
     if plan.is_async:
         result = await fn(*args, **kwargs)
         if type(result) is CoroutineType:
             returned_coroutine(fn, result)
         return result
-    context = contextvars.copy_context()
-    loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(
-        threads(), functools.partial(context.run, _in_thread, fn, args, kwargs)
-    )
+    ok, result = await threads().submit(fn, args, kwargs)
+    if not ok:
+        if isinstance(result, StopIteration):
+            # Raised out of this coroutine it would become "coroutine raised StopIteration".
+            raise RuntimeError(f"the call raised StopIteration: {result!r}") from result
+        raise result
     if inspect.isawaitable(result):
         # A plain function that returns an awaitable (e.g. a lambda around an async call).
         result = await result
     return result
-
-
-def _in_thread(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Call a plain function in a thread; a StopIteration it raises becomes a RuntimeError.
-
-    A future cannot hold StopIteration: left as it is, the wait for the call would never end.
-    """
-    try:
-        return fn(*args, **kwargs)
-    except StopIteration as error:
-        raise RuntimeError(f"the call raised StopIteration: {error!r}") from error
 
 
 def returned_coroutine(fn: Callable[..., Any], result: CoroutineType[Any, Any, Any]) -> NoReturn:

@@ -23,7 +23,7 @@ A worker makes the executor's named limits current (``antflow_core.runtime.limit
 ``call_rate_has_capacity(...)`` work inside its calls, shared by every call of the
 executor; an executor used inside a pipeline's task shares the pipeline's instead.
 
-Structured concurrency: the executor owns every worker and its thread pool.
+Structured concurrency: the executor owns every worker and its threads.
 ``shutdown(wait=True)`` and the end of an ``async with`` block return only when every
 worker has ended: after the calls left in the queue have run (or been cancelled, with
 ``cancel_futures=True``). When the block ends with an exception, or the task waiting in
@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
 from types import CoroutineType, TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, overload
 
@@ -69,6 +68,7 @@ from antflow_core.runtime.executor.mapping import MapResults, argument_puller
 from antflow_core.runtime.executor.waiting import AsCompleted, DoneAndNotDone, as_completed, wait
 from antflow_core.runtime.invoke import is_own_cancellation
 from antflow_core.runtime.limits import NamedLimits, current_limits
+from antflow_core.runtime.threads import TaskThreads
 
 __all__ = ["DEFAULT_MAX_WORKERS", "AsyncExecutor", "Submitter"]
 
@@ -108,7 +108,7 @@ class Submitter:
         """Start ``fn(*args, **kwargs)`` (queued until a worker is free); return its future.
 
         ``fn`` may be an ``async`` function (awaited on the loop) or a plain one (run in
-        the executor's thread pool, at most ``max_workers`` at once too). Every keyword
+        the executor's threads, at most ``max_workers`` at once too). Every keyword
         argument goes to ``fn``; give a call its own options with
         ``executor.with_options(retries=3).submit(fn, ...)``.
 
@@ -468,7 +468,7 @@ class AsyncExecutor(Submitter):
         self._queue: deque[AsyncFuture[Any]] = deque()
         self._idle: list[asyncio.Future[None]] = []  # one waiter per idle worker
         self._workers: list[asyncio.Task[None]] = []
-        self._threads: ThreadPoolExecutor | None = None
+        self._threads: TaskThreads | None = None  # made for the first plain function
         self._closing = False
         # What rate_limit("api", ...) & co. share by name in calls run outside a pipeline.
         self._named_limits = NamedLimits()
@@ -612,13 +612,10 @@ class AsyncExecutor(Submitter):
         name = f"antflow:AsyncExecutor-W{len(self._workers)}"
         self._workers.append(loop.create_task(self._work(), name=name))
 
-    def _thread_pool(self) -> Executor:
+    def _thread_pool(self) -> TaskThreads:
         threads = self._threads
         if threads is None:
-            threads = ThreadPoolExecutor(
-                max_workers=self._max_workers, thread_name_prefix="antflow-executor"
-            )
-            self._threads = threads
+            threads = self._threads = TaskThreads("antflow-executor")
         return threads
 
     def _wake_all(self) -> None:
@@ -639,7 +636,7 @@ class AsyncExecutor(Submitter):
             worker.cancel()
 
     def _retire(self, worker: asyncio.Task[None]) -> None:
-        """A worker ends after shutdown: the last one shuts the thread pool down."""
+        """A worker ends after shutdown: the last one lets the idle threads end."""
         if all(w.done() or w is worker for w in self._workers):
             self._release_threads()
 
@@ -647,7 +644,7 @@ class AsyncExecutor(Submitter):
         threads, self._threads = self._threads, None
         if threads is not None:
             # A plain function still running in a thread (its call cancelled) ends on its own.
-            threads.shutdown(wait=False, cancel_futures=True)
+            threads.close()
 
     async def _join(self) -> None:
         """Await every worker's end; if cancelled meanwhile, cancel everything and finish."""
