@@ -18,6 +18,7 @@ from antflow import (
     AsyncExecutor,
     AsyncFuture,
     RateLimiter,
+    RetryPolicy,
     as_completed,
     wait,
 )
@@ -84,6 +85,18 @@ async def options_keep_the_types() -> None:
         assert_type(limited.submit(fetch, "u"), AsyncFuture[str])
         shared = RateLimiter(10, 1.0)
         assert_type(await limited.map(size, ["a"], rate_limit=shared), list[int])
+    policy = RetryPolicy(attempts=4, backoff="exponential", retry_on=(TimeoutError,))
+    async with AsyncExecutor(retry_policy=policy, retry_on=TimeoutError) as retrying:
+        picky = retrying.with_options(
+            retries=2,
+            backoff="exponential",
+            max_wait_seconds=10,
+            jitter=0.2,
+            retry_on=(TimeoutError, ConnectionError),
+            retry_if=lambda error: "503" in str(error),
+        )
+        assert_type(picky.submit(fetch, "u"), AsyncFuture[str])
+        assert_type(await retrying.map(size, ["a"], backoff="fixed"), list[int])
 
 
 async def waiting_keeps_the_future_types() -> None:

@@ -43,3 +43,7 @@ async def options_are_checked() -> None:
         ex.map(fetch, ["u"], retry_delay="1s")  # type: ignore[call-overload]
         AsyncExecutor(max_workers=4, attempts=3)  # type: ignore[call-arg]
         AsyncExecutor(rate_limit=500)  # type: ignore[arg-type]
+        AsyncExecutor(backoff="linear")  # type: ignore[arg-type]
+        ex.with_options(retry_on="TimeoutError")  # type: ignore[arg-type]
+        ex.with_options(retry_if=str.upper)  # type: ignore[arg-type]
+        ex.with_options(retry_policy={"attempts": 3})  # type: ignore[arg-type]

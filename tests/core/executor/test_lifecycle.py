@@ -232,12 +232,12 @@ async def test_a_worker_that_crashes_is_reported_by_shutdown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A bug in the executor itself (simulated here) surfaces instead of passing silently."""
-    from antflow_core.runtime.executor import pool
+    from antflow_core.runtime.executor import worker
 
     def broken_settle(*args: object) -> None:
         raise LookupError("a bug in the executor")
 
-    monkeypatch.setattr(pool, "_settle_failure", broken_settle)
+    monkeypatch.setattr(worker, "_settle_failure", broken_settle)
 
     async def fails() -> None:
         raise ValueError("the call's own error")

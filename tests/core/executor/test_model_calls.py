@@ -6,18 +6,19 @@ import asyncio
 import concurrent.futures
 
 import pytest
+from antflow_core.errors import PermanentError
 from antflow_core.model import (
     ALL_COMPLETED,
     FIRST_COMPLETED,
     FIRST_EXCEPTION,
     WAIT_TABLE,
-    CallPolicy,
+    Backoff,
     GiveUp,
+    RetryPolicy,
     RetryTask,
     ReturnWhen,
     Stage,
-    call_policy,
-    decide_call_retry,
+    call_retry_policy,
     decide_retry,
     default_buffersize,
     map_window,
@@ -26,6 +27,7 @@ from antflow_core.model import (
     validate_max_workers,
     wait_is_over,
 )
+from antflow_core.model.calls import NO_RETRY
 from hypothesis import given
 from hypothesis import strategies as st
 from returns.result import Failure, Success
@@ -35,46 +37,119 @@ async def _task(x: int) -> int:
     return x
 
 
-def test_a_call_retries_while_attempts_are_left_then_gives_up() -> None:
-    policy = call_policy(retries=2, retry_delay=0.5)
-    assert policy == CallPolicy(attempts=3, wait_seconds=0.5)
-    assert policy.retries == 2
+def test_retries_and_retry_delay_are_a_policys_attempts_and_wait() -> None:
+    policy = call_retry_policy({"retries": 2, "retry_delay": 0.5})
+    assert policy == RetryPolicy(attempts=3, wait_seconds=0.5)
     error = ConnectionError("reset")
-    assert decide_call_retry(policy, attempt=1, error=error) == Success(RetryTask(2, 0.5))
-    assert decide_call_retry(policy, attempt=2, error=error) == Success(RetryTask(3, 0.5))
-    assert decide_call_retry(policy, attempt=3, error=error) == Failure(
-        GiveUp(3, "3 of 3 attempts used")
-    )
+    assert policy.decide(attempt=1, error=error) == Success(RetryTask(2, 0.5))
+    assert policy.decide(attempt=2, error=error) == Success(RetryTask(3, 0.5))
+    assert policy.decide(attempt=3, error=error) == Failure(GiveUp(3, "3 of 3 attempts used"))
+
+
+def test_no_retry_options_is_one_attempt() -> None:
+    assert call_retry_policy({}) is NO_RETRY
+    assert call_retry_policy({"semaphore": None}) is NO_RETRY
+    assert NO_RETRY.attempts == 1
+    assert call_retry_policy({"retries": 0, "retry_delay": 7}).attempts == 1
+    assert isinstance(NO_RETRY.decide(attempt=1, error=ValueError()), Failure)
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt(), SystemExit(1), asyncio.CancelledError()])
 def test_an_error_that_is_not_an_exception_is_never_retried(error: BaseException) -> None:
-    decision = decide_call_retry(call_policy(retries=5), attempt=1, error=error)
+    decision = call_retry_policy({"retries": 5}).decide(attempt=1, error=error)
     assert decision == Failure(GiveUp(1, f"{type(error).__name__} is not retryable"))
 
 
-def test_no_retries_is_one_attempt_whatever_the_delay() -> None:
-    assert call_policy() == call_policy(retries=0, retry_delay=7) == CallPolicy(attempts=1)
-    decision = decide_call_retry(call_policy(), attempt=1, error=ValueError())
-    assert isinstance(decision, Failure)
+def test_the_policy_options_are_the_retry_policys_fields() -> None:
+    def transient(error: BaseException) -> bool:
+        return "503" in str(error)
+
+    policy = call_retry_policy(
+        {
+            "retries": 4,
+            "retry_delay": 0.5,
+            "backoff": "exponential",
+            "max_wait_seconds": 3,
+            "jitter": 0,
+            "retry_on": OSError,  # one class becomes a tuple, as in RetryPolicy
+            "retry_if": transient,
+        }
+    )
+    assert policy == RetryPolicy(
+        attempts=5,
+        wait_seconds=0.5,
+        backoff="exponential",
+        max_wait_seconds=3,
+        jitter=0,
+        retry_on=(OSError,),
+        retry_if=transient,
+    )
+    assert [policy.wait(n) for n in range(1, 5)] == [0.5, 1.0, 2.0, 3.0]
+    assert isinstance(policy.decide(attempt=1, error=OSError("503")), Success)
+    assert isinstance(policy.decide(attempt=1, error=OSError("404")), Failure)
+    assert isinstance(policy.decide(attempt=1, error=KeyError("503")), Failure)
+    assert isinstance(policy.decide(attempt=1, error=PermanentError("503")), Failure)
+
+
+def test_a_retry_policy_is_the_start_and_named_options_replace_its_fields() -> None:
+    base = RetryPolicy(attempts=3, wait_seconds=2, backoff="exponential", retry_on=(OSError,))
+    assert call_retry_policy({"retry_policy": base}) is base
+    assert call_retry_policy({"retry_policy": None, "retries": 1}) == RetryPolicy(
+        attempts=2, wait_seconds=1.0
+    )
+    changed = call_retry_policy({"retry_policy": base, "retries": 5, "jitter": 0.1})
+    assert changed == RetryPolicy(
+        attempts=6, wait_seconds=2, backoff="exponential", jitter=0.1, retry_on=(OSError,)
+    )
 
 
 @given(
     retries=st.integers(min_value=0, max_value=6),
     delay=st.sampled_from([0.0, 0.25, 1.0, 3.0]),
+    backoff=st.sampled_from(["fixed", "exponential"]),
+    cap=st.sampled_from([None, 0.5, 4.0]),
+    jitter=st.sampled_from([None, 0.0, 0.3, 1.0]),
+    retry_on=st.sampled_from([None, (ValueError,), (KeyError, OSError)]),
     attempt=st.integers(min_value=1, max_value=8),
-    retryable=st.booleans(),
+    error=st.sampled_from(
+        [ValueError("x"), OSError("y"), PermanentError("z"), KeyboardInterrupt()]
+    ),
+    draw=st.floats(min_value=0.0, max_value=0.999),
 )
 def test_a_call_decides_as_a_per_task_stage_with_the_same_numbers(
-    retries: int, delay: float, attempt: int, retryable: bool
+    retries: int,
+    delay: float,
+    backoff: Backoff,
+    cap: float | None,
+    jitter: float | None,
+    retry_on: tuple[type[BaseException], ...] | None,
+    attempt: int,
+    error: BaseException,
+    draw: float,
 ) -> None:
-    """The executor's retries are the stage's per-task retries: same table, same numbers."""
-    error: BaseException = ValueError("x") if retryable else KeyboardInterrupt()
-    stage = Stage("S", tasks=[_task], task_attempts=retries + 1, task_wait_seconds=delay)
-    by_stage = decide_retry(stage, task_attempt=attempt, stage_attempt=1, error=error)
-    by_call = decide_call_retry(
-        call_policy(retries=retries, retry_delay=delay), attempt=attempt, error=error
+    """The executor's retries are the stage's per-task retries: one policy, one decision."""
+    stage = Stage(
+        "S",
+        tasks=[_task],
+        task_attempts=retries + 1,
+        task_wait_seconds=delay,
+        backoff=backoff,
+        max_wait_seconds=cap,
+        jitter=jitter,
+        retry_on=retry_on,
     )
+    by_stage = decide_retry(stage, task_attempt=attempt, stage_attempt=1, error=error, draw=draw)
+    policy = call_retry_policy(
+        {
+            "retries": retries,
+            "retry_delay": delay,
+            "backoff": backoff,
+            "max_wait_seconds": cap,
+            "jitter": jitter,
+            "retry_on": retry_on,
+        }
+    )
+    by_call = policy.decide(attempt=attempt, error=error, draw=draw)
     assert type(by_call) is type(by_stage)
     if isinstance(by_stage, Success):
         assert by_call == by_stage
@@ -92,11 +167,22 @@ def test_a_call_decides_as_a_per_task_stage_with_the_same_numbers(
         ({"retries": 1, "retry_delay": float("nan")}, "retry_delay must be a number of seconds"),
         ({"retries": 1, "retry_delay": float("inf")}, "retry_delay must be a number of seconds"),
         ({"retries": 1, "retry_delay": "1"}, "retry_delay must be a number of seconds"),
+        ({"retries": 1, "backoff": "linear"}, "backoff must be 'fixed' or 'exponential'"),
+        ({"retries": 1, "jitter": 2}, "jitter must be None"),
+        ({"retries": 1, "max_wait_seconds": -1}, "max_wait_seconds must be None"),
+        ({"retries": 1, "retry_on": "OSError"}, "retry_on must be None or a tuple"),
+        ({"retries": 1, "retry_on": (PermanentError,)}, "a PermanentError, which is never"),
+        ({"retries": 1, "retry_if": 3}, "retry_if must be a function"),
     ],
 )
 def test_bad_retry_options_say_what_to_pass(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        call_policy(**options)
+        call_retry_policy(options)
+
+
+def test_a_retry_policy_option_must_be_a_retry_policy() -> None:
+    with pytest.raises(TypeError, match=r"retry_policy must be a RetryPolicy, e\.g\."):
+        call_retry_policy({"retry_policy": {"attempts": 3}})
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "4", None])

@@ -1,4 +1,4 @@
-"""Retries of executor calls (the model's decide_call_retry), options, limits, 0.10's keywords."""
+"""Retries of executor calls (a RetryPolicy, as a stage's), options, limits, 0.10's keywords."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import threading
 from typing import Any
 
 import pytest
+from antflow_core.errors import PermanentError
+from antflow_core.model import RetryPolicy
 from antflow_core.runtime.executor import AsyncExecutor
 
 from .conftest import VirtualTime
@@ -185,7 +187,10 @@ async def test_bad_options_are_refused_where_they_are_given() -> None:
     options: dict[str, Any] = {"retrys": 2}
     with pytest.raises(
         TypeError,
-        match="unknown call option 'retrys': the options are rate_limit, retries, retry_delay",
+        match=(
+            "unknown call option 'retrys': the options are backoff, jitter, max_wait_seconds, "
+            "rate_limit, retries, retry_delay, retry_if, retry_on, retry_policy, semaphore"
+        ),
     ):
         AsyncExecutor(**options)
     async with AsyncExecutor() as executor:
@@ -215,3 +220,143 @@ async def test_0_10s_submit_keywords_are_options_unless_the_function_takes_them(
         assert await submit(download, "z", retries=4) == "z with 4 retries of its own"
         with pytest.raises(ValueError, match="retries must be an integer"):
             submit(fetch, "w", retries=-2)
+
+
+class HTTPError(Exception):
+    """A response's error, with its status (a 404 is worth no retry, a 503 is)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class NotFound(HTTPError):
+    def __init__(self, note: str = "") -> None:
+        super().__init__(404)
+
+
+class Unavailable(HTTPError):
+    def __init__(self, note: str = "") -> None:
+        super().__init__(503)
+
+
+async def test_an_error_not_in_retry_on_fails_after_one_attempt_a_listed_one_retries() -> None:
+    gone = Flaky(failures=1, error=NotFound)
+    busy = Flaky(failures=2, error=Unavailable)
+    async with AsyncExecutor(retries=3, retry_delay=0, retry_on=(Unavailable, TimeoutError)) as ex:
+        with pytest.raises(NotFound, match="HTTP 404"):
+            await ex.submit(gone, "page")
+        assert await ex.submit(busy, "page") == "page"
+        # map takes the option too, and one class is enough
+        flaky = Flaky(failures=1, error=TimeoutError)
+        assert await ex.map(flaky, ["m"], retry_on=TimeoutError) == ["m"]
+        with pytest.raises(Unavailable):
+            await ex.map(Flaky(failures=1, error=Unavailable), ["m"], retry_on=TimeoutError)
+    assert len(gone.attempts) == 1
+    assert len(busy.attempts) == 3
+    assert len(flaky.attempts) == 2
+
+
+async def test_retry_if_decides_on_the_error_and_a_failing_predicate_fails_the_call() -> None:
+    def transient(error: BaseException) -> bool:
+        return isinstance(error, HTTPError) and error.status >= 500
+
+    def broken(error: BaseException) -> bool:
+        raise LookupError("a bug in the predicate")
+
+    gone = Flaky(failures=1, error=NotFound)
+    busy = Flaky(failures=1, error=Unavailable)
+    async with AsyncExecutor(retries=2, retry_delay=0, retry_if=transient) as executor:
+        with pytest.raises(NotFound):
+            await executor.submit(gone, 1)
+        assert await executor.submit(busy, 2) == 2
+        with pytest.raises(LookupError, match="a bug in the predicate") as caught:
+            await executor.with_options(retry_if=broken).submit(Flaky(failures=1), 3)
+    assert len(gone.attempts) == 1
+    assert len(busy.attempts) == 2
+    assert isinstance(caught.value.__cause__, ConnectionError)  # the call's error is kept
+
+
+async def test_a_permanent_error_gives_up_at_once_whatever_the_retries() -> None:
+    class Gone(PermanentError):
+        pass
+
+    flaky = Flaky(failures=5, error=Gone)
+    plain_attempts: list[int] = []
+
+    def blocking(x: int) -> int:
+        plain_attempts.append(x)
+        raise PermanentError(f"{x}: not found")
+
+    async with AsyncExecutor(retries=10, retry_delay=0) as executor:
+        with pytest.raises(Gone):
+            await executor.submit(flaky, 1)
+        with pytest.raises(PermanentError, match="7: not found"):
+            await executor.submit(blocking, 7)
+    assert len(flaky.attempts) == 1
+    assert plain_attempts == [7]
+
+
+def test_exponential_waits_double_up_to_their_cap_on_a_controlled_clock(
+    virtual_time: VirtualTime[Any],
+) -> None:
+    async def main() -> None:
+        flaky = Flaky(failures=5)
+        async with AsyncExecutor(
+            retries=5, retry_delay=1.0, backoff="exponential", jitter=0, max_wait_seconds=5
+        ) as executor:
+            assert await executor.submit(flaky, "ok") == "ok"
+        # waits 1, 2, 4, then capped at 5, 5
+        assert flaky.attempts == pytest.approx([0.0, 1.0, 3.0, 7.0, 12.0, 17.0])
+
+    virtual_time(main)
+
+
+class DrawnExecutor(AsyncExecutor):
+    """An executor whose jitter draws are fixed and whose waits are recorded (the hooks)."""
+
+    waits: list[float]
+
+    def _jitter_draw(self) -> float:
+        return 0.5
+
+    async def _backoff_sleep(self, seconds: float) -> None:
+        DrawnExecutor.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+async def test_jitter_takes_the_executors_draw_and_waits_in_its_sleep_hook() -> None:
+    DrawnExecutor.waits = []
+    flaky = Flaky(failures=3)
+    policy = RetryPolicy(attempts=4, wait_seconds=2.0, backoff="exponential")  # jitter 0.5
+    async with asyncio.timeout(5), DrawnExecutor(retry_policy=policy) as executor:
+        assert await executor.submit(flaky, "ok") == "ok"
+    # each wait w becomes w * (1 - 0.5 * 0.5)
+    assert DrawnExecutor.waits == pytest.approx([1.5, 3.0, 6.0])
+
+
+async def test_a_retry_policy_is_the_start_named_options_replace_its_fields() -> None:
+    policy = RetryPolicy(attempts=2, wait_seconds=0, retry_on=(ConnectionError,))
+    async with AsyncExecutor(retry_policy=policy) as executor:
+        assert await executor.submit(Flaky(failures=1), "policy") == "policy"
+        with pytest.raises(ConnectionError):
+            await executor.submit(Flaky(failures=2), "two failures")
+        # retries= replaces the policy's attempts and keeps its retry_on
+        assert await executor.with_options(retries=3).submit(Flaky(failures=3), "more") == "more"
+        with pytest.raises(KeyError):
+            await executor.with_options(retries=3).submit(Flaky(failures=1, error=KeyError), 1)
+    # a retry_policy given later replaces the executor's named retry options too
+    async with AsyncExecutor(retries=5, retry_delay=0, retry_on=KeyError) as executor:
+        fresh = executor.with_options(retry_policy=RetryPolicy(attempts=2, wait_seconds=0))
+        assert await fresh.submit(Flaky(failures=1), "fresh") == "fresh"
+        with pytest.raises(ConnectionError):
+            await fresh.submit(Flaky(failures=2), "only two attempts")
+
+
+async def test_the_new_retry_options_are_not_taken_from_a_0_10_submits_keywords() -> None:
+    async def fetch(url: str, **kwargs: Any) -> str:
+        return f"{url} {sorted(kwargs)}"
+
+    async with AsyncExecutor() as executor:
+        submit: Any = executor.submit
+        assert await submit(fetch, "u", backoff="x") == "u ['backoff']"

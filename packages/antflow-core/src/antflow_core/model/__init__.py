@@ -32,8 +32,9 @@ may start (`RateLimit`, `call_delay`), and a stage's ``call_concurrency``; a *pu
 (``Stage(pull=True)``) has no queue and takes an item only when a worker is free.
 
 Outside pipelines, `antflow_core.model.calls` decides for single calls (an
-``AsyncExecutor``'s work): `decide_call_retry` is the ``per_task`` retry table with a
-call's own `CallPolicy`, and `wait_is_over` says when waiting on several calls ends.
+``AsyncExecutor``'s work): `call_retry_policy` turns a call's options into the same
+`RetryPolicy` a stage decides with, and `wait_is_over` says when waiting on several calls
+ends.
 
 Everything here is data and pure functions: no asyncio, no I/O, no clock, no
 randomness. Time and ids are passed in. The asyncio runtime in
@@ -49,10 +50,8 @@ from antflow_core.model.calls import (
     FIRST_COMPLETED,
     FIRST_EXCEPTION,
     WAIT_TABLE,
-    CallPolicy,
     ReturnWhen,
-    call_policy,
-    decide_call_retry,
+    call_retry_policy,
     default_buffersize,
     map_window,
     option_keywords,
@@ -203,7 +202,6 @@ __all__ = [
     "ROUTING_TABLE",
     "WAIT_TABLE",
     "Backoff",
-    "CallPolicy",
     "CallbackForm",
     "Child",
     "ChildRoute",
@@ -271,7 +269,7 @@ __all__ = [
     "batch_results",
     "call_attempt",
     "call_delay",
-    "call_policy",
+    "call_retry_policy",
     "call_with_failure",
     "call_with_payload",
     "callback_form",
@@ -279,7 +277,6 @@ __all__ = [
     "coerce_payload",
     "coerce_rate_limit",
     "compute_pipeline_stats",
-    "decide_call_retry",
     "decide_retry",
     "decide_stage_failure",
     "default_buffersize",

@@ -3,19 +3,20 @@
 An executor call is one function called with its arguments, with no stage around it. Two
 tables decide what the executor does besides calling.
 
-**Retry** (`decide_call_retry`), after attempt ``attempt`` of a call raised ``error``:
+**Retry**: a call's retries are decided by a `RetryPolicy` (`antflow_core.model.retries`),
+the same value a stage builds from its fields and `decide_retry` reads, so a call and a
+stage with equal numbers decide the same: which errors retry (``retry_on``, ``retry_if``,
+`PermanentError`, never a `BaseException` that is not an `Exception`, such as a
+``CancelledError`` the function raised itself) and how long to wait (fixed or
+exponential, capped, jittered by a draw the runtime passes in). `call_retry_policy`
+builds it from the executor's options, where antflow 0.10's names count differently:
 
-| error is retryable | attempt < policy.attempts | decision                                     |
-|--------------------|---------------------------|----------------------------------------------|
-| yes                | yes                       | `RetryTask` (``attempt + 1``, ``wait_seconds``) |
-| yes                | no                        | `GiveUp`                                     |
-| no                 | any                       | `GiveUp`                                     |
-
-It is the ``per_task`` row of a stage's retry table (`decide_retry`) with the call's own
-`CallPolicy` instead of a stage's ``task_attempts`` and ``task_wait_seconds``: for equal
-numbers the two decide the same. Retryable means what it means for a stage
-(`is_retryable`): any `Exception`; a `BaseException` that is not one (``SystemExit``, a
-``CancelledError`` the function raised itself) ends the call at once.
+| option                 | `RetryPolicy` field                          |
+|------------------------|----------------------------------------------|
+| ``retries=r``          | ``attempts = r + 1`` (default 0: one attempt)  |
+| ``retry_delay=s``      | ``wait_seconds = s`` (default 1.0)           |
+| ``backoff``, ``max_wait_seconds``, ``jitter``, ``retry_on``, ``retry_if`` | the same name |
+| ``retry_policy=p``     | the starting point: the fields above, when given, replace ``p``'s |
 
 **Waiting** (`wait_is_over`), for ``wait(futures, return_when=...)`` given how many of the
 futures are done and how many of those failed (finished by raising, not cancelled):
@@ -42,26 +43,24 @@ from __future__ import annotations
 import enum
 import inspect
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
-from returns.result import Failure, Success
-
-from antflow_core.model.decisions import GiveUp, RetryDecision, RetryTask, is_retryable
 from antflow_core.model.limits import RateLimit, rate_limit_problems
+from antflow_core.model.retries import RetryPolicy, retry_policy_problems
 
 __all__ = [
     "ALL_COMPLETED",
     "DEFAULT_RETRY_DELAY",
     "FIRST_COMPLETED",
     "FIRST_EXCEPTION",
+    "NO_RETRY",
+    "RETRY_OPTION_NAMES",
     "WAIT_TABLE",
-    "CallPolicy",
     "ReturnWhen",
-    "call_policy",
     "call_rate_limit",
-    "decide_call_retry",
+    "call_retry_policy",
     "default_buffersize",
     "map_window",
     "option_keywords",
@@ -74,28 +73,22 @@ DEFAULT_RETRY_DELAY: Final = 1.0
 """Seconds between attempts when a call retries without saying (a `Stage`'s default too)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CallPolicy:
-    """How often an executor call is attempted, and how long to wait between attempts.
+NO_RETRY: Final = RetryPolicy(attempts=1, wait_seconds=DEFAULT_RETRY_DELAY)
+"""One attempt: the policy of a call that asks for no retry (the executor's default)."""
 
-    Build one with `call_policy`, which checks the values and says what to change.
-
-    Attributes:
-        attempts: How many times the function may be called, from 1 (1: no retry).
-        wait_seconds: Seconds to wait before each retry.
-    """
-
-    attempts: int = 1
-    wait_seconds: float = DEFAULT_RETRY_DELAY
-
-    @property
-    def retries(self) -> int:
-        """How many retries follow a failed first attempt: ``attempts - 1``."""
-        return self.attempts - 1
-
-
-NO_RETRY: Final = CallPolicy()
-"""One attempt: the policy of a call that asks for no retry."""
+RETRY_OPTION_NAMES: Final = frozenset(
+    {
+        "retries",
+        "retry_delay",
+        "backoff",
+        "max_wait_seconds",
+        "jitter",
+        "retry_on",
+        "retry_if",
+        "retry_policy",
+    }
+)
+"""The executor's call options that make its `RetryPolicy` (see `call_retry_policy`)."""
 
 
 def _count(value: object) -> int | None:
@@ -114,52 +107,94 @@ def _seconds(value: object) -> float | None:
     return seconds if seconds - seconds == 0 else None  # NaN and infinities are not
 
 
-def call_policy(*, retries: object = 0, retry_delay: object = DEFAULT_RETRY_DELAY) -> CallPolicy:
-    """Check a call's retry options and return its `CallPolicy`.
+def call_retry_policy(options: Mapping[str, object]) -> RetryPolicy:
+    """Check a call's retry options and return its `RetryPolicy` (the table above).
 
     Args:
-        retries: How many times a failed call is tried again (0: never); a call is
-            attempted ``retries + 1`` times at most.
-        retry_delay: Seconds to wait before each retry.
-
-    Raises:
-        ValueError: If ``retries`` is not an integer >= 0 or ``retry_delay`` not a finite
-            number >= 0; the message says what to pass instead.
-    """
-    count = _count(retries)
-    if count is None or count < 0:
-        raise ValueError(
-            "retries must be an integer >= 0 (how many times a failed call is tried again; "
-            f"0 means no retry), got {retries!r}"
-        )
-    delay = _seconds(retry_delay)
-    if delay is None or delay < 0:
-        raise ValueError(
-            "retry_delay must be a number of seconds >= 0 (the wait before each retry), "
-            f"got {retry_delay!r}"
-        )
-    if count == 0:
-        return NO_RETRY  # the delay of a call that never retries does not matter
-    return CallPolicy(count + 1, delay)
-
-
-def decide_call_retry(policy: CallPolicy, *, attempt: int, error: BaseException) -> RetryDecision:
-    """Decide what follows a failed attempt of a call (the retry table of this module).
-
-    Args:
-        policy: The call's policy.
-        attempt: The number of the attempt that failed, from 1.
-        error: What it raised.
+        options: The call's options; only the keys of `RETRY_OPTION_NAMES` are read:
+            ``retries`` (how many times a failed call is tried again, 0: never),
+            ``retry_delay`` (seconds before a retry, the base of an exponential
+            backoff), ``backoff``, ``max_wait_seconds``, ``jitter``, ``retry_on``,
+            ``retry_if`` (as `RetryPolicy`'s) and ``retry_policy`` (a `RetryPolicy` to
+            start from, or None).
 
     Returns:
-        ``Success(RetryTask)`` to call the function again after ``wait_seconds``, or
-        ``Failure(GiveUp)``: the call ends with ``error``.
+        `NO_RETRY` when nothing is said; otherwise ``retry_policy`` (or `NO_RETRY`) with
+        the fields given by name replaced.
+
+    Raises:
+        TypeError: If ``retry_policy`` is neither a `RetryPolicy` nor None.
+        ValueError: If a value is out of range; the message says what to pass instead.
     """
-    if not is_retryable(error):
-        return Failure(GiveUp(attempt, f"{type(error).__name__} is not retryable"))
-    if attempt < policy.attempts:
-        return Success(RetryTask(attempt + 1, policy.wait_seconds))
-    return Failure(GiveUp(attempt, f"{attempt} of {policy.attempts} attempts used"))
+    base = options.get("retry_policy")
+    if base is None:
+        base = NO_RETRY
+    elif not isinstance(base, RetryPolicy):
+        raise TypeError(
+            "retry_policy must be a RetryPolicy, e.g. retry_policy=RetryPolicy(attempts=3, "
+            f"backoff='exponential'), or None; got {base!r}"
+        )
+    fields: dict[str, object] = {}
+    problems: list[str] = []
+    if "retries" in options:
+        retries = options["retries"]
+        count = _count(retries)
+        if count is None or count < 0:
+            problems.append(
+                "retries must be an integer >= 0 (how many times a failed call is tried "
+                f"again; 0 means no retry), got {retries!r}"
+            )
+        else:
+            fields["attempts"] = count + 1
+    if "retry_delay" in options:
+        delay = options["retry_delay"]
+        seconds = _seconds(delay)
+        if seconds is None or seconds < 0:
+            problems.append(
+                "retry_delay must be a number of seconds >= 0 (the wait before each retry), "
+                f"got {delay!r}"
+            )
+        else:
+            fields["wait_seconds"] = seconds
+    for name in ("backoff", "max_wait_seconds", "jitter", "retry_if"):
+        if name in options:
+            fields[name] = options[name]
+    if "retry_on" in options:
+        retry_on = options["retry_on"]
+        if isinstance(retry_on, type):  # retry_on=TimeoutError: one class
+            retry_on = (retry_on,)
+        elif isinstance(retry_on, list | set | frozenset):
+            retry_on = tuple(retry_on)
+        fields["retry_on"] = retry_on
+    if problems:
+        raise ValueError("; ".join(problems))
+    if not fields:
+        return base
+    merged = {name: fields.get(name, getattr(base, name)) for name in _POLICY_FIELDS}
+    problems = retry_policy_problems(
+        attempts=merged["attempts"],
+        wait_seconds=merged["wait_seconds"],
+        backoff=merged["backoff"],
+        max_wait_seconds=merged["max_wait_seconds"],
+        jitter=merged["jitter"],
+        retry_on=merged["retry_on"],
+        retry_if=merged["retry_if"],
+        wait_name="retry_delay",
+    )
+    if problems:
+        raise ValueError("; ".join(problems))
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+_POLICY_FIELDS: Final = (
+    "attempts",
+    "wait_seconds",
+    "backoff",
+    "max_wait_seconds",
+    "jitter",
+    "retry_on",
+    "retry_if",
+)
 
 
 def validate_max_workers(max_workers: object) -> int:
