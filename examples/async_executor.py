@@ -3,8 +3,9 @@
 Not every job is a pipeline. Here one step, "fetch a page", runs over a simulated web
 through an `AsyncExecutor` of 20 workers:
 
-1. 200 pages with ``submit()``, two retries each, handled as they finish
-   (``as_completed``): a few pages fail once and are retried, two always fail;
+1. 200 pages with ``submit()``, two retries each for a 5xx error (``retry_if``: a 404
+   is not worth another attempt), handled as they finish (``as_completed``): a few
+   pages fail once with a 503 and are retried, two fail with a 404 at once;
 2. ten pages with ``map()``: their sizes in input order;
 3. a race of three mirrors with ``wait(return_when=FIRST_COMPLETED)``: the losers are
    cancelled;
@@ -29,6 +30,11 @@ BROKEN = {13, 113}  # always fail
 
 class HTTPError(Exception):
     """A failed request."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """A server error (5xx) may go away; a 404 will not: retry only the former."""
+    return isinstance(error, HTTPError) and str(error).startswith("5")
 
 
 class SimulatedWeb:
@@ -69,8 +75,8 @@ async def ids() -> AsyncIterator[int]:
 async def main() -> None:
     web = SimulatedWeb()
     async with AsyncExecutor(max_workers=20) as executor:
-        # 1. submit + as_completed, with retries
-        patient = executor.with_options(retries=2, retry_delay=0.01)
+        # 1. submit + as_completed, with retries of transient errors only
+        patient = executor.with_options(retries=2, retry_delay=0.01, retry_if=is_transient)
         futures = {patient.submit(web.fetch, page): page for page in range(PAGES)}
         fetched, failed = 0, {}
         async for future in as_completed(futures):
@@ -85,7 +91,7 @@ async def main() -> None:
         print(f"retried and recovered: {len(retried)} pages {retried}")
         (attempts,) = {web.attempts[p] for p in failed}  # the same for each
         print(
-            f"failed for good after {attempts} attempts:",
+            f"failed for good after {attempts} attempt(s), a 404 is not retried:",
             *(repr(failed[p]) for p in sorted(failed)),
         )
 

@@ -42,7 +42,7 @@ def check_async_executor(out: str) -> None:
     assert "most requests at once: 20" in out  # max_workers holds
     assert "retried and recovered: 8 pages [7, 32, 57, 82, 107, 132, 157, 182]" in out
     assert (
-        "failed for good after 3 attempts: HTTPError('404 on page-13') "
+        "failed for good after 1 attempt(s), a 404 is not retried: HTTPError('404 on page-13') "
         "HTTPError('404 on page-113')" in out
     )
     assert "sizes of pages 20-29, in input order: [133, 134, 135, 136" in out
