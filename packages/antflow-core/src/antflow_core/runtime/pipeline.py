@@ -3,8 +3,8 @@
 Theory of operation
 -------------------
 A `Pipeline` is built from rooms, each in a module named after it, and delegates to
-them; it keeps for itself only what needs the whole picture: its lifecycle and the
-tasks it starts.
+them; it keeps for itself its construction (which wires them), the protected hooks
+below and the public methods that change its state, whose bodies delegate.
 
 * ``intake`` (`Intake`): ``feed()`` and ``feed_async()``: payloads, sequence ids,
   priorities, ``target_stage``, backpressure, the count of items accepted.
@@ -18,16 +18,24 @@ tasks it starts.
   ``callback_timeout``.
 * ``run_state`` (`RunState`): the phase (new, running, idle, closed), items in flight
   and feeds running, the event ``join()`` waits on, a worker's crash.
+* ``lifecycle`` (`Lifecycle`): what ``start()``, ``join()`` and ``shutdown()`` do, and
+  the event loop the pipeline runs in.
+* ``runs`` (`PipelineRuns`, a base class): ``run()``, ``stream()`` and
+  ``stream_outcomes()``, which drive that lifecycle for a batch of items.
+* ``queries`` (`PipelineQueries`, a base class): the read side (``results``,
+  ``failures``, ``get_stats()``, worker states, snapshots), read through ``monitoring``
+  (`Monitor`).
 
 What is decided (payloads, queue order, retries, routing, capacities, stats) is decided
-by `antflow_core.model`; the rooms wait, schedule and call.
+by `antflow_core.model`; the rooms wait, schedule and call. None of this adds a call per
+item: the facade is crossed when a method is called, not when an item moves.
 
 Lifecycle: ``start()`` starts every runner's workers (and a thread pool when a stage has
 plain-function tasks), ``join()`` waits until every fed item has ended and stops them,
 ``shutdown()`` stops everything at once and lists what had not ended in
 ``unfinished_items``. Every task the pipeline starts (workers, the display refresher,
-the stream's feeder and closer) is owned by it and cancelled and awaited by ``join()``,
-``shutdown()`` or the method that started it. Nothing polls.
+the stream's feeder and closer) is owned by it (`Supervisor`) and cancelled and awaited
+by ``join()``, ``shutdown()`` or the method that started it. Nothing polls.
 
 The protected members of the guide's "Advanced Internals" stay on the facade:
 ``_queues`` (each stage's `StageQueue`), ``_prepare_payload`` (override it to give ids
@@ -40,41 +48,28 @@ them, for example to run retries on a controlled clock with a seeded draw.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable
-from typing import Any, Generic, Self, cast, overload
+from collections.abc import AsyncIterable, Iterable
+from typing import Any, Self, overload
 
 from typing_extensions import TypeVar
 
-from antflow_core.errors import PipelineStateError
 from antflow_core.model import (
     DEFAULT_PRIORITY,
     DashboardProtocol,
-    DashboardSnapshot,
-    ErrorSummary,
-    FailedItem,
     InT,
     Item,
     ItemFinished,
-    ItemOutcome,
-    Items,
     OutT,
     Payload,
     PipelineObserver,
     PipelinePlan,
-    PipelineResult,
-    PipelineStats,
     ProgressDisplay,
     Stage,
     StatusEvent,
     TaskEvent,
-    WorkerMetrics,
-    WorkerState,
-    failed_outcome,
     plan_pipeline,
     prepare_payload,
-    succeeded_outcome,
     validate_pipeline_options,
 )
 from antflow_core.runtime.emission import DEFAULT_CALLBACK_TIMEOUT, Emitter, EventTypes
@@ -85,16 +80,17 @@ from antflow_core.runtime.extensions import (
 )
 from antflow_core.runtime.fan_out import Spawner
 from antflow_core.runtime.intake import Intake
+from antflow_core.runtime.lifecycle import Lifecycle
 from antflow_core.runtime.limits import NamedLimits
 from antflow_core.runtime.monitoring import Monitor
 from antflow_core.runtime.outcomes import Outcomes
+from antflow_core.runtime.queries import PipelineQueries
 from antflow_core.runtime.queues import StageQueue
 from antflow_core.runtime.rendezvous import Rendezvous
-from antflow_core.runtime.run_state import BatchingRunState, Phase, RunState
-from antflow_core.runtime.runs import DisplayOptions, check_stream, run_items, stream_items
+from antflow_core.runtime.run_state import BatchingRunState, RunState
+from antflow_core.runtime.runs import PipelineRuns
 from antflow_core.runtime.stage_runner import FinishNow, StageInput, StageRunner
 from antflow_core.runtime.supervisor import Supervisor
-from antflow_core.runtime.workers import current_worker
 
 __all__ = ["DEFAULT_CALLBACK_TIMEOUT", "Pipeline"]
 
@@ -104,7 +100,7 @@ _C = TypeVar("_C")
 _D = TypeVar("_D")
 
 
-class Pipeline(Generic[InT, OutT]):
+class Pipeline(PipelineRuns[InT, OutT], PipelineQueries[OutT]):
     """A multi-stage asyncio pipeline: items flow through stages, each a pool of workers.
 
     For a type checker it is ``Pipeline[InT, OutT]``: what its first stage takes and what
@@ -271,9 +267,19 @@ class Pipeline(Generic[InT, OutT]):
             runner.spawner = spawner if fans_out else None
             runner.sleep, runner.draw = self._backoff_sleep, self._jitter_draw
         self._supervisor = Supervisor()  # owns the workers, threads, display, stream helpers
-        self._closed = asyncio.Event()  # set once shutdown has completed
-        self._loop: asyncio.AbstractEventLoop | None = None  # the event loop it last ran in
         self._monitor = Monitor(self._plan, self._runners, self._intake, self._outcomes)
+        self._lifecycle = Lifecycle(
+            self._plan,
+            self._queues,
+            self._runners,
+            self._run_state,
+            self._intake,
+            self._outcomes,
+            self._emitter,
+            self._monitor,
+            self._supervisor,
+            self.get_dashboard_snapshot,
+        )
 
     # ------------------------------------------------------------ protected members
 
@@ -326,94 +332,6 @@ class Pipeline(Generic[InT, OutT]):
     def __repr__(self) -> str:
         names = ", ".join(self._plan.stage_names)
         return f"<Pipeline [{names}] {self._run_state.phase.value}>"
-
-    @property
-    def stages(self) -> tuple[Stage[Any, Any], ...]:
-        """The stages, in order."""
-        return tuple(p.stage for p in self._plan.stages)
-
-    @property
-    def plan(self) -> PipelinePlan:
-        """The compiled plan the workers follow."""
-        return self._plan
-
-    @property
-    def is_running(self) -> bool:
-        """Whether the workers are up (between ``start()`` and ``join()``/``shutdown()``)."""
-        return self._run_state.phase is Phase.RUNNING
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether ``shutdown()`` was called (the pipeline cannot be used again)."""
-        return self._run_state.phase is Phase.CLOSED
-
-    @property
-    def results(self) -> list[PipelineResult[OutT]]:
-        """The results collected so far, in input order (empty with ``collect_results=False``)."""
-        return self._outcomes.ordered_results()
-
-    @property
-    def failures(self) -> list[FailedItem[Any]]:
-        """Every item that failed, in input order, with its error, stage and attempts.
-
-        Each failure's ``value`` is what its failing stage received, which is of that
-        stage's input type: ``FailedItem[Any]`` for a type checker.
-        """
-        return self._outcomes.ordered_failures()
-
-    @property
-    def outcomes(self) -> list[ItemOutcome[OutT]]:
-        """Every ended item as a `returns` Result, in input order.
-
-        ``Success(PipelineResult)`` for results (only those collected) and
-        ``Failure(FailedItem)`` for failures.
-        """
-        return self._outcomes.ordered_outcomes()
-
-    @property
-    def unfinished_items(self) -> list[Payload[Any]]:
-        """Items that had not ended when the pipeline was shut down or cancelled, in input order.
-
-        Feed their ``value`` (or ``to_dict()``) to a new pipeline to resume.
-        """
-        return self._outcomes.ordered_unfinished()
-
-    def get_worker_names(self) -> dict[str, list[str]]:
-        """Return the names of each stage's workers: ``{"Fetch": ["Fetch-W0", ...]}``.
-
-        A worker's id (its index in that list, 0 to workers - 1) is the ``worker_id`` of
-        the events it emits.
-        """
-        return {p.name: list(p.worker_names) for p in self._plan.stages}
-
-    def get_stats(self) -> PipelineStats:
-        """Return the pipeline's counts now: items processed, failed, in flight, and per stage."""
-        return self._monitor.stats()
-
-    def get_worker_states(self) -> dict[str, WorkerState]:
-        """Return what each worker is doing now, by worker name (idle or busy, item, task)."""
-        return self._monitor.worker_states()
-
-    def get_worker_metrics(self) -> dict[str, WorkerMetrics]:
-        """Return what each worker has done so far, by worker name."""
-        return self._monitor.worker_metrics()
-
-    def get_error_summary(self, limit: int | None = None) -> ErrorSummary:
-        """Return failures counted by error type and by stage, with the failed items.
-
-        Args:
-            limit: Keep only the latest ``limit`` failed items in ``failed_items``
-                (``total_failed`` still counts all).
-        """
-        return self._monitor.error_summary(limit)
-
-    def get_dashboard_snapshot(self) -> DashboardSnapshot:
-        """Return worker states, worker metrics, stats and recent errors, read at one moment.
-
-        Its ``error_summary`` counts the failures of the current run (since the last
-        ``start()``) and lists the latest of them; ``get_error_summary()`` covers all runs.
-        """
-        return self._monitor.snapshot()
 
     # ------------------------------------------------------------- builder entry points
 
@@ -477,60 +395,12 @@ class Pipeline(Generic[InT, OutT]):
             ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
             ValueError: If ``custom_dashboard`` comes with ``progress`` or ``dashboard``.
         """
-        run_state = self._run_state
-        run_state.require_open("start")
-        if total is not None and (
-            not isinstance(total, int) or isinstance(total, bool) or total < 0
-        ):
-            raise ValueError(f"total must be None or a number of items >= 0, got {total!r}")
+        self._run_state.require_open("start")
+        self._lifecycle.check_total(total)
         display = resolve_display(
             progress, dashboard, refresh_interval, custom_dashboard=custom_dashboard, pipeline=self
         )
-        self._enter_loop()
-        if run_state.phase is Phase.RUNNING:
-            if display is not None and not self._supervisor.has_display:
-                self._start_display(display, total)
-            return
-        run_state.crash = None
-        run_state.input_closed = False  # items may be fed until join() (batch stages)
-        run_state.drained = None
-        self._emitter.read_task_observation()
-        self._monitor.begin_run()
-        if display is not None:
-            # Before anything else starts: a display whose start() raises a BaseException
-            # (an Exception is logged and the display dropped) leaves nothing running.
-            self._start_display(display, total)
-        self._supervisor.start_workers(self._runners)
-        run_state.phase = Phase.RUNNING
-
-    def _enter_loop(self) -> None:
-        """Follow the pipeline into the running event loop (a second ``asyncio.run``).
-
-        asyncio's events and semaphores belong to the loop they first waited in, so a
-        pipeline started in a new loop gets new ones; its queues are empty between runs.
-
-        Raises:
-            PipelineStateError: If it is running in another event loop right now.
-        """
-        loop = asyncio.get_running_loop()
-        if self._loop is loop:
-            return
-        run_state = self._run_state
-        if run_state.phase is Phase.RUNNING:
-            raise PipelineStateError(
-                "the pipeline is running in another event loop: join() it there first, or "
-                "use another Pipeline"
-            )
-        if self._loop is not None:
-            run_state.renew_idle()
-            self._closed = asyncio.Event()
-            for runner in self._runners:
-                runner.renew_semaphores()
-        self._loop = loop
-
-    def _start_display(self, display: ProgressDisplay, total: int | None) -> None:
-        snapshot, names = self.get_dashboard_snapshot, self._plan.stage_names
-        self._supervisor.start_display(display, snapshot, total, names)
+        self._lifecycle.start(display, total)
 
     async def join(self) -> None:
         """Wait until every fed item has ended, then stop the workers.
@@ -544,44 +414,7 @@ class Pipeline(Generic[InT, OutT]):
             PipelineStateError: If items were fed and the workers were never started:
                 nothing would ever process them.
         """
-        run_state = self._run_state
-        self._intake.refuse_from_inside("join")
-        if run_state.phase is not Phase.RUNNING:
-            if run_state.in_flight and run_state.phase is not Phase.CLOSED:
-                raise PipelineStateError(
-                    f"join() before start(): {run_state.in_flight} fed items wait in the "
-                    "queues and no worker runs to process them; call `await pipeline.start()` "
-                    "first"
-                )
-            return
-        run_state.close_input()  # nobody feeds any more: batches being collected may go
-        try:
-            await run_state.wait_idle()
-        except BaseException:
-            await self.shutdown()
-            raise
-        if run_state.crash is not None:
-            await self.shutdown()
-            run_state.raise_crash()
-        if self.is_closed:  # (the property: mypy would narrow the phase across the await)
-            await self._closed.wait()  # (a shutdown from inside: until its caller ended)
-            raise PipelineStateError(
-                "the pipeline was shut down while join() waited: the items that had not "
-                "ended are in unfinished_items"
-            )
-        # Until the workers are gone feed() is refused: a stopping worker could take an
-        # item and be cancelled with it. From IDLE on, fed items wait for the next start().
-        run_state.phase = Phase.STOPPING
-        self._intake.run_start_sequence = self._intake.msg_counter
-        # This run's display, taken before waiting: a start() meanwhile brings its own.
-        driver = self._supervisor.take_display()
-        try:
-            await self._stop_workers()
-        finally:  # a cancellation meanwhile (the end of a stream loop) still stops it all
-            if run_state.phase is Phase.STOPPING:  # (not started again or shut down meanwhile)
-                run_state.phase = Phase.IDLE
-            if driver is not None:
-                await driver.stop()
+        await self._lifecycle.join(self.shutdown, self._stop_workers)
 
     async def shutdown(self) -> None:
         """Stop the workers now and close the pipeline for good.
@@ -597,63 +430,7 @@ class Pipeline(Generic[InT, OutT]):
         completes even if the caller is cancelled meanwhile; the cancellation is then
         raised.
         """
-        if self._run_state.phase is Phase.CLOSED:
-            await self._closed.wait()  # another caller is closing it: wait until done
-            return
-        await self._abort()
-
-    async def _abort(self) -> None:
-        """Close everything: queues, helpers, workers, display; record what had not ended.
-
-        Called from code the pipeline runs (a task, a callback, ``skip_if``, a tracker's
-        callback: a worker's task, or a stream's feeder), it cannot wait for the task
-        running it: that task is stopped like the others, by a cancellation that takes
-        effect at its next ``await`` once this returns, and ``_closed`` is set when it has
-        ended. Its item, if it has one, it ends or lists unfinished itself
-        (`StageRunner.worker`).
-
-        The stop completes even if the caller is cancelled meanwhile (a second Ctrl-C,
-        an outer timeout): the cancellation is passed on to the tasks still stopping
-        (`stop_tasks`) and raised once everything is recorded.
-        """
-        run_state, outcomes, supervisor = self._run_state, self._outcomes, self._supervisor
-        caller = asyncio.current_task()
-        spare = caller if supervisor.owns(caller) else None
-        spared_record = current_worker.get() if spare is not None else None
-        run_state.phase = Phase.CLOSED
-        for queue in self._queues:
-            queue.close()
-        stream = outcomes.stop_stream()
-        interrupted: asyncio.CancelledError | None = None
-        try:
-            await supervisor.cancel_helpers(spare)
-        except asyncio.CancelledError as exc:
-            interrupted = exc
-        try:
-            await supervisor.stop_workers(spare)
-        except asyncio.CancelledError as exc:
-            interrupted = exc
-        outcomes.keep_unread(stream)  # results the stream had ready but nobody read
-        for runner in self._runners:
-            taken = runner.take_unfinished(spared_record)
-            outcomes.unfinished.extend(taken)
-            # A stopped worker counted out the item it held (`StageRunner.worker`); these
-            # were waiting in queues or held in batches and fan-outs. An item the caller's
-            # worker is still ending, that worker counts out itself.
-            run_state.in_flight -= len(taken)
-        run_state.parked = 0
-        run_state.idle.set()
-        try:
-            await supervisor.stop_display()
-        except asyncio.CancelledError as exc:
-            interrupted = exc
-        if spare is None:
-            self._closed.set()
-        else:
-            spare.add_done_callback(lambda _: self._closed.set())
-            spare.cancel()
-        if interrupted is not None:
-            raise interrupted
+        await self._lifecycle.shutdown()
 
     async def _stop_workers(self) -> None:
         await self._supervisor.stop_workers()
@@ -704,115 +481,3 @@ class Pipeline(Generic[InT, OutT]):
             FeedError: If the iterable raised; the items read before it were fed.
         """
         await self._intake.feed_async(items, target_stage=target_stage, priority=priority)
-
-    # ------------------------------------------------------------------------ running
-
-    async def run(
-        self,
-        items: Items[InT],
-        *,
-        priority: int = DEFAULT_PRIORITY,
-        progress: bool | ProgressDisplay = False,
-        dashboard: str | ProgressDisplay | None = None,
-        refresh_interval: float | None = None,
-        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> list[PipelineResult[OutT]]:
-        """Feed ``items``, wait for all of them, and return the results in input order.
-
-        Items that fail are not in the list; find them in `failures` (or with a tracker).
-        Items fed with ``feed()`` before this call, while the pipeline was not running, are
-        processed by this run and their results returned with the others.
-
-        Args:
-            items: An iterable or async iterable of items.
-            priority: Priority of these items (lower first; default 100).
-            progress: True for a live progress bar (needs antflow-rich), or a `ProgressDisplay`.
-            dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
-            refresh_interval: Seconds between display refreshes.
-            custom_dashboard: antflow 0.10's `DashboardProtocol` object (or a
-                `ProgressDisplay`); not together with ``progress`` or ``dashboard``.
-
-        While a display is shown, SIGTERM (unless the program handles it) shuts the
-        pipeline down as Ctrl-C does and then raises ``SystemExit(143)``; see
-        `antflow_core.runtime.interrupts`.
-
-        Raises:
-            FeedError: If the iterable raised midway; the items before it were still
-                processed and are in `results` / `failures`.
-            PipelineStateError: After ``shutdown()``.
-            ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
-            ValueError: If ``custom_dashboard`` comes with ``progress`` or ``dashboard``.
-        """
-        display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
-        return await run_items(self, items, priority, display)
-
-    def stream(
-        self,
-        items: Items[InT],
-        *,
-        priority: int = DEFAULT_PRIORITY,
-        buffer_size: int | None = None,
-        progress: bool | ProgressDisplay = False,
-        dashboard: str | ProgressDisplay | None = None,
-        refresh_interval: float | None = None,
-        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> AsyncGenerator[PipelineResult[OutT], None]:
-        """Feed ``items`` and yield each result as soon as it is ready (completion order).
-
-        Results are not kept (whatever ``collect_results`` says), so memory stays flat
-        however many items flow. Failures are not yielded; find them in `failures`, or
-        use `stream_outcomes`. Breaking out of the loop stops the pipeline; items that had
-        not ended are in `unfinished_items`. For a stop at a known point, iterate inside
-        ``async with contextlib.aclosing(pipeline.stream(items)) as results:``.
-
-        Args:
-            items: An iterable or async iterable of items.
-            priority: Priority of these items (lower first; default 100).
-            buffer_size: How many ended results may wait for you to read them. When that
-                many wait, the last stage's workers wait too, and backpressure reaches
-                ``feed``. None (the default) gives the last stage's default queue
-                capacity; ``0`` hands each result straight to you: a worker waits with its
-                result until you ask for the next one.
-            progress: True for a live progress bar (needs antflow-rich), or a `ProgressDisplay`.
-            dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
-            refresh_interval: Seconds between display refreshes.
-            custom_dashboard: antflow 0.10's `DashboardProtocol` object (or a
-                `ProgressDisplay`); not together with ``progress`` or ``dashboard``.
-
-        Raises:
-            FeedError: After the last result, if the iterable raised midway.
-            PipelineStateError: At the call, after ``shutdown()`` or while another stream runs.
-            ValueError: At the call, if ``buffer_size`` is not None or an integer >= 0.
-        """
-        check_stream(self, items, priority, buffer_size)
-        display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
-        ended = stream_items(
-            self, items, priority, display, failures=False, buffer_size=buffer_size
-        )
-        return cast("AsyncGenerator[PipelineResult[OutT], None]", ended)
-
-    async def stream_outcomes(
-        self,
-        items: Items[InT],
-        *,
-        priority: int = DEFAULT_PRIORITY,
-        buffer_size: int | None = None,
-        progress: bool | ProgressDisplay = False,
-        dashboard: str | ProgressDisplay | None = None,
-        refresh_interval: float | None = None,
-        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
-    ) -> AsyncGenerator[ItemOutcome[OutT], None]:
-        """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``.
-
-        ``buffer_size`` bounds the ended items (results and failures) waiting for you.
-        """
-        check_stream(self, items, priority, buffer_size)
-        display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
-        async with contextlib.aclosing(
-            stream_items(self, items, priority, display, failures=True, buffer_size=buffer_size)
-        ) as ended:
-            async for item in ended:
-                if isinstance(item, PipelineResult):
-                    yield succeeded_outcome(item)
-                else:
-                    yield failed_outcome(item)

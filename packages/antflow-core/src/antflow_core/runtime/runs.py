@@ -2,8 +2,11 @@ r"""``run()``, ``stream()`` and ``stream_outcomes()``: a batch of items from sta
 
 Theory of operation
 -------------------
-Both drive the facade's lifecycle: ``start()``, feed every item (`Intake.feed_any`),
-wait for all of them to end, and stop cleanly when anything goes wrong.
+`PipelineRuns` holds the three public methods (a base class of `Pipeline`, as
+`antflow_ray.runs` is of `RayPipeline`); they check their arguments, then call the
+drivers below. Both drive the facade's lifecycle: ``start()``, feed every item
+(`Intake.feed_any`), wait for all of them to end, and stop cleanly when anything goes
+wrong.
 
 `run_items` feeds in the caller's task, then ``join()``\ s, and returns the results of
 the items it fed, in input order. An iterable that raised midway (`FeedError`) does not
@@ -37,22 +40,31 @@ in ``unfinished_items``. A shutdown from elsewhere ends the stream with
 `PipelineStateError`; a worker's crash with `PipelineCrashedError`.
 
 This module is written against the facade's lifecycle (``start``, ``join``,
-``shutdown``) and its rooms.
+``shutdown``) and its rooms. ``stream_outcomes()`` turns each ended item into its
+`returns` Result as it is yielded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sized
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, cast
 
 from antflow_core.errors import FeedError, PipelineStateError
 from antflow_core.model import (
+    DEFAULT_PRIORITY,
     DashboardProtocol,
     FailedItem,
+    InT,
+    ItemOutcome,
+    Items,
+    OutT,
     PipelineResult,
     ProgressDisplay,
     default_queue_capacity,
+    failed_outcome,
+    succeeded_outcome,
 )
 from antflow_core.runtime.interrupts import interrupt_guard
 from antflow_core.runtime.invoke import is_own_cancellation
@@ -64,7 +76,131 @@ from antflow_core.runtime.run_state import RunState
 if TYPE_CHECKING:
     from antflow_core.runtime.pipeline import Pipeline
 
-__all__ = ["DisplayOptions", "check_stream", "run_items", "stream_items"]
+__all__ = ["DisplayOptions", "PipelineRuns", "check_stream", "run_items", "stream_items"]
+
+
+class PipelineRuns(Generic[InT, OutT]):
+    """``run()``, ``stream()`` and ``stream_outcomes()`` of `Pipeline` (its base class)."""
+
+    def _as_pipeline(self) -> Pipeline[InT, OutT]:
+        return cast("Pipeline[InT, OutT]", self)  # `Pipeline` is the only class built on this
+
+    async def run(
+        self,
+        items: Items[InT],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
+    ) -> list[PipelineResult[OutT]]:
+        """Feed ``items``, wait for all of them, and return the results in input order.
+
+        Items that fail are not in the list; find them in `failures` (or with a tracker).
+        Items fed with ``feed()`` before this call, while the pipeline was not running, are
+        processed by this run and their results returned with the others.
+
+        Args:
+            items: An iterable or async iterable of items.
+            priority: Priority of these items (lower first; default 100).
+            progress: True for a live progress bar (needs antflow-rich), or a `ProgressDisplay`.
+            dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
+            refresh_interval: Seconds between display refreshes.
+            custom_dashboard: antflow 0.10's `DashboardProtocol` object (or a
+                `ProgressDisplay`); not together with ``progress`` or ``dashboard``.
+
+        While a display is shown, SIGTERM (unless the program handles it) shuts the
+        pipeline down as Ctrl-C does and then raises ``SystemExit(143)``; see
+        `antflow_core.runtime.interrupts`.
+
+        Raises:
+            FeedError: If the iterable raised midway; the items before it were still
+                processed and are in `results` / `failures`.
+            PipelineStateError: After ``shutdown()``.
+            ExtensionNotInstalledError: If a display is asked for and antflow-rich is missing.
+            ValueError: If ``custom_dashboard`` comes with ``progress`` or ``dashboard``.
+        """
+        display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
+        return await run_items(self._as_pipeline(), items, priority, display)
+
+    def stream(
+        self,
+        items: Items[InT],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        buffer_size: int | None = None,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
+    ) -> AsyncGenerator[PipelineResult[OutT], None]:
+        """Feed ``items`` and yield each result as soon as it is ready (completion order).
+
+        Results are not kept (whatever ``collect_results`` says), so memory stays flat
+        however many items flow. Failures are not yielded; find them in `failures`, or
+        use `stream_outcomes`. Breaking out of the loop stops the pipeline; items that had
+        not ended are in `unfinished_items`. For a stop at a known point, iterate inside
+        ``async with contextlib.aclosing(pipeline.stream(items)) as results:``.
+
+        Args:
+            items: An iterable or async iterable of items.
+            priority: Priority of these items (lower first; default 100).
+            buffer_size: How many ended results may wait for you to read them. When that
+                many wait, the last stage's workers wait too, and backpressure reaches
+                ``feed``. None (the default) gives the last stage's default queue
+                capacity; ``0`` hands each result straight to you: a worker waits with its
+                result until you ask for the next one.
+            progress: True for a live progress bar (needs antflow-rich), or a `ProgressDisplay`.
+            dashboard: ``"compact"``, ``"detailed"``, ``"full"`` or a `ProgressDisplay`.
+            refresh_interval: Seconds between display refreshes.
+            custom_dashboard: antflow 0.10's `DashboardProtocol` object (or a
+                `ProgressDisplay`); not together with ``progress`` or ``dashboard``.
+
+        Raises:
+            FeedError: After the last result, if the iterable raised midway.
+            PipelineStateError: At the call, after ``shutdown()`` or while another stream runs.
+            ValueError: At the call, if ``buffer_size`` is not None or an integer >= 0.
+        """
+        check_stream(self._as_pipeline(), items, priority, buffer_size)
+        display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
+        ended = stream_items(
+            self._as_pipeline(), items, priority, display, failures=False, buffer_size=buffer_size
+        )
+        return cast("AsyncGenerator[PipelineResult[OutT], None]", ended)
+
+    async def stream_outcomes(
+        self,
+        items: Items[InT],
+        *,
+        priority: int = DEFAULT_PRIORITY,
+        buffer_size: int | None = None,
+        progress: bool | ProgressDisplay = False,
+        dashboard: str | ProgressDisplay | None = None,
+        refresh_interval: float | None = None,
+        custom_dashboard: DashboardProtocol | ProgressDisplay | None = None,
+    ) -> AsyncGenerator[ItemOutcome[OutT], None]:
+        """Like `stream`, but yield every ended item: ``Success(result)`` or ``Failure(failed)``.
+
+        ``buffer_size`` bounds the ended items (results and failures) waiting for you.
+        """
+        check_stream(self._as_pipeline(), items, priority, buffer_size)
+        display = DisplayOptions(progress, dashboard, refresh_interval, custom_dashboard)
+        async with contextlib.aclosing(
+            stream_items(
+                self._as_pipeline(),
+                items,
+                priority,
+                display,
+                failures=True,
+                buffer_size=buffer_size,
+            )
+        ) as ended:
+            async for item in ended:
+                if isinstance(item, PipelineResult):
+                    yield succeeded_outcome(item)
+                else:
+                    yield failed_outcome(item)
 
 
 class DisplayOptions(NamedTuple):
