@@ -48,12 +48,14 @@ from antflow_core.errors import PermanentError
 __all__ = [
     "BACKOFFS",
     "DEFAULT_EXPONENTIAL_JITTER",
+    "RETRY_STRATEGIES",
     "Backoff",
     "GiveUp",
     "Refusal",
     "RetryOn",
     "RetryPolicy",
     "RetryPredicate",
+    "RetryStrategy",
     "RetryTask",
     "backoff_wait",
     "retry_policy_problems",
@@ -64,6 +66,12 @@ Backoff: TypeAlias = Literal["fixed", "exponential"]
 
 BACKOFFS: Final[tuple[Backoff, ...]] = ("fixed", "exponential")
 """The accepted values of ``backoff``."""
+
+RetryStrategy: TypeAlias = Literal["per_task", "per_stage"]
+"""``"per_task"``: retry the failing task in place; ``"per_stage"``: restart the stage."""
+
+RETRY_STRATEGIES: Final[tuple[RetryStrategy, ...]] = ("per_task", "per_stage")
+"""The accepted values of `Stage.retry`."""
 
 DEFAULT_EXPONENTIAL_JITTER: Final = 0.5
 """The jitter of an exponential backoff that sets none: half of each wait is random."""

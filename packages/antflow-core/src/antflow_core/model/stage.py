@@ -6,45 +6,55 @@ applies. Constructing one checks every field and raises
 [`StageValidationError`][antflow_core.errors.StageValidationError] that lists each problem and
 how to fix it, so a mistake surfaces where it was written, not minutes into a run.
 
-Callbacks come in two forms, decided once per callback when the stage is built
-(`callback_form`), never per call:
-
-| callback     | one argument (``ONE_ARGUMENT``)  | three arguments (``THREE_ARGUMENTS``, 0.10's) |
-|--------------|----------------------------------|-----------------------------------------------|
-| `on_success` | ``(payload)``, the stage's output | ``(item_id, result, metadata)``              |
-| `on_failure` | ``(failed_item)``                 | ``(item_id, error, metadata)``               |
-| `on_skip`    | ``(payload)``, unchanged          | ``(item_id, value, metadata)``               |
-
-``metadata`` is a new dict of the item's metadata (the extra keys of a dict item, see
-`Payload.metadata`). `call_with_payload` and `call_with_failure` turn a callback and its
-form into the one-argument function a runtime calls.
+Callbacks come in two forms (``(payload)``, or antflow 0.10's ``(item_id, value,
+metadata)``), decided once per callback when the stage is built, never per call: see
+`antflow_core.model.callables`. The checks themselves are in
+`antflow_core.model.stage_checks`; this module keeps the class, its typed signatures,
+and the check of a pipeline's list of stages (`validate_stages`).
 """
 
 from __future__ import annotations
 
-import enum
-import functools
-import inspect
-import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import FrozenInstanceError, dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, overload
 
 from typing_extensions import TypeVar
 
 from antflow_core.errors import StageValidationError
-from antflow_core.model.batches import shape_problems
+from antflow_core.model.callables import (
+    CallbackForm,
+    FailureCallback,
+    OnFailure,
+    OnSkip,
+    OnSuccess,
+    SkipCallback,
+    SkipPredicate,
+    SuccessCallback,
+    TaskFunc,
+    call_with_failure,
+    call_with_payload,
+    callback_form,
+    is_async_callable,
+    is_async_generator_callable,
+    task_name,
+)
 from antflow_core.model.items import InT, OutT
-from antflow_core.model.limits import RateLimit, rate_limit_problems
-from antflow_core.model.payload import Payload
-from antflow_core.model.results import FailedItem
+from antflow_core.model.limits import RateLimit
 from antflow_core.model.retries import (
+    RETRY_STRATEGIES,
     Backoff,
     RetryOn,
     RetryPolicy,
     RetryPredicate,
-    retry_policy_problems,
+    RetryStrategy,
+)
+from antflow_core.model.stage_checks import (
+    CALLBACKS,
+    as_rate_limit,
+    format_problems,
+    stage_problems,
 )
 
 __all__ = [
@@ -73,44 +83,8 @@ __all__ = [
     "validate_stages",
 ]
 
-TaskFunc: TypeAlias = Callable[..., Any]
-"""A task: an ``async def`` function (or any callable); plain functions run in a thread."""
-
-SuccessCallback: TypeAlias = Callable[..., Any]
-"""``on_success(payload)`` or ``on_success(item_id, result, metadata)``, sync or async."""
-
-FailureCallback: TypeAlias = Callable[..., Any]
-"""``on_failure(failed_item)`` or ``on_failure(item_id, error, metadata)``, sync or async."""
-
-SkipCallback: TypeAlias = Callable[..., Any]
-"""``on_skip(payload)`` or ``on_skip(item_id, value, metadata)``, sync or async."""
-
-SkipPredicate: TypeAlias = Callable[[Any], Any]
-"""``skip_if(value) -> bool``: when true the item passes the stage untouched."""
-
-_T = TypeVar("_T", default=Any)
 _A = TypeVar("_A")  # a stage's input, in Stage's typed signatures
 _B = TypeVar("_B")  # a stage's output
-
-OnSuccess: TypeAlias = Callable[[Payload[_T]], object] | Callable[[Any, _T, dict[str, Any]], object]
-"""An ``on_success`` for a stage whose output is ``T``: ``(payload)`` or antflow 0.10's
-``(item_id, result, metadata)``; plain or ``async``."""
-
-OnSkip: TypeAlias = Callable[[Payload[_T]], object] | Callable[[Any, _T, dict[str, Any]], object]
-"""An ``on_skip`` for a stage whose input is ``T``: ``(payload)`` or
-``(item_id, value, metadata)``; plain or ``async``."""
-
-OnFailure: TypeAlias = (
-    Callable[[FailedItem[_T]], object] | Callable[[Any, Any, dict[str, Any]], object]
-)
-"""An ``on_failure`` for a stage whose input is ``T``: ``(failed_item)`` (a
-``FailedItem[T]``) or antflow 0.10's ``(item_id, error, metadata)``; plain or ``async``."""
-
-RetryStrategy: TypeAlias = Literal["per_task", "per_stage"]
-"""``"per_task"``: retry the failing task in place; ``"per_stage"``: restart the stage."""
-
-RETRY_STRATEGIES: Final[tuple[RetryStrategy, ...]] = ("per_task", "per_stage")
-"""The accepted values of `Stage.retry`."""
 
 DEFAULT_PRIORITY: Final = 100
 """The priority of an item fed without one; lower numbers are processed first."""
@@ -132,147 +106,6 @@ def effective_queue_capacity(stage: Stage) -> int:
     if stage.queue_capacity is None:
         return default_queue_capacity(stage.workers)
     return stage.queue_capacity
-
-
-def task_name(task: Callable[..., Any]) -> str:
-    """Return the name a task is known by in events and in ``task_concurrency_limits``.
-
-    A function or bound method gives its ``__name__``; a `functools.partial` the name of
-    the function it wraps; any other callable object the name of its class.
-    """
-    while isinstance(task, functools.partial):
-        task = task.func
-    name = getattr(task, "__name__", None)
-    if isinstance(name, str):
-        return name
-    return type(task).__name__
-
-
-def is_async_callable(task: Callable[..., Any]) -> bool:
-    """Tell whether calling ``task`` returns a coroutine (an ``async def`` function or method).
-
-    Sees through `functools.partial` and callable objects whose ``__call__`` is async.
-    Anything else is treated as a plain function, which the runtime runs in a thread.
-    """
-    while isinstance(task, functools.partial):
-        task = task.func
-    if inspect.iscoroutinefunction(task):
-        return True
-    call = getattr(type(task), "__call__", None)  # noqa: B004 - the class attribute, on purpose
-    return call is not None and not inspect.isroutine(task) and inspect.iscoroutinefunction(call)
-
-
-class CallbackForm(enum.Enum):
-    """How a stage calls one of its callbacks (see the table in this module's docstring)."""
-
-    ONE_ARGUMENT = "one_argument"
-    """``callback(payload)`` or ``callback(failed_item)``."""
-    THREE_ARGUMENTS = "three_arguments"
-    """``callback(item_id, value_or_error, metadata)``: antflow 0.10's form."""
-
-
-def _positional_range(callback: Callable[..., Any]) -> tuple[int, float] | None:
-    """Return how many positional arguments ``callback`` needs and accepts at most.
-
-    None if it has a required keyword-only parameter (no positional call can work);
-    ``(0, inf)`` if its signature cannot be read.
-    """
-    try:
-        signature = inspect.signature(callback)
-    except (TypeError, ValueError):  # some builtins have no readable signature
-        return (0, float("inf"))
-    required = 0
-    accepted: float = 0
-    for parameter in signature.parameters.values():
-        kind = parameter.kind
-        if kind is inspect.Parameter.VAR_POSITIONAL:
-            accepted = float("inf")
-        elif kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
-            accepted += 1
-            if parameter.default is inspect.Parameter.empty:
-                required += 1
-        elif (
-            kind is inspect.Parameter.KEYWORD_ONLY and parameter.default is inspect.Parameter.empty
-        ):
-            return None
-    return (required, accepted)
-
-
-def callback_form(callback: Callable[..., Any]) -> CallbackForm | None:
-    """Decide how a stage callback is called, from its signature; None if it cannot be called.
-
-    The rule: a callback that can be called with three positional arguments gets the
-    three-argument form (antflow 0.10's, so a 0.10 program keeps working); otherwise one
-    that can be called with one gets the one-argument form. A callback whose signature
-    cannot be read (some builtins) gets the three-argument form.
-
-    So ``def on_success(item_id, result, metadata)``, ``def on_success(item_id, *rest)``
-    and ``lambda *args: ...`` get the 0.10 form; ``def on_success(payload)`` and
-    ``def on_success(payload, *, verbose=False)`` the one-argument form. A callback that
-    needs a keyword-only argument, or can take neither one nor three positional
-    arguments, cannot be called (None), and `Stage` rejects it.
-    """
-    bounds = _positional_range(callback)
-    if bounds is None:
-        return None
-    required, accepted = bounds
-    if required <= 3 <= accepted:
-        return CallbackForm.THREE_ARGUMENTS
-    if required <= 1 <= accepted:
-        return CallbackForm.ONE_ARGUMENT
-    return None
-
-
-def call_with_payload(
-    callback: Callable[..., Any], form: CallbackForm
-) -> Callable[[Payload[Any]], Any]:
-    """Return a function of a `Payload` that calls ``callback`` in its ``form``.
-
-    For ``on_success`` (the payload carries the stage's output) and ``on_skip``.
-    """
-    if form is CallbackForm.ONE_ARGUMENT:
-        return callback
-
-    def call(payload: Payload[Any]) -> Any:
-        return callback(payload.id, payload.value, dict(payload.metadata))
-
-    return call
-
-
-def call_with_failure(
-    callback: Callable[..., Any], form: CallbackForm
-) -> Callable[[FailedItem], Any]:
-    """Return a function of a `FailedItem` that calls an ``on_failure`` in its ``form``."""
-    if form is CallbackForm.ONE_ARGUMENT:
-        return callback
-
-    def call(failed: FailedItem) -> Any:
-        return callback(failed.id, failed.error, dict(failed.metadata))
-
-    return call
-
-
-def is_async_generator_callable(fn: Callable[..., Any]) -> bool:
-    """Tell whether calling ``fn`` returns an async generator (an ``async def`` with ``yield``).
-
-    Sees through `functools.partial` and callable objects, as `is_async_callable` does. Such
-    a function runs nothing when called, so it cannot be a task or a callback.
-    """
-    while isinstance(fn, functools.partial):
-        fn = fn.func
-    if inspect.isasyncgenfunction(fn):
-        return True
-    call = getattr(type(fn), "__call__", None)  # noqa: B004 - the class attribute, on purpose
-    return call is not None and not inspect.isroutine(fn) and inspect.isasyncgenfunction(call)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    """A finite int or float: NaN and infinities would make every comparison lie."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -642,9 +475,9 @@ class Stage(Generic[InT, OutT]):
             object.__setattr__(
                 self,
                 "task_rate_limits",
-                MappingProxyType({name: _as_rate_limit(v) for name, v in rates.items()}),
+                MappingProxyType({name: as_rate_limit(v) for name, v in rates.items()}),
             )
-        for attr in _CALLBACKS:
+        for attr in CALLBACKS:
             callback = getattr(self, attr)
             form = callback_form(callback) if callable(callback) else None
             object.__setattr__(self, f"{attr}_form", form)
@@ -655,7 +488,7 @@ class Stage(Generic[InT, OutT]):
             object.__setattr__(self, "retry_on", tuple(retry_on))
         problems = stage_problems(self)
         if problems:
-            raise StageValidationError(_format_problems(self, problems))
+            raise StageValidationError(format_problems(self, problems))
         per_task = self.retry == "per_task"
         policy = RetryPolicy(
             attempts=self.task_attempts if per_task else self.stage_attempts,
@@ -704,238 +537,6 @@ def _refuse_deletion(stage: Stage, name: str) -> None:
 # The frozen dataclass's own error says only "cannot assign to field"; say what to do.
 setattr(Stage, "__setattr__", _refuse_assignment)  # noqa: B010 - not allowed in the body
 setattr(Stage, "__delattr__", _refuse_deletion)  # noqa: B010
-
-
-def _format_problems(stage: Stage, problems: Sequence[str]) -> str:
-    label = f"Stage {stage.name!r}" if isinstance(stage.name, str) else "Stage"
-    if len(problems) == 1:
-        return f"{label}: {problems[0]}"
-    lines = "\n".join(f"  - {p}" for p in problems)
-    return f"{label} has {len(problems)} problems:\n{lines}"
-
-
-def stage_problems(stage: Stage) -> list[str]:
-    """Return every problem with ``stage``'s fields, each saying what to change; empty when valid.
-
-    `Stage` calls this at construction; a custom runtime may call it to validate
-    stages it receives from elsewhere.
-    """
-    problems: list[str] = []
-    if not isinstance(stage.name, str) or not stage.name.strip():
-        problems.append(f"name must be a non-empty string, got {stage.name!r}")
-    if not _is_int(stage.workers) or stage.workers < 1:
-        problems.append(f"workers must be an integer of at least 1, got {stage.workers!r}")
-    if not isinstance(stage.tasks, tuple):
-        problems.append(
-            f"tasks must be a list of functions, got {type(stage.tasks).__name__}: "
-            "pass tasks=[my_task]"
-        )
-    elif not stage.tasks:
-        problems.append("has no tasks: pass tasks=[my_task] with at least one function")
-    else:
-        for index, task in enumerate(stage.tasks):
-            if not callable(task):
-                problems.append(
-                    f"tasks[{index}] is {task!r} of type {type(task).__name__}, which is not "
-                    "callable: pass the function itself, e.g. tasks=[fetch], not tasks=[fetch()]"
-                )
-            elif is_async_generator_callable(task) and not (
-                stage.fan_out is True and index == len(stage.tasks) - 1
-            ):
-                problems.append(
-                    f"tasks[{index}] {task_name(task)!r} is an async generator function (an "
-                    "`async def` with `yield`): a task returns its result instead of yielding "
-                    "it; collect what it yields (`return [x async for x in ...]`) or replace "
-                    "`yield` with `return`, or make it the last task of a fan_out=True "
-                    "stage, whose yielded values each travel on as their own item"
-                )
-    if stage.retry not in RETRY_STRATEGIES:
-        problems.append(
-            f"unknown retry strategy {stage.retry!r}: use retry='per_task' or retry='per_stage'"
-        )
-    for attr in ("task_attempts", "stage_attempts"):
-        value = getattr(stage, attr)
-        if not _is_int(value) or value < 1:
-            problems.append(
-                f"{attr} must be an integer of at least 1 (1 means no retry), got {value!r}"
-            )
-    problems.extend(
-        retry_policy_problems(
-            attempts=1,  # task_attempts and stage_attempts are checked above
-            wait_seconds=stage.task_wait_seconds,
-            backoff=stage.backoff,
-            max_wait_seconds=stage.max_wait_seconds,
-            jitter=stage.jitter,
-            retry_on=stage.retry_on,
-            retry_if=stage.retry_if,
-            wait_name="task_wait_seconds",
-        )
-    )
-    problems.extend(
-        shape_problems(
-            fan_out=stage.fan_out,
-            batch_size=stage.batch_size,
-            batch_timeout=stage.batch_timeout,
-            unpack_args=stage.unpack_args,
-            pull=stage.pull,
-        )
-    )
-    if stage.queue_capacity is not None and (
-        not _is_int(stage.queue_capacity) or stage.queue_capacity < 0
-    ):
-        problems.append(
-            f"queue_capacity must be None (default: workers * 10), 0 (unbounded) or a positive "
-            f"integer, got {stage.queue_capacity!r}"
-        )
-    if stage.task_timeout is not None and (
-        not _is_number(stage.task_timeout) or stage.task_timeout <= 0
-    ):
-        problems.append(
-            "task_timeout must be None (no limit) or a finite number of seconds > 0, "
-            f"got {stage.task_timeout!r}"
-        )
-    for attr in ("on_success", "on_failure", "on_skip", "skip_if"):
-        value = getattr(stage, attr)
-        if value is not None and not callable(value):
-            problems.append(f"{attr} must be a function or None, got {value!r}")
-        elif value is not None and is_async_generator_callable(value):
-            problems.append(
-                f"{attr} {task_name(value)!r} is an async generator function (an `async def` "
-                "with `yield`), which runs nothing when called: use a function without `yield`"
-            )
-        elif attr in _CALLBACKS and value is not None and callback_form(value) is None:
-            problems.append(
-                f"{attr}={_callable_name(value)} cannot be called with the arguments it gets: "
-                f"write it as {attr}({_CALLBACKS[attr]}) (antflow 0.10's form) or "
-                f"{attr}({_SINGLE_ARGUMENT[attr]})"
-            )
-    unpack: object = stage.unpack_args
-    if not isinstance(unpack, bool):
-        problems.append(f"unpack_args must be True or False, got {unpack!r}")
-    problems.extend(_limit_problems(stage))
-    problems.extend(_flow_problems(stage))
-    return problems
-
-
-_CALLBACKS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "on_success": "item_id, result, metadata",
-        "on_failure": "item_id, error, metadata",
-        "on_skip": "item_id, value, metadata",
-    }
-)
-_SINGLE_ARGUMENT: Final[Mapping[str, str]] = MappingProxyType(
-    {"on_success": "payload", "on_failure": "failed_item", "on_skip": "payload"}
-)
-
-
-def _callable_name(callback: Callable[..., Any]) -> str:
-    name = getattr(callback, "__qualname__", None)
-    return name if isinstance(name, str) else repr(callback)
-
-
-def _limit_problems(stage: Stage) -> list[str]:
-    limits: object = stage.task_concurrency_limits
-    if limits is None:
-        return []
-    if not isinstance(limits, Mapping):
-        return [
-            "task_concurrency_limits must be a dict of task name to limit, "
-            f"e.g. {{'upload': 2}}, got {limits!r}"
-        ]
-    known = (
-        [task_name(t) for t in stage.tasks if callable(t)] if isinstance(stage.tasks, tuple) else []
-    )
-    problems: list[str] = []
-    for name, limit in limits.items():
-        if name not in known:
-            listed = ", ".join(repr(k) for k in known) or "none"
-            problems.append(
-                f"task_concurrency_limits names {name!r}, which is not a task of this stage; "
-                f"its tasks are: {listed}"
-            )
-        if not _is_int(limit) or limit < 1:
-            problems.append(
-                f"task_concurrency_limits[{name!r}] must be an integer of at least 1, got {limit!r}"
-            )
-    return problems
-
-
-def _as_rate_limit(value: object) -> object:
-    """A valid ``(calls, period)`` pair as a `RateLimit`; anything else unchanged."""
-    if isinstance(value, tuple) and len(value) == 2 and not rate_limit_problems(value[0], value[1]):
-        return RateLimit(value[0], value[1])
-    return value
-
-
-def _flow_problems(stage: Stage) -> list[str]:
-    """The problems of the flow-control options: rates, call concurrency, pull."""
-    problems: list[str] = []
-    if stage.call_rate is not None:
-        calls_wrong, period_wrong = (
-            bool(rate_limit_problems(stage.call_rate, 1.0)),
-            bool(rate_limit_problems(1, stage.call_rate_period)),
-        )
-        if calls_wrong:
-            problems.append(
-                "call_rate must be None (no rate limit) or an integer of at least 1 (the most "
-                f"task calls that may start per call_rate_period), got {stage.call_rate!r}"
-            )
-        if period_wrong:
-            problems.append(
-                "call_rate_period must be a finite number of seconds > 0 (1.0 for 'per "
-                f"second', 60 for 'per minute'), got {stage.call_rate_period!r}"
-            )
-    elif stage.call_rate_period != 1.0:
-        problems.append(
-            f"call_rate_period={stage.call_rate_period!r} has no effect without call_rate: "
-            "set call_rate=N as well (N calls per call_rate_period seconds), or remove it"
-        )
-    concurrency = stage.call_concurrency
-    if concurrency is not None and (not _is_int(concurrency) or concurrency < 1):
-        problems.append(
-            "call_concurrency must be None (no limit) or an integer of at least 1 (the most "
-            f"task calls of the stage at once), got {concurrency!r}"
-        )
-    pull: object = stage.pull
-    if not isinstance(pull, bool):
-        problems.append(f"pull must be True or False, got {pull!r}")
-    elif pull and stage.queue_capacity is not None:
-        problems.append(
-            f"a pull stage has no queue, so queue_capacity={stage.queue_capacity!r} cannot "
-            "apply: remove queue_capacity, or remove pull=True to give the stage a queue"
-        )
-    rates: object = stage.task_rate_limits
-    if rates is None:
-        return problems
-    if not isinstance(rates, Mapping):
-        problems.append(
-            "task_rate_limits must be a dict of task name to RateLimit or (calls, "
-            f"period_seconds), e.g. {{'upload': (10, 1.0)}}, got {rates!r}"
-        )
-        return problems
-    known = (
-        [task_name(t) for t in stage.tasks if callable(t)] if isinstance(stage.tasks, tuple) else []
-    )
-    for name, limit in rates.items():
-        if name not in known:
-            listed = ", ".join(repr(k) for k in known) or "none"
-            problems.append(
-                f"task_rate_limits names {name!r}, which is not a task of this stage; "
-                f"its tasks are: {listed}"
-            )
-        if isinstance(limit, RateLimit):
-            continue
-        if isinstance(limit, tuple) and len(limit) == 2:
-            problems.extend(
-                rate_limit_problems(limit[0], limit[1], what=f"task_rate_limits[{name!r}]")
-            )
-        else:
-            problems.append(
-                f"task_rate_limits[{name!r}] must be a RateLimit or a (calls, period_seconds) "
-                f"pair, e.g. (10, 1.0) for 10 calls per second, got {limit!r}"
-            )
-    return problems
 
 
 def validate_stages(stages: object) -> tuple[Stage, ...]:
