@@ -5,7 +5,9 @@ stats) is a model function. The runtime is split into rooms, one module each:
 
 | module | holds |
 |---|---|
-| ``pipeline`` | `Pipeline`, the facade: wires the rooms, owns the lifecycle |
+| ``pipeline`` | `Pipeline`, the facade: wires the rooms, its state-changing methods |
+| ``lifecycle`` | `Lifecycle`: ``start()``, ``join()``, ``shutdown()``, the event loop |
+| ``queries`` | `PipelineQueries`: results, failures, stats, worker states (read only) |
 | ``intake`` | ``feed()``: payloads, ids, priorities, ``target_stage``, backpressure |
 | ``stage_runner`` | `StageRunner`: one stage's queue and workers, the general path |
 | ``fast_paths`` | the two worker loops that inline the common hop |
@@ -19,7 +21,7 @@ stats) is a model function. The runtime is split into rooms, one module each:
 | ``supervisor`` | every task and thread the pipeline starts, and their stopping |
 | ``threads`` | `TaskThreads`: a thread for every plain-function call, at once |
 | ``stopping`` | stopping tasks so that they have ended, even if the stop is cancelled |
-| ``runs`` | ``run()`` and ``stream()``: a batch of items from start to end |
+| ``runs`` | `PipelineRuns`: ``run()`` and ``stream()``, a batch of items from start to end |
 | ``monitoring`` | stats, worker states and metrics, dashboard snapshots |
 | ``queues`` | `StageQueue`, the bounded priority queue in front of a stage |
 | ``rendezvous`` | `Rendezvous`: a pull stage's hand-over point (and ``stream(buffer_size=0)``'s) |
