@@ -22,6 +22,12 @@ Every callback is an attribute that may also be set after construction
 effect at once; a task callback at the next ``start()`` or ``run()`` of the pipeline,
 which reads `observes_task_events` when it starts.
 
+Where each part lives: this module holds `StatusTracker`'s configuration (callbacks,
+options) and its queries; the observer side it inherits from `StatusRecorder`
+(``recorder.py``); calling callbacks safely is ``callbacks.py``; what is kept and
+forgotten, ``retention.py`` (over the `StatusLog` of ``_log.py``); the error summary,
+``failures.py``.
+
 A callback may be a plain function or an ``async`` one. The tracker returns the
 callback's awaitable to the worker, which awaits it before the item moves on, so after
 ``await pipeline.run(...)`` every callback has finished. A callback that raises (any
@@ -31,33 +37,31 @@ never fails an item, stops a worker, or keeps another callback from being called
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
-from types import MappingProxyType
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+from typing import Any
 
-from antflow_core.model import (
-    EMPTY_METADATA,
-    FIRST_ATTEMPT,
-    CallbackForm,
-    ErrorSummary,
-    FailedItem,
-    FailureRecord,
-    ItemFinished,
-    ItemStatus,
-    PipelineResult,
-    StatusEvent,
-    TaskEvent,
-    TaskEventType,
-    callback_form,
+from antflow_core.model import ErrorSummary, ItemStatus, StatusEvent, TaskEventType
+
+from antflow_tracker._log import CODES, STATUSES
+from antflow_tracker.callbacks import (
+    TASK_CALLBACK_NAMES,
+    FailedItemCallback,
+    ResultCallback,
+    StatusCallback,
+    TaskCallback,
+    check_callback,
+    item_callback,
 )
-from returns.result import Success
-
-from antflow_tracker._log import CODES, FIELDS, STATUSES, StatusLog
+from antflow_tracker.recorder import StatusRecorder
+from antflow_tracker.retention import (
+    DEFAULT_KEEP_FINISHED,
+    HistoryLimit,
+    check_history,
+    check_keep_finished,
+    check_max_failures,
+)
 
 __all__ = [
+    "DEFAULT_KEEP_FINISHED",
     "FailedItemCallback",
     "HistoryLimit",
     "ResultCallback",
@@ -66,53 +70,8 @@ __all__ = [
     "TaskCallback",
 ]
 
-logger = logging.getLogger("antflow")
 
-StatusCallback: TypeAlias = Callable[[StatusEvent], Awaitable[None] | None]
-"""``on_status_change``: called with each `StatusEvent`; a plain or ``async`` function."""
-
-TaskCallback: TypeAlias = Callable[[TaskEvent], Awaitable[None] | None]
-"""``on_task_start`` and the other task callbacks: called with a `TaskEvent`."""
-
-ResultCallback: TypeAlias = (
-    Callable[[PipelineResult[Any]], Awaitable[None] | None]
-    | Callable[[Any, Any, dict[str, Any]], Awaitable[None] | None]
-)
-"""``on_success``: ``(result)`` with the item's `PipelineResult` when it leaves the last
-stage, or ``(item_id, value, metadata)`` as a stage's 0.10-form callback."""
-
-FailedItemCallback: TypeAlias = (
-    Callable[[FailedItem], Awaitable[None] | None]
-    | Callable[[Any, Any, dict[str, Any]], Awaitable[None] | None]
-)
-"""``on_failure``: ``(failed_item)`` with the `FailedItem` when a stage gives up on the item,
-or ``(item_id, error, metadata)``."""
-
-HistoryLimit: TypeAlias = Literal["full"] | int
-"""How many status events the tracker keeps per item: ``"full"`` (all) or N >= 1."""
-
-_E = TypeVar("_E")
-_C = TypeVar("_C")
-
-DEFAULT_KEEP_FINISHED: Final = 100_000
-"""How many ended items a tracker keeps by default (the latest to end); see ``keep_finished``."""
-
-_COMPLETED: Final = ItemStatus.COMPLETED
-_FAILED: Final = ItemStatus.FAILED
-_SKIPPED: Final = ItemStatus.SKIPPED
-_EXPANDED: Final = ItemStatus.EXPANDED
-_RESULT_STATUSES: Final = (_COMPLETED, _SKIPPED)
-"""The final statuses of an item that ended as a result."""
-_FINISHED_METADATA: Final[Mapping[str, Any]] = MappingProxyType({"finished": True})
-_TASK_CALLBACK_NAMES: Final = {
-    TaskEventType.START: "on_task_start",
-    TaskEventType.COMPLETE: "on_task_complete",
-    TaskEventType.RETRY: "on_task_retry",
-    TaskEventType.FAIL: "on_task_fail",
-}
-
-
-class StatusTracker:
+class StatusTracker(StatusRecorder):
     """Tracks every item of a pipeline: status events, task events, queries and callbacks.
 
     Pass it as ``Pipeline(stages, status_tracker=tracker)``. During the run it receives
@@ -188,37 +147,19 @@ class StatusTracker:
         keep_finished: bool | int = DEFAULT_KEEP_FINISHED,
         max_failures: int | None = None,
     ) -> None:
-        self._on_status_change = _check_callback("on_status_change", on_status_change)
+        self._history: HistoryLimit = check_history(history)
+        self._keep_finished = check_keep_finished(keep_finished)
+        self._max_failures = check_max_failures(max_failures)
+        super().__init__(self._history, self._keep_finished, self._max_failures)
+        self._on_status_change = check_callback("on_status_change", on_status_change)
         self._on_success: ResultCallback | None = None
         self._on_failure: FailedItemCallback | None = None
-        # The callbacks as functions of the result / failed item, in their decided form.
-        self._call_success: Callable[[PipelineResult[Any]], Awaitable[None] | None] | None
-        self._call_failure: Callable[[FailedItem], Awaitable[None] | None] | None
-        self._call_success = self._call_failure = None
-        self._task_callbacks: dict[TaskEventType, TaskCallback] = {}
         self._set_task_callback(TaskEventType.START, on_task_start)
         self._set_task_callback(TaskEventType.COMPLETE, on_task_complete)
         self._set_task_callback(TaskEventType.RETRY, on_task_retry)
         self._set_task_callback(TaskEventType.FAIL, on_task_fail)
-        self._history: HistoryLimit = _check_history(history)
-        self._keep_finished = _check_keep_finished(keep_finished)
-        # The ended items still kept, oldest first, when only the latest N are kept.
-        self._finished: deque[Any] = deque()
-        self._max_failures = _check_max_failures(max_failures)
-        self._log = StatusLog(None if self._history == "full" else int(self._history))
-        self._flat = self._log.flat
-        self._extend = self._flat.extend
-        # Whether ending items must be forgotten or the log compacted from time to time.
-        self._bounded = self._history != "full" or self._keep_finished is not True
-        # Whether a result's end needs nothing once its last status is "completed"
-        # (kept up to date by the on_success setter).
-        self._plain_results = not self._bounded
         self.on_success = on_success
         self.on_failure = on_failure
-        self._failures: deque[FailureRecord] = deque(maxlen=self._max_failures)
-        self._failed_total = 0
-        self._errors_by_type: dict[str, int] = {}
-        self._errors_by_stage: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return (
@@ -244,7 +185,7 @@ class StatusTracker:
 
     @on_status_change.setter
     def on_status_change(self, callback: StatusCallback | None) -> None:
-        self._on_status_change = _check_callback("on_status_change", callback)
+        self._on_status_change = check_callback("on_status_change", callback)
 
     @property
     def on_success(self) -> ResultCallback | None:
@@ -253,9 +194,9 @@ class StatusTracker:
 
     @on_success.setter
     def on_success(self, callback: ResultCallback | None) -> None:
-        _check_callback("on_success", callback)
+        check_callback("on_success", callback)
         self._on_success = callback
-        self._call_success = _item_callback("on_success", callback, "result", "value")
+        self._call_success = item_callback("on_success", callback, "result", "value")
         self._plain_results = not self._bounded and self._on_success is None
 
     @property
@@ -265,9 +206,9 @@ class StatusTracker:
 
     @on_failure.setter
     def on_failure(self, callback: FailedItemCallback | None) -> None:
-        _check_callback("on_failure", callback)
+        check_callback("on_failure", callback)
         self._on_failure = callback
-        self._call_failure = _item_callback("on_failure", callback, "failed item", "error")
+        self._call_failure = item_callback("on_failure", callback, "failed item", "error")
 
     @property
     def on_task_start(self) -> TaskCallback | None:
@@ -306,7 +247,7 @@ class StatusTracker:
         self._set_task_callback(TaskEventType.FAIL, callback)
 
     def _set_task_callback(self, kind: TaskEventType, callback: TaskCallback | None) -> None:
-        checked = _check_callback(_TASK_CALLBACK_NAMES[kind], callback)
+        checked = check_callback(TASK_CALLBACK_NAMES[kind], callback)
         if checked is None:
             self._task_callbacks.pop(kind, None)
         else:
@@ -326,201 +267,6 @@ class StatusTracker:
     def retained_events(self) -> int:
         """How many status events the tracker holds in memory now (all items together)."""
         return len(self._log)
-
-    # ------------------------------------------------------------------ observer side
-
-    def record_status(
-        self,
-        item_id: Any,
-        stage: str,
-        status: ItemStatus,
-        worker: str | None,
-        worker_id: int | None,
-        timestamp: float,
-        metadata: Mapping[str, Any],
-        /,
-    ) -> Awaitable[None] | None:
-        """Record one status change given as plain fields (the pipeline's fast path).
-
-        The fields are those of `StatusEvent`, in order. You do not call this yourself:
-        the pipeline does, instead of building a `StatusEvent` for `on_status_event`.
-        """
-        if metadata is EMPTY_METADATA:
-            meta: Any = None
-        elif metadata is FIRST_ATTEMPT:  # every "in_progress" but retries
-            meta = 1
-        elif len(metadata) == 1 and type(attempt := metadata.get("attempt")) is int:
-            meta = attempt  # {"attempt": n}, stored as the number alone
-        else:  # failures, retries, and the ends and starts of a fan-out: rarer
-            meta = metadata or None
-            if status is _EXPANDED:  # it ended, fanned out into children
-                self._extend((item_id, stage, status, worker, worker_id, timestamp, meta))
-                if self._bounded:
-                    self._after_finish(item_id)
-                return self._status_changed(
-                    item_id, stage, status, worker, worker_id, timestamp, metadata
-                )
-        self._extend((item_id, stage, status, worker, worker_id, timestamp, meta))
-        callback = self._on_status_change
-        if callback is None:
-            return None
-        event = StatusEvent(item_id, stage, status, worker, worker_id, timestamp, metadata)
-        return _call(callback, event, "on_status_change")
-
-    def _status_changed(
-        self,
-        item_id: Any,
-        stage: str,
-        status: ItemStatus,
-        worker: str | None,
-        worker_id: int | None,
-        timestamp: float,
-        metadata: Mapping[str, Any],
-    ) -> Awaitable[None] | None:
-        """Call ``on_status_change`` with the event, if one is set."""
-        callback = self._on_status_change
-        if callback is None:
-            return None
-        event = StatusEvent(item_id, stage, status, worker, worker_id, timestamp, metadata)
-        return _call(callback, event, "on_status_change")
-
-    def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
-        """Record one `StatusEvent` and pass it to ``on_status_change``.
-
-        The asyncio pipeline uses `record_status` instead; a custom runtime may call either.
-        """
-        if event.status not in CODES:
-            raise ValueError(f"unknown status {event.status!r}: use an ItemStatus")
-        metadata = event.metadata
-        self._extend(
-            (
-                event.item_id,
-                event.stage,
-                event.status,
-                event.worker,
-                event.worker_id,
-                event.timestamp,
-                metadata if metadata else None,
-            )
-        )
-        if event.status is _EXPANDED and self._bounded:
-            self._after_finish(event.item_id)
-        callback = self._on_status_change
-        if callback is None:
-            return None
-        return _call(callback, event, "on_status_change")
-
-    def on_task_event(self, event: TaskEvent) -> Awaitable[None] | None:
-        """Pass a `TaskEvent` to the callback of its kind (``on_task_start``, ...)."""
-        callback = self._task_callbacks.get(event.event_type)
-        if callback is None:
-            return None
-        return _call(callback, event, _TASK_CALLBACK_NAMES[event.event_type])
-
-    def on_item_finished(self, event: ItemFinished) -> Awaitable[None] | None:
-        """Settle the item's final status, record a failure, call ``on_success``/``on_failure``.
-
-        The asyncio pipeline uses `record_finished` instead; a custom runtime may call either.
-        """
-        outcome = event.outcome
-        ended = outcome.unwrap() if type(outcome) is Success else outcome.failure()
-        return self.record_finished(event.item_id, ended, event.timestamp)
-
-    def record_finished(
-        self, item_id: Any, ended: PipelineResult[Any] | FailedItem, timestamp: float, /
-    ) -> Awaitable[None] | None:
-        """Record that an item left the pipeline, as a result or as a failure (the fast path).
-
-        You do not call this yourself: the pipeline does, instead of building an
-        `ItemFinished` for `on_item_finished`.
-        """
-        flat = self._flat
-        # The pipeline's last status change of an item is normally the one just written
-        # (its "completed" at the last stage, or its "failed"): then nothing is to settle.
-        last_is_mine = len(flat) >= FIELDS and flat[-FIELDS] is item_id
-        if not isinstance(ended, FailedItem):
-            if self._plain_results and last_is_mine and flat[2 - FIELDS] is _COMPLETED:
-                return None  # the common case, in a few steps
-            pending: Awaitable[None] | None = None
-            if not (last_is_mine and flat[2 - FIELDS] in _RESULT_STATUSES):
-                pending = self._settle_final(item_id, ItemStatus.COMPLETED, timestamp, None)
-            if self._bounded:
-                self._after_finish(item_id)
-            on_success = self._call_success
-            if on_success is not None:
-                pending = _chain(pending, _call(on_success, ended, "on_success"))
-            return pending
-        self._record_failure(ended, timestamp)
-        pending = None
-        if not (last_is_mine and flat[2 - FIELDS] is _FAILED):
-            pending = self._settle_final(item_id, ItemStatus.FAILED, timestamp, ended)
-        if self._bounded:
-            self._after_finish(item_id)
-        if self._call_failure is not None:
-            pending = _chain(pending, _call(self._call_failure, ended, "on_failure"))
-        return pending
-
-    def _settle_final(
-        self, item_id: Any, status: ItemStatus, timestamp: float, failed: FailedItem | None
-    ) -> Awaitable[None] | None:
-        """Make ``status`` the item's latest status, adding that event if it is not yet."""
-        log = self._log
-        latest = log.latest(item_id)
-        if latest is not None and (
-            log.status_of(latest) == CODES[status]
-            or (status is _COMPLETED and log.status_of(latest) == CODES[_SKIPPED])
-        ):
-            return None  # ended as it should: a result skipped at the last stage ends skipped
-        if latest is None and failed is None:
-            return None  # never seen: the tracker was not attached while it ran
-        stage: str = failed.stage if failed is not None else ""
-        worker: str | None = None
-        worker_id: int | None = None
-        if latest is not None:
-            flat = log.flat
-            stage, worker, worker_id = flat[latest + 1], flat[latest + 3], flat[latest + 4]
-        metadata: Mapping[str, Any] = _FINISHED_METADATA
-        if failed is not None:
-            stage = failed.stage
-            metadata = {
-                "error": failed.error_message,
-                "error_type": failed.error_type,
-                "exception": failed.error,
-                "attempt": failed.attempts,
-                "finished": True,
-            }
-        return self.record_status(item_id, stage, status, worker, worker_id, timestamp, metadata)
-
-    def _after_finish(self, item_id: Any) -> None:
-        log = self._log
-        keep = self._keep_finished
-        if keep is False:
-            log.forget(item_id)
-        elif keep is not True:
-            finished = self._finished
-            finished.append(item_id)
-            if len(finished) > keep:
-                log.forget(finished.popleft())
-            elif log.keep is None:
-                return  # nothing was dropped: nothing to compact
-        if log.needs_compaction():
-            log.compact()
-
-    def _record_failure(self, failed: FailedItem, timestamp: float) -> None:
-        record = FailureRecord(
-            failed.id,
-            failed.error_message,
-            failed.error_type,
-            failed.stage,
-            failed.attempts,
-            timestamp,
-        )
-        self._failures.append(record)
-        self._failed_total += 1
-        by_type = self._errors_by_type
-        by_type[record.error_type] = by_type.get(record.error_type, 0) + 1
-        by_stage = self._errors_by_stage
-        by_stage[record.stage] = by_stage.get(record.stage, 0) + 1
 
     # ------------------------------------------------------------------------ queries
 
@@ -606,147 +352,10 @@ class StatusTracker:
             limit: Keep only the latest ``limit`` failed items in ``failed_items``
                 (the counts still cover all).
         """
-        records = tuple(self._failures)
-        if limit is not None:
-            records = records[max(0, len(records) - limit) :]
-        return ErrorSummary(
-            total_failed=self._failed_total,
-            errors_by_type=dict(self._errors_by_type),
-            errors_by_stage=dict(self._errors_by_stage),
-            failed_items=records,
-        )
+        return self._failures.summary(limit)
 
     def clear(self) -> None:
         """Forget every item, event and failure, e.g. before reusing the tracker."""
         self._log.clear()
-        self._finished.clear()
+        self._finished_items.clear()
         self._failures.clear()
-        self._failed_total = 0
-        self._errors_by_type.clear()
-        self._errors_by_stage.clear()
-
-
-# --------------------------------------------------------------------- callbacks
-
-
-def _call(
-    callback: Callable[[_E], Awaitable[None] | None], event: _E, what: str
-) -> Awaitable[None] | None:
-    """Call a user callback; return its awaitable, guarded, if it is ``async``.
-
-    Whatever a plain callback raises (a BaseException too: it is user code, not the
-    cancellation of a worker) is logged and ignored, so that the tracker's other duties
-    (recording, ``on_success``, ``on_failure``) still happen for this item and the next.
-    """
-    try:
-        pending: object = callback(event)  # a sloppy sync callback may return anything
-    except BaseException:
-        logger.exception("antflow: the tracker's %s callback raised; ignored", what)
-        return None
-    if pending is None:
-        return None
-    if isinstance(pending, Awaitable):
-        return _guarded(pending, what)
-    return None
-
-
-async def _guarded(pending: Awaitable[None], what: str) -> None:
-    try:
-        await pending
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is None or task.cancelling():
-            raise  # the worker itself is being cancelled
-        logger.exception("antflow: the tracker's %s callback was cancelled; ignored", what)
-    except BaseException:
-        logger.exception("antflow: the tracker's %s callback raised; ignored", what)
-
-
-def _chain(first: Awaitable[None] | None, second: Awaitable[None] | None) -> Awaitable[None] | None:
-    if first is None:
-        return second
-    if second is None:
-        return first
-    return _both(first, second)
-
-
-async def _both(first: Awaitable[None], second: Awaitable[None]) -> None:
-    await first
-    await second
-
-
-# -------------------------------------------------------------------- validation
-
-
-def _check_callback(name: str, callback: _C | None) -> _C | None:
-    if callback is not None and not callable(callback):
-        raise TypeError(
-            f"{name} must be a function or an async function taking the event, got {callback!r}"
-        )
-    return callback
-
-
-def _item_callback(name: str, callback: Callable[..., Any] | None, single: str, second: str) -> Any:
-    """Return ``callback`` as a function of the result or failed item, in its decided form.
-
-    ``single`` names what a one-argument callback gets; ``second`` the attribute a
-    three-argument one gets second (``"value"`` or ``"error"``).
-
-    Raises:
-        TypeError: If the callback can take neither one nor three positional arguments.
-    """
-    if callback is None:
-        return None
-    form = callback_form(callback)
-    if form is CallbackForm.ONE_ARGUMENT:
-        return callback
-    if form is None:
-        raise TypeError(
-            f"{name} must take one argument (the {single}) or three, as "
-            f"{name}(item_id, {second}, metadata)"
-        )
-
-    def call(ended: Any) -> Any:
-        return callback(ended.id, getattr(ended, second), dict(ended.metadata))
-
-    return call
-
-
-def _check_history(history: object) -> HistoryLimit:
-    if history == "full":
-        return "full"
-    if isinstance(history, int) and not isinstance(history, bool):
-        if history >= 1:
-            return history
-        raise ValueError(
-            f"history={history} keeps nothing: use history=1 to keep each item's current "
-            "status only, N for its latest N events, or 'full' for all of them"
-        )
-    raise TypeError(
-        f"history must be 'full' or a positive int (events kept per item), got {history!r}"
-    )
-
-
-def _check_keep_finished(keep_finished: object) -> bool | int:
-    if isinstance(keep_finished, bool):
-        return keep_finished
-    if isinstance(keep_finished, int):
-        if keep_finished >= 1:
-            return keep_finished
-        raise ValueError(
-            f"keep_finished must be True (all), False (none) or a number of items >= 1, "
-            f"got {keep_finished}"
-        )
-    raise TypeError(
-        f"keep_finished must be True, False or a number of items, got {keep_finished!r}"
-    )
-
-
-def _check_max_failures(max_failures: object) -> int | None:
-    if max_failures is None:
-        return None
-    if isinstance(max_failures, int) and not isinstance(max_failures, bool):
-        if max_failures >= 0:
-            return max_failures
-        raise ValueError(f"max_failures must be >= 0 or None (keep all), got {max_failures}")
-    raise TypeError(f"max_failures must be an int or None, got {max_failures!r}")
