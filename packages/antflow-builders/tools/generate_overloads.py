@@ -1,11 +1,16 @@
-"""Write the typed overloads of ``add()`` and ``Pipeline.quick()`` into the sources.
+"""Write the modules of typed overloads of ``add()`` and ``Pipeline.quick()``.
 
 Python's type system cannot say "the result type of this function, awaited if it is a
 coroutine", so every mix of ``async def`` and plain functions in a stage is one
-overload. They are generated here, between marker comments, instead of being written
-by hand:
+overload. They are generated here instead of being written by hand, into their own
+modules under ``src/antflow_builders/_generated/`` (`FILES`), apart from the hand-written
+code: each holds one class with one method's overloads and its implementation, whose
+signature and docstring (what the API reference shows) are written here and whose body
+hands the call to hand-written code (``_Builder._added``, ``quick.run_quick``). The
+public classes subclass them:
 
-* ``EmptyPipelineBuilder.add`` and ``PipelineBuilder.add`` (``builder.py``): stages of 1
+* ``EmptyPipelineBuilder.add`` and ``PipelineBuilder.add`` (``builder_add.py``,
+  ``empty_builder_add.py``, under ``builder.py``'s classes): stages of 1
   to `CHAINED_TASKS` tasks in every async/plain mix, checked task to task; stages of up to
   `ENDS_TASKS` tasks checked at their ends (first input, last output); one task with
   ``skip_if`` and with ``unpack_args``; one task of a fan-out stage (``fan_out=True``:
@@ -16,8 +21,8 @@ by hand:
   several tasks with ``skip_if`` or ``unpack_args``, fan-out and batch stages of several
   tasks or with ``skip_if``); and a list of tasks (antflow 0.10's ``add(name, [task,
   ...])``).
-* ``Pipeline.quick`` (``pipeline.py``): one task, a tuple of tasks in the same shapes, and
-  a list of tasks (unchecked).
+* ``Pipeline.quick`` (``pipeline_quick.py``, under ``pipeline.py``'s ``Pipeline``): one
+  task, a tuple of tasks in the same shapes, and a list of tasks (unchecked).
 
 Within one arity the mixes are listed with ``async`` before ``plain`` at every position
 (lexicographic order), so an ``async def`` task is always read as returning what its
@@ -34,8 +39,8 @@ Usage (from the repository root)::
     python packages/antflow-builders/tools/generate_overloads.py          # rewrite
     python packages/antflow-builders/tools/generate_overloads.py --check  # exit 1 if stale
 
-``tests/builders/test_generated_overloads.py`` runs the check, so the sources cannot
-drift from this generator.
+``tests/builders/test_generated_overloads.py`` runs the check, so the generated modules
+cannot drift from this generator.
 """
 
 from __future__ import annotations
