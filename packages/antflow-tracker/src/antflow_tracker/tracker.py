@@ -147,17 +147,25 @@ class StatusTracker(StatusRecorder):
         keep_finished: bool | int = DEFAULT_KEEP_FINISHED,
         max_failures: int | None = None,
     ) -> None:
+        # Checked in the order of the arguments: the first mistake is the one reported.
+        on_status_change = check_callback("on_status_change", on_status_change)
+        task_callbacks = {
+            TaskEventType.START: on_task_start,
+            TaskEventType.COMPLETE: on_task_complete,
+            TaskEventType.RETRY: on_task_retry,
+            TaskEventType.FAIL: on_task_fail,
+        }
+        for kind, callback in task_callbacks.items():
+            check_callback(TASK_CALLBACK_NAMES[kind], callback)
         self._history: HistoryLimit = check_history(history)
         self._keep_finished = check_keep_finished(keep_finished)
         self._max_failures = check_max_failures(max_failures)
         super().__init__(self._history, self._keep_finished, self._max_failures)
-        self._on_status_change = check_callback("on_status_change", on_status_change)
+        self._on_status_change = on_status_change
         self._on_success: ResultCallback | None = None
         self._on_failure: FailedItemCallback | None = None
-        self._set_task_callback(TaskEventType.START, on_task_start)
-        self._set_task_callback(TaskEventType.COMPLETE, on_task_complete)
-        self._set_task_callback(TaskEventType.RETRY, on_task_retry)
-        self._set_task_callback(TaskEventType.FAIL, on_task_fail)
+        for kind, callback in task_callbacks.items():
+            self._set_task_callback(kind, callback)
         self.on_success = on_success
         self.on_failure = on_failure
 
