@@ -25,8 +25,10 @@ async def double(x: int) -> int:
 def test_the_umbrella_pipeline_is_the_builder_enabled_subclass_of_the_core_one() -> None:
     assert antflow.Pipeline is antflow_builders.Pipeline
     assert issubclass(antflow.Pipeline, antflow_core.Pipeline)
-    assert vars(antflow.Pipeline)["create"] is not vars(antflow_core.Pipeline)["create"]
-    assert vars(antflow.Pipeline)["quick"] is not vars(antflow_core.Pipeline)["quick"]
+    for method in ("create", "quick"):  # the subclass (or a generated base of it) overrides both
+        assert getattr(antflow.Pipeline, method).__func__ is not (
+            getattr(antflow_core.Pipeline, method).__func__
+        )
     assert isinstance(antflow.Pipeline.create(), antflow.EmptyPipelineBuilder)
 
 

@@ -53,11 +53,3 @@ class Pipeline(QuickPipeline[InT, OutT]):
             stage, ``build()`` a pipeline of this class, ``run()`` the results.
         """
         return EmptyPipelineBuilder(cls)
-
-
-# Both entry points sit in this class's own namespace, where the core's contract has a
-# subclass override them (tests/builders/test_mechanism.py reads them there): quick() is
-# the generated classmethod of QuickPipeline, the same object, bound here too. Type
-# checkers and the API reference read it where it is generated; setattr keeps it from
-# them (an assignment in the class body would hide the inherited signature).
-setattr(Pipeline, "quick", QuickPipeline.__dict__["quick"])  # noqa: B010
