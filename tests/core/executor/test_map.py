@@ -267,6 +267,24 @@ async def test_an_input_that_fails_ends_the_stream_after_the_calls_already_start
             await anext(stream)
 
 
+async def test_a_closed_map_iter_yields_nothing_more() -> None:
+    async def numbers() -> AsyncIterator[int]:
+        for n in range(5):
+            yield n
+
+    async def echo(x: int) -> int:
+        return x
+
+    async with asyncio.timeout(5), AsyncExecutor() as executor:
+        unread = executor.map_iter(echo, numbers())
+        await unread.aclose()  # before its first step
+        assert [x async for x in unread] == []
+        started = executor.map_iter(echo, numbers(), buffersize=2)
+        assert await anext(started) == 0
+        await started.aclose()
+        assert [x async for x in started] == []
+
+
 async def test_map_iter_checks_its_buffersize() -> None:
     async def echo(x: int) -> int:
         return x
@@ -277,3 +295,70 @@ async def test_map_iter_checks_its_buffersize() -> None:
                 executor.map_iter(echo, [1], buffersize=bad)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="takes iterables or async iterables"):
             executor.map_iter(echo, 5)  # type: ignore[call-overload]
+
+
+def test_map_iter_yields_a_ready_result_while_its_input_waits_for_more(
+    virtual_time: VirtualTime[Any],
+) -> None:
+    # A work queue whose next job depends on the last result: holding a ready result back
+    # until the window fills would wait forever.
+    async def main() -> None:
+        jobs: asyncio.Queue[int] = asyncio.Queue()
+
+        stopped = asyncio.Event()
+
+        async def job_queue() -> AsyncIterator[int]:
+            try:
+                while True:
+                    yield await jobs.get()
+            finally:
+                stopped.set()
+
+        async def double(n: int) -> int:
+            return 2 * n
+
+        results: list[int] = []
+        async with asyncio.timeout(60), AsyncExecutor(max_workers=2) as executor:
+            jobs.put_nowait(1)
+            async for result in executor.map_iter(double, job_queue(), buffersize=4):
+                results.append(result)
+                if len(results) == 4:
+                    break
+                jobs.put_nowait(result)
+            gc.collect()
+            await stopped.wait()  # the dropped map stopped its read of the queue
+        assert results == [2, 4, 8, 16]
+        assert asyncio.get_running_loop().time() == 0  # no result waited for the timeout
+
+    virtual_time(main)
+
+
+def test_the_timeout_of_map_iter_bounds_the_wait_for_its_input(
+    virtual_time: VirtualTime[Any],
+) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        closed = asyncio.Event()
+
+        async def one_then_nothing() -> AsyncIterator[int]:
+            try:
+                yield 1
+                await asyncio.Event().wait()  # an input that never comes
+                yield 2
+            finally:
+                closed.set()
+
+        async def double(n: int) -> int:
+            return 2 * n
+
+        async with asyncio.timeout(60), AsyncExecutor(max_workers=2) as executor:
+            stream = executor.map_iter(double, one_then_nothing(), timeout=5)
+            assert await anext(stream) == 2
+            with pytest.raises(TimeoutError, match=r"\(timeout=5\): result 2 was not ready"):
+                await anext(stream)
+            assert loop.time() == pytest.approx(5)
+            await closed.wait()  # the read that timed out was stopped
+            with pytest.raises(StopAsyncIteration):
+                await anext(stream)
+
+    virtual_time(main)

@@ -345,7 +345,8 @@ class Submitter:
                 (None: twice ``max_workers``, so the workers stay busy while the
                 consumer handles a result).
             timeout: Seconds from this call after which a result not yet ready raises
-                `TimeoutError`.
+                `TimeoutError`, whether its call is running or the input has not given
+                its arguments yet.
             **options: The calls' options (`CallOptions`).
 
         Returns:
@@ -372,7 +373,10 @@ class Submitter:
             executor._enqueue(future)
             return future
 
-        return MapResults((), timeout, submit=submit, pull=pull, window=window)
+        reads_wait = any(isinstance(iterable, AsyncIterable) for iterable in iterables)
+        return MapResults(
+            (), timeout, submit=submit, pull=pull, window=window, reads_wait=reads_wait
+        )
 
     def with_options(self, **options: Unpack[CallOptions]) -> Submitter:
         """Return a `Submitter` whose calls go to the same executor with these options.
