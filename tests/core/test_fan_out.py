@@ -202,6 +202,32 @@ async def test_an_iterable_that_breaks_after_its_first_children_fails_the_parent
     assert_books_balance(pipeline)
 
 
+async def test_task_timeout_bounds_each_element_an_async_generator_makes() -> None:
+    # A read that hangs after the first children must not hold a worker forever.
+    closed: list[int] = []
+
+    async def rows(n: int) -> AsyncIterator[int]:
+        try:
+            yield n
+            if n == 0:
+                await asyncio.Event().wait()  # the connection hangs
+            yield n + 100
+        finally:
+            closed.append(n)
+
+    stage = Stage("Rows", tasks=[rows], fan_out=True, task_timeout=0.05, task_attempts=3)
+    pipeline = Pipeline([stage])
+    async with asyncio.timeout(5):
+        results = await pipeline.run([0, 1])
+
+    assert sorted(r.value for r in results) == [0, 1, 101]
+    [failed] = pipeline.failures
+    assert (failed.id, failed.error_type, failed.attempts) == (0, "TaskTimeoutError", 1)
+    assert "task_timeout=0.05s" in failed.error_message
+    assert sorted(closed) == [0, 1]
+    assert_books_balance(pipeline)
+
+
 @pytest.mark.parametrize("output", ["text", b"bytes", {"a": 1}, 42, None])
 async def test_an_output_that_cannot_fan_out_fails_the_item_at_once(output: object) -> None:
     calls = 0

@@ -26,17 +26,21 @@ expansion it interrupted.
 
 Elements are read on the event loop: a plain-function task that returns a generator
 which blocks (network calls between two elements) blocks the loop while it is read; an
-``async def`` generator is the way to produce elements slowly.
+``async def`` generator is the way to produce elements slowly. The stage's
+``task_timeout`` bounds the call (up to the first element) and then each later element
+of an async iterable: a read that hangs fails the parent (`TaskTimeoutError`) instead
+of holding its worker forever.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from returns.result import Failure
 
-from antflow_core.errors import FanOutError
+from antflow_core.errors import FanOutError, TaskTimeoutError
 from antflow_core.model import (
     Child,
     ChildRoute,
@@ -74,16 +78,22 @@ class Expansion:
         first: The first element, or `NOTHING` when the iterable was empty.
         rest: What reads the next elements: a sync or an async iterator.
         is_async: Whether ``rest`` is an async iterator.
+        spec: The task that made it: its ``timeout`` bounds each read of an async ``rest``.
     """
 
-    __slots__ = ("first", "is_async", "rest")
+    __slots__ = ("first", "is_async", "rest", "spec")
 
     def __init__(
-        self, first: Any, rest: Iterator[Any] | AsyncIterator[Any] | None, is_async: bool
+        self,
+        first: Any,
+        rest: Iterator[Any] | AsyncIterator[Any] | None,
+        is_async: bool,
+        spec: TaskSpec | None = None,
     ) -> None:
         self.first = first
         self.rest = rest
         self.is_async = is_async
+        self.spec = spec
 
     async def next(self) -> Any:
         """The next element, or `NOTHING` when the iterable is exhausted."""
@@ -92,7 +102,10 @@ class Expansion:
             return NOTHING
         try:
             if self.is_async:
-                return await rest.__anext__()  # type: ignore[union-attr]
+                spec = self.spec
+                if spec is None or spec.timeout is None:
+                    return await rest.__anext__()  # type: ignore[union-attr]
+                return await _next_within(rest, spec)  # type: ignore[arg-type]
             return next(rest)  # type: ignore[arg-type]
         except (StopIteration, StopAsyncIteration):
             self.rest = None
@@ -114,6 +127,25 @@ class Expansion:
             return
 
 
+async def _next_within(rest: AsyncIterator[Any], spec: TaskSpec) -> Any:
+    """The next element of ``rest``, read within ``spec.timeout`` seconds.
+
+    Raises:
+        TaskTimeoutError: If the read took longer.
+    """
+    scope = asyncio.timeout(spec.timeout)
+    try:
+        async with scope:
+            return await rest.__anext__()
+    except TimeoutError as exc:
+        if scope.expired():
+            raise TaskTimeoutError(
+                f"task {spec.name!r} of fan-out stage {spec.stage!r} took longer than "
+                f"task_timeout={spec.timeout}s to make its next item"
+            ) from exc
+        raise
+
+
 async def start_expansion(spec: TaskSpec, value: Any, output: Any) -> Expansion:
     """The shape of a fan-out stage's last task: check its output, pull its first element.
 
@@ -132,7 +164,7 @@ async def start_expansion(spec: TaskSpec, value: Any, output: Any) -> Expansion:
             first = await iterator.__anext__()
         except StopAsyncIteration:
             return Expansion(NOTHING, None, True)
-        return Expansion(first, iterator, True)
+        return Expansion(first, iterator, True, spec)
     sync_iterator: Iterator[Any] = iter(output)
     try:
         first = next(sync_iterator)
