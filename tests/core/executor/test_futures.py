@@ -194,6 +194,34 @@ async def test_a_cancelled_call_that_ignores_the_cancellation_is_still_cancelled
         assert finished == ["returned"]
 
 
+@pytest.mark.parametrize("ending", ["returns", "raises"])
+async def test_a_call_that_cancels_its_own_future_leaves_its_worker_working(ending: str) -> None:
+    # The first mirror to answer cancels every mirror's call, its own included, and ends
+    # without awaiting again: the cancel request must not hit the worker later on.
+    futures: list[AsyncFuture[str]] = []
+    answered = asyncio.Event()
+
+    async def mirror(name: str) -> str:
+        answered.set()
+        for future in futures:
+            future.cancel()
+        if ending == "raises":
+            raise ConnectionError(name)
+        return name
+
+    async def fine(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    async with asyncio.timeout(5), AsyncExecutor(max_workers=1) as executor:
+        futures.extend(executor.submit(mirror, name) for name in ("a", "b"))
+        await answered.wait()
+        assert all(future.cancelled() for future in futures)
+        assert await executor.submit(fine, 1) == 1  # the worker is idle in between
+        assert await executor.submit(fine, 2) == 2
+        assert len(executor._workers) == 1
+
+
 async def test_a_worker_survives_a_call_that_raises_cancelled_error_of_its_own() -> None:
     async def gives_up() -> None:
         raise asyncio.CancelledError("the function's own")

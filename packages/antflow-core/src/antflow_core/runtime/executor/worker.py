@@ -14,7 +14,8 @@ because of what a call did:
   its own) fails its future with that exception;
 * ``future.cancel()`` on a running call cancels the worker task where the call awaits;
   the worker recognises its own request (the future is cancelled), withdraws it
-  (``Task.uncancel``) and goes on with the next call;
+  (``Task.uncancel``, and absorbs it when the call cancelled its own future and ended
+  before it could arrive) and goes on with the next call;
 * a cancellation of the worker task itself (the executor stopping, the loop closing)
   cancels the future of the call it was running and ends the worker.
 
@@ -81,10 +82,13 @@ async def work(executor: AsyncExecutor) -> None:
             else:
                 result = await run_call(future._plan, fn, future._args, future._kwargs, executor)
         except BaseException as error:
-            _settle_failure(task, future, error)
+            if inner.cancelled():  # future.cancel() stopped it: whatever it raised, it is over
+                await _withdraw_cancel(task)
+            else:
+                _settle_failure(task, future, error)
         else:
             if inner.done():  # cancelled while it ran, and it ended anyway
-                _withdraw_cancel(task)
+                await _withdraw_cancel(task)
             else:
                 inner.set_result(result)
         finally:
@@ -93,10 +97,21 @@ async def work(executor: AsyncExecutor) -> None:
             future._release()
 
 
-def _withdraw_cancel(task: asyncio.Task[None]) -> None:
-    """Take back the cancel request ``future.cancel()`` made; raise if another one remains."""
+async def _withdraw_cancel(task: asyncio.Task[None]) -> None:
+    """Take back the cancel request ``future.cancel()`` made; raise if another one remains.
+
+    A call that cancelled its own future (``for f in futures: f.cancel()``, its own among
+    them) and then ended without awaiting again left that request pending in the worker
+    task, where it would strike the worker's next wait and end it: one step of the loop
+    lets it arrive here, where it is absorbed.
+    """
     if task.uncancel() > 0:
         raise asyncio.CancelledError  # the worker itself is being cancelled too
+    try:
+        await asyncio.sleep(0)
+    except asyncio.CancelledError:
+        if task.cancelling() > 0:  # the worker was cancelled meanwhile: that one stands
+            raise
 
 
 def _settle_failure(
@@ -104,10 +119,6 @@ def _settle_failure(
 ) -> None:
     """End ``future`` with ``error``, or end the worker if the cancellation was the worker's."""
     inner = future._future
-    if inner.cancelled():
-        # future.cancel() stopped this call: whatever it raised, the call is over.
-        _withdraw_cancel(task)
-        return
     if is_own_cancellation(error):
         inner.cancel()  # the worker is being stopped: its call ends cancelled
         raise error
