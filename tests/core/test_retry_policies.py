@@ -317,6 +317,8 @@ async def test_retries_wait_task_wait_seconds_by_default() -> None:
     ("options", "message"),
     [
         ({"retry_on": "TimeoutError"}, "retry_on must be None or a tuple of exception classes"),
+        ({"retry_on": ()}, "retry_on=() names no exception class, so no error would retry"),
+        ({"retry_on": []}, "retry_on=() names no exception class, so no error would retry"),
         ({"retry_on": (TimeoutError, 3)}, "retry_on holds 3, which is not an exception class"),
         ({"retry_on": (KeyboardInterrupt,)}, "KeyboardInterrupt, which is never retried"),
         ({"retry_on": (PermanentError,)}, "a PermanentError, which is never retried"),

@@ -336,7 +336,13 @@ def _retry_on_problems(retry_on: object) -> list[str]:
     if retry_on is None:
         return []
     example = "e.g. retry_on=(TimeoutError, ConnectionError)"
-    if not isinstance(retry_on, tuple) or not retry_on:
+    if retry_on == ():
+        return [
+            "retry_on=() names no exception class, so no error would retry: name the "
+            f"errors worth another attempt, {example}, or leave retry_on=None to retry "
+            "every Exception (for no retry at all, make a single attempt)"
+        ]
+    if not isinstance(retry_on, tuple):
         return [
             f"retry_on must be None or a tuple of exception classes, {example}, got {retry_on!r}"
         ]
