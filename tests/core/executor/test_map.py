@@ -148,6 +148,8 @@ async def test_map_refuses_async_iterables_and_names_map_iter() -> None:
         await source.aclose()
         with pytest.raises(TypeError, match="needs at least one iterable"):
             executor.map(echo)  # type: ignore[call-overload]
+        with pytest.raises(TypeError, match=r"map\(\) takes iterables of .* got 5 of type int"):
+            executor.map(echo, 5)  # type: ignore[call-overload]
 
 
 async def test_leaving_a_map_early_cancels_the_calls_nobody_will_read() -> None:

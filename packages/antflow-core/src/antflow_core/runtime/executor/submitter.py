@@ -241,6 +241,11 @@ class Submitter:
                     "map() reads its iterables at once, so they must be plain iterables; "
                     "for an async iterable use map_iter(fn, aiterable)"
                 )
+            if not isinstance(iterable, Iterable):
+                raise TypeError(
+                    "map() takes iterables of arguments, one per parameter of fn "
+                    f"(map(fetch, urls)), got {iterable!r} of type {type(iterable).__name__}"
+                )
         if not iterables:
             raise TypeError("map() needs at least one iterable of arguments for fn")
         plan = executor._plan(fn, merge_options(self._options, options))
