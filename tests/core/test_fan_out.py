@@ -228,6 +228,36 @@ async def test_task_timeout_bounds_each_element_an_async_generator_makes() -> No
     assert_books_balance(pipeline)
 
 
+@pytest.mark.parametrize(
+    "limit", [{"task_concurrency_limits": {"pages": 1}}, {"call_concurrency": 1}]
+)
+async def test_a_concurrency_limit_holds_while_an_async_generator_makes_its_elements(
+    limit: dict[str, Any],
+) -> None:
+    # A paginated API allowed one request at a time: each page is read inside the generator.
+    reading: set[int] = set()
+    overlaps: list[set[int]] = []
+
+    async def pages(n: int) -> AsyncIterator[tuple[int, int]]:
+        for page in range(3):
+            reading.add(n)
+            if len(reading) > 1:
+                overlaps.append(set(reading))
+            for _ in range(3):
+                await asyncio.sleep(0)  # the request
+            reading.discard(n)
+            yield (n, page)
+
+    stage = Stage("Pages", workers=4, tasks=[pages], fan_out=True, **limit)
+    pipeline = Pipeline([stage])
+    async with asyncio.timeout(5):
+        results = await pipeline.run(range(4))
+
+    assert len(results) == 12
+    assert overlaps == []
+    assert_books_balance(pipeline)
+
+
 @pytest.mark.parametrize("output", ["text", b"bytes", {"a": 1}, 42, None])
 async def test_an_output_that_cannot_fan_out_fails_the_item_at_once(output: object) -> None:
     calls = 0

@@ -26,10 +26,13 @@ expansion it interrupted.
 
 Elements are read on the event loop: a plain-function task that returns a generator
 which blocks (network calls between two elements) blocks the loop while it is read; an
-``async def`` generator is the way to produce elements slowly. The stage's
-``task_timeout`` bounds the call (up to the first element) and then each later element
-of an async iterable: a read that hangs fails the parent (`TaskTimeoutError`) instead
-of holding its worker forever.
+``async def`` generator is the way to produce elements slowly. The stage's limits on the
+call hold for each later element of an async iterable too (`read_within_limits`): its
+concurrency slots (``task_concurrency_limits``, ``call_concurrency``) are held while
+the element is read, and released while the child waits for room downstream, and
+``task_timeout`` bounds the read, so a read that hangs fails the parent
+(`TaskTimeoutError`) instead of holding its worker forever. Rate limits count the call
+only.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ from antflow_core.runtime.workers import WorkerRecord
 if TYPE_CHECKING:
     from antflow_core.runtime.stage_runner import StageRunner
 
-__all__ = ["Expansion", "Spawner", "expand", "start_expansion"]
+__all__ = ["Expansion", "Spawner", "expand", "read_within_limits", "start_expansion"]
 
 
 class _Nothing:
@@ -78,7 +81,7 @@ class Expansion:
         first: The first element, or `NOTHING` when the iterable was empty.
         rest: What reads the next elements: a sync or an async iterator.
         is_async: Whether ``rest`` is an async iterator.
-        spec: The task that made it: its ``timeout`` bounds each read of an async ``rest``.
+        spec: The task that made it: its limits hold for each read of an async ``rest``.
     """
 
     __slots__ = ("first", "is_async", "rest", "spec")
@@ -103,9 +106,11 @@ class Expansion:
         try:
             if self.is_async:
                 spec = self.spec
-                if spec is None or spec.timeout is None:
+                if spec is None or (
+                    spec.timeout is None and spec.semaphore is None and spec.gate is None
+                ):
                     return await rest.__anext__()  # type: ignore[union-attr]
-                return await _next_within(rest, spec)  # type: ignore[arg-type]
+                return await read_within_limits(rest, spec)  # type: ignore[arg-type]
             return next(rest)  # type: ignore[arg-type]
         except (StopIteration, StopAsyncIteration):
             self.rest = None
@@ -127,23 +132,41 @@ class Expansion:
             return
 
 
-async def _next_within(rest: AsyncIterator[Any], spec: TaskSpec) -> Any:
-    """The next element of ``rest``, read within ``spec.timeout`` seconds.
+async def read_within_limits(rest: AsyncIterator[Any], spec: TaskSpec) -> Any:
+    """The next element of ``rest``, read as a call of ``spec`` runs.
+
+    The task's concurrency slots are held during the read (not its rate limits, which
+    count the call), and ``spec.timeout`` bounds it, not counting the wait for a slot.
 
     Raises:
-        TaskTimeoutError: If the read took longer.
+        TaskTimeoutError: If the read took longer than ``spec.timeout``.
     """
-    scope = asyncio.timeout(spec.timeout)
+    gate = spec.gate
+    if gate is not None:
+        slots = gate.semaphores
+    else:
+        slots = () if spec.semaphore is None else (spec.semaphore,)
+    taken = 0
     try:
-        async with scope:
+        for slot in slots:
+            await slot.acquire()
+            taken += 1
+        if spec.timeout is None:
             return await rest.__anext__()
-    except TimeoutError as exc:
-        if scope.expired():
-            raise TaskTimeoutError(
-                f"task {spec.name!r} of fan-out stage {spec.stage!r} took longer than "
-                f"task_timeout={spec.timeout}s to make its next item"
-            ) from exc
-        raise
+        scope = asyncio.timeout(spec.timeout)
+        try:
+            async with scope:
+                return await rest.__anext__()
+        except TimeoutError as exc:
+            if scope.expired():
+                raise TaskTimeoutError(
+                    f"task {spec.name!r} of fan-out stage {spec.stage!r} took longer than "
+                    f"task_timeout={spec.timeout}s to make its next item"
+                ) from exc
+            raise
+    finally:
+        for slot in slots[:taken]:
+            slot.release()
 
 
 async def start_expansion(spec: TaskSpec, value: Any, output: Any) -> Expansion:
