@@ -138,6 +138,21 @@ async def test_a_wrong_number_of_results_fails_every_item_of_the_batch_clearly()
     )
 
 
+async def test_a_batch_task_that_returns_a_set_fails_its_items_instead_of_mixing_them_up() -> None:
+    # A set has no order: its results cannot be matched to the values they belong to.
+    async def normalized(names: list[str]) -> set[str]:
+        return {name.strip().lower() for name in names}
+
+    pipeline = Pipeline([Stage("Names", tasks=[normalized], batch_size=3)])
+    async with asyncio.timeout(5):
+        results = await pipeline.run([" Bob", "alice ", "Carol"])
+    assert results == []
+    assert [f.error_type for f in pipeline.failures] == ["BatchResultError"] * 3
+    assert "returned set for a batch of 3 values: a set has no order" in (
+        pipeline.failures[0].error_message
+    )
+
+
 async def test_a_batch_task_that_returns_no_list_fails_its_items() -> None:
     async def summed(values: list[int]) -> int:
         return sum(values)

@@ -34,6 +34,7 @@ like items in a queue.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from returns.result import Failure, Success
@@ -73,6 +74,14 @@ def batch_results(
     results: Sequence[Any]
     if isinstance(output, list | tuple):
         results = output
+    elif isinstance(output, AbstractSet):
+        return Failure(
+            BatchResultError(
+                f"batch task {task!r} of stage {stage!r} returned {type(output).__name__} for "
+                f"a batch of {size} values: a set has no order, so its results cannot be "
+                "matched to their values; return a list with one result per value, in order"
+            )
+        )
     elif isinstance(output, str | bytes | bytearray | Mapping | AsyncIterable) or not hasattr(
         output, "__iter__"
     ):
