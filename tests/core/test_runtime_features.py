@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from antflow_core import (
     FailedItem,
     FeedError,
     ItemFinished,
+    ItemStatus,
     Payload,
     Pipeline,
     PipelineResult,
@@ -896,6 +897,90 @@ async def test_record_finished_receives_results_and_failures_unwrapped() -> None
     assert recorder.ended == [(0, PipelineResult(0, 0, 0)), (1, pipeline.failures[0])]
     first = [e.metadata for e in recorder.status if e.status == "in_progress"]
     assert all(metadata is FIRST_ATTEMPT for metadata in first)
+
+
+class Sinking:
+    """An observer with a ``status_sink``: what goes there, and what to ``record_status``."""
+
+    observes_task_events = False
+
+    def __init__(self) -> None:
+        self.sunk: list[tuple[Any, ...]] = []
+        self.rows: list[tuple[Any, ...]] = []
+        self.status_sink: Callable[[tuple[Any, ...]], None] | None = self.sunk.append
+
+    def record_status(self, *fields: Any) -> None:
+        self.rows.append(fields)
+
+    def on_status_event(self, event: StatusEvent) -> None:
+        raise AssertionError("record_status or status_sink is used instead")
+
+    def on_task_event(self, event: TaskEvent) -> None:
+        raise AssertionError("task events are declined")
+
+    def on_item_finished(self, event: ItemFinished) -> None:
+        return None
+
+
+def shape(rows: list[tuple[Any, ...]], item_id: Any) -> list[tuple[str, str]]:
+    return [(row[1], str(row[2])) for row in rows if row[0] == item_id]
+
+
+async def test_a_status_sink_takes_the_plain_changes_and_record_status_the_rest() -> None:
+    from antflow_core.model import EMPTY_METADATA, FIRST_ATTEMPT
+
+    async def picky(x: int) -> int:
+        if x == 1:
+            raise ValueError("one")
+        return x
+
+    observer = Sinking()
+    stages = [
+        Stage("A", workers=1, tasks=[picky], retry="per_stage", task_wait_seconds=0),
+        Stage("B", workers=1, tasks=[identity]),
+    ]
+    await Pipeline(stages=stages, status_tracker=observer).run([0, 1])
+    assert shape(observer.sunk, 0) == [
+        ("A", "queued"),
+        ("A", "in_progress"),
+        ("A", "completed"),
+        ("B", "queued"),
+        ("B", "in_progress"),
+        ("B", "completed"),
+    ]
+    assert shape(observer.rows, 0) == []
+    first_try = [row for row in observer.sunk if row[0] == 0][1]
+    assert first_try[2:5] == (ItemStatus.IN_PROGRESS, "A-W0", 0)
+    assert first_try[6] is FIRST_ATTEMPT
+    assert StatusEvent(*first_try).metadata is FIRST_ATTEMPT
+    assert all(row[6] is EMPTY_METADATA for row in observer.sunk if row[2] != "in_progress")
+    # Item 1 starts as any other; its retries (a later attempt) and failure take record_status.
+    assert shape(observer.sunk, 1) == [("A", "queued"), ("A", "in_progress")]
+    assert set(shape(observer.rows, 1)) == {
+        ("A", "retrying"),
+        ("A", "queued"),
+        ("A", "in_progress"),
+        ("A", "failed"),
+    }
+    assert all(row[6]["attempt"] > 1 for row in observer.rows if row[2] == "in_progress")
+
+
+async def test_a_status_sink_is_read_at_each_change() -> None:
+    observer = Sinking()
+
+    async def clears(x: int) -> int:
+        observer.status_sink = None  # between the item's in_progress and its completed
+        return x
+
+    stages = [Stage("A", workers=1, tasks=[clears]), Stage("B", workers=1, tasks=[identity])]
+    await Pipeline(stages=stages, status_tracker=observer).run([0])
+    assert shape(observer.sunk, 0) == [("A", "queued"), ("A", "in_progress")]
+    assert shape(observer.rows, 0) == [
+        ("A", "completed"),
+        ("B", "queued"),
+        ("B", "in_progress"),
+        ("B", "completed"),
+    ]
 
 
 def test_a_status_tracker_must_implement_the_observer_protocol() -> None:

@@ -195,6 +195,65 @@ async def test_status_events_carry_every_field() -> None:
     assert tracker.get_history(1) == [e for e in seen if e.item_id == 1]
 
 
+async def test_changes_written_through_the_status_sink_read_back_as_recorded_ones() -> None:
+    """Without ``on_status_change`` the pipeline writes its plain changes into the log
+    itself (``status_sink``); the queries return what a callback would have received."""
+    seen: list[StatusEvent] = []
+    with_callback = StatusTracker(on_status_change=seen.append)
+    without = StatusTracker()
+    assert with_callback.status_sink is None
+    assert without.status_sink is not None
+    for tracker in (with_callback, without):
+        stages = [
+            Stage("A", workers=1, tasks=[flaky({1}, {2})], retry="per_stage", task_wait_seconds=0),
+            Stage("B", workers=1, tasks=[identity]),
+        ]
+        await Pipeline(stages=stages, status_tracker=tracker).run(range(4))
+
+    def fields(event: StatusEvent) -> tuple[Any, ...]:
+        metadata = {k: v for k, v in event.metadata.items() if k != "exception"}  # one per run
+        return (event.stage, event.status, event.worker, event.worker_id, metadata)
+
+    for item in range(4):
+        expected = [e for e in seen if e.item_id == item]
+        history = without.get_history(item)
+        assert [fields(e) for e in history] == [fields(e) for e in expected]
+        assert [type(e.metadata) for e in history] == [
+            type(e.metadata) for e in with_callback.get_history(item)
+        ]
+        assert_legal_transitions(history)
+    started = without.get_history(0)[1]
+    assert started.status == "in_progress"
+    assert started.metadata == {"attempt": 1}
+    assert type(started.metadata) is dict  # as recorded through record_status
+    assert without.get_stats() == with_callback.get_stats()
+
+
+async def test_a_status_callback_set_during_a_run_gets_the_very_next_change() -> None:
+    seen: list[StatusEvent] = []
+    tracker = StatusTracker()
+
+    async def sets_callback(x: int) -> int:
+        tracker.on_status_change = seen.append  # while the item is in progress
+        return x
+
+    pipeline = Pipeline(
+        stages=[Stage("A", workers=1, tasks=[sets_callback]), Stage("B", tasks=[identity])],
+        status_tracker=tracker,
+    )
+    await pipeline.run([0])
+    assert tracker.status_sink is None
+    assert statuses(seen, 0) == [
+        ("A", "completed"),
+        ("B", "queued"),
+        ("B", "in_progress"),
+        ("B", "completed"),
+    ]
+    assert len(tracker.get_history(0)) == 6
+    tracker.on_status_change = None
+    assert tracker.status_sink is not None
+
+
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 async def test_a_raising_callback_is_logged_and_loses_nothing(
     use_async: bool, caplog: pytest.LogCaptureFixture

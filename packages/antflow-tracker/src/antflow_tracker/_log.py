@@ -9,7 +9,9 @@ with the seven fields of a status change::
 
 so a record is the seven slots from its *slot* (a multiple of 7). ``meta`` is None (no
 metadata), an int ``n`` (the metadata was just ``{"attempt": n}``, as on every
-``in_progress``) or the metadata mapping itself (failures and retries). A flat list of
+``in_progress``) or the metadata mapping itself (failures and retries; and the shared
+``EMPTY_METADATA`` and ``FIRST_ATTEMPT`` of the changes the pipeline writes directly
+through the tracker's ``status_sink``). A flat list of
 references allocates no object per status change that the garbage collector would track:
 on a 3-stage pipeline this costs half the instructions of one tuple per change, and 56
 bytes per change instead of 104.
@@ -47,7 +49,7 @@ from functools import partial
 from operator import is_not
 from typing import Any, Final, TypeGuard, cast
 
-from antflow_core.model import EMPTY_METADATA, ItemStatus, StatusEvent
+from antflow_core.model import EMPTY_METADATA, FIRST_ATTEMPT, ItemStatus, StatusEvent
 
 __all__ = ["CODES", "FIELDS", "STATUSES", "StatusLog", "item_key", "to_metadata"]
 
@@ -87,6 +89,8 @@ def to_metadata(meta: Any) -> Mapping[str, Any]:
         return EMPTY_METADATA
     if type(meta) is int:
         return {"attempt": meta}
+    if meta is FIRST_ATTEMPT:  # written through the status sink: read as the int 1 is
+        return {"attempt": 1}
     return meta  # type: ignore[no-any-return]
 
 

@@ -15,10 +15,18 @@ may not have sent), counts a failure (`FailureCounts`), applies ``keep_finished`
 (`FinishedItems`, only when something is bounded) and calls ``on_success`` or
 ``on_failure``.
 
+Cheaper still, while no ``on_status_change`` is set the recorder offers the log's bound
+``list.extend`` as its ``status_sink`` (the core's `StatusSink`): the pipeline then
+writes its commonest changes (``queued``, ``in_progress``, ``completed``) into the log
+itself, with no Python call, their metadata as it is (``EMPTY_METADATA``,
+``FIRST_ATTEMPT``), which reads back the same. Setting a callback clears the sink, and
+the next change comes through ``record_status`` again.
+
 The callbacks in use are plain attributes read once per event (``_on_status_change``,
 ``_call_success``, ``_call_failure``, ``_task_callbacks``); `StatusTracker`'s setters
-keep them current. Each callback is called through `call`, which never lets it fail an
-item or a worker.
+keep them current (``on_status_change`` through ``_use_status_callback``, which keeps
+``status_sink`` in step). Each callback is called through `call`, which never lets it
+fail an item or a worker.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from antflow_core.model import (
     ItemStatus,
     PipelineResult,
     StatusEvent,
+    StatusSink,
     TaskEvent,
     TaskEventType,
 )
@@ -83,12 +92,22 @@ class StatusRecorder:
         # The callbacks in use, kept current by StatusTracker's setters; those of the
         # ends as functions of the result / failed item, in their decided form.
         self._on_status_change: StatusCallback | None = None
+        self.status_sink: StatusSink | None = self._extend
+        """The core's fastest hook (`StatusSink`): the log's ``list.extend``, through which the
+        pipeline writes its ``queued``, ``in_progress`` and ``completed`` changes with no
+        Python call; None while ``on_status_change`` is set (every change then comes
+        through ``record_status``, which calls it). You do not set it yourself."""
         self._call_success: Callable[[PipelineResult[Any]], Awaitable[None] | None] | None
         self._call_failure: Callable[[FailedItem], Awaitable[None] | None] | None
         self._call_success = self._call_failure = None
         self._task_callbacks: dict[TaskEventType, TaskCallback] = {}
         # Whether a result's end needs nothing once its last status is "completed".
         self._plain_results = not self._bounded
+
+    def _use_status_callback(self, callback: StatusCallback | None) -> None:
+        """Make ``callback`` the ``on_status_change`` in use, and offer the sink without one."""
+        self._on_status_change = callback
+        self.status_sink = self._extend if callback is None else None
 
     def record_status(
         self,

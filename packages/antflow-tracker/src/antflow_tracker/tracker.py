@@ -161,7 +161,7 @@ class StatusTracker(StatusRecorder):
         self._keep_finished = check_keep_finished(keep_finished)
         self._max_failures = check_max_failures(max_failures)
         super().__init__(self._history, self._keep_finished, self._max_failures)
-        self._on_status_change = on_status_change
+        self._use_status_callback(on_status_change)
         self._on_success: ResultCallback | None = None
         self._on_failure: FailedItemCallback | None = None
         for kind, callback in task_callbacks.items():
@@ -193,7 +193,7 @@ class StatusTracker(StatusRecorder):
 
     @on_status_change.setter
     def on_status_change(self, callback: StatusCallback | None) -> None:
-        self._on_status_change = check_callback("on_status_change", callback)
+        self._use_status_callback(check_callback("on_status_change", callback))
 
     @property
     def on_success(self) -> ResultCallback | None:

@@ -126,6 +126,7 @@ from antflow_core.model.protocols import (
     PipelineObserver,
     ProgressDisplay,
     StatusRecorder,
+    StatusSink,
 )
 from antflow_core.model.results import (
     FailedItem,
@@ -255,6 +256,7 @@ __all__ = [
     "StageValidationError",
     "StatusEvent",
     "StatusRecorder",
+    "StatusSink",
     "SuccessCallback",
     "TaskEvent",
     "TaskEventType",

@@ -22,6 +22,7 @@ __all__ = [
     "PipelineObserver",
     "ProgressDisplay",
     "StatusRecorder",
+    "StatusSink",
 ]
 
 
@@ -45,7 +46,7 @@ class PipelineObserver(Protocol):
     see it: antflow-otel makes its spans current this way. A custom runtime that wants
     such observers to work keeps this order.
 
-    With no observer attached the runtime builds no event objects at all. Two optional
+    With no observer attached the runtime builds no event objects at all. Optional
     members let an observer say what it does not need, so none of it is built:
 
     * ``observes_task_events: bool``: when present and False, `on_task_event` is never
@@ -56,6 +57,13 @@ class PipelineObserver(Protocol):
     * ``record_finished(item_id, ended, timestamp)`` (see `FinishRecorder`): when present,
       the runtime calls it with the `PipelineResult` or `FailedItem` instead of building an
       `ItemFinished` and its ``Success``/``Failure`` for `on_item_finished`.
+    * ``status_sink`` (see `StatusSink`): an attribute, None or a callable taking a status
+      change as one tuple of fields. The runtime reads it at each ``queued``,
+      ``in_progress`` or ``completed`` change of its hot path and, when it is not None,
+      passes the change there instead of to ``record_status``; every other change goes to
+      ``record_status`` (or `on_status_event`) as before. Being read at each change, it
+      may be set or cleared at any time (a tracker clears it while a per-change callback
+      is set).
     """
 
     def on_status_event(self, event: StatusEvent) -> Awaitable[None] | None:
@@ -88,6 +96,26 @@ class StatusRecorder(Protocol):
         metadata: Mapping[str, Any],
         /,
     ) -> Awaitable[None] | None:
+        """Record one status change."""
+
+
+class StatusSink(Protocol):
+    """The fastest form of `StatusRecorder`: a status change as one tuple, to a built-in.
+
+    The tuple holds the fields of `StatusEvent`, in order. An observer that only stores
+    status changes offers a built-in callable here (a ``StatusTracker`` with no
+    ``on_status_change`` offers its log's bound ``list.extend``), so a change costs the
+    runtime one C call and no Python frame. A sink returns None and never raises: it has
+    no awaitable to return and no error to log. Runtimes pass it only ``queued``,
+    ``in_progress`` and ``completed`` changes, so a sink never has to act on the end of an
+    item (``expanded``) or a failure.
+    """
+
+    def __call__(
+        self,
+        fields: tuple[Any, str, ItemStatus, str | None, int | None, float, Mapping[str, Any]],
+        /,
+    ) -> None:
         """Record one status change."""
 
 

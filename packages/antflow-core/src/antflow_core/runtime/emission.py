@@ -13,7 +13,10 @@ Nothing is built for nobody: with no observer the workers never call in here (th
 the fast hooks of `PipelineObserver` decide what is built: ``record_status`` takes a
 status change as plain fields (no `StatusEvent`), ``record_finished`` an item's end
 unwrapped (no `ItemFinished`), and ``observes_task_events = False`` turns task events
-off (``on_task`` is None; asked again at each ``start()``).
+off (``on_task`` is None; asked again at each ``start()``). The hot paths (intake and
+`observed_loop`) also read ``status_sink`` from `Emitter.sinks` at each ``queued``,
+``in_progress`` or ``completed`` change, and when there is one, hand it the change as
+one tuple, with no call of a Python function at all.
 
 Whatever user code raises here (an observer's method, a coroutine it returned, a stage's
 ``on_success`` / ``on_failure``) is logged and ignored: it can never fail an item or stop
@@ -28,7 +31,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NamedTuple, cast
+from typing import Any, Final, NamedTuple, Protocol, cast
 
 from antflow_core.model import (
     EMPTY_METADATA,
@@ -40,6 +43,7 @@ from antflow_core.model import (
     PipelineResult,
     StatusEvent,
     StatusRecorder,
+    StatusSink,
     TaskEvent,
     TaskEventType,
     failed_outcome,
@@ -64,6 +68,24 @@ class EventTypes(NamedTuple):
     finished: Callable[..., ItemFinished] = ItemFinished
 
 
+class SinkSource(Protocol):
+    """Where the hot paths read the observer's ``status_sink`` (see `StatusSink`)."""
+
+    @property
+    def status_sink(self) -> StatusSink | None:
+        """The sink to hand the next status change to, or None for ``record_status``."""
+
+
+class _NoSink:
+    """The `SinkSource` of an observer without ``status_sink``: its sink is always None."""
+
+    __slots__ = ()
+    status_sink: StatusSink | None = None  # a class attribute: reading it calls nothing
+
+
+_NO_SINK: Final = _NoSink()
+
+
 class Emitter:
     """Delivers a pipeline's events to its observer and calls the stages' callbacks.
 
@@ -73,7 +95,15 @@ class Emitter:
         events: The event classes to build.
     """
 
-    __slots__ = ("callback_timeout", "emit", "events", "observer", "on_task", "record_finished")
+    __slots__ = (
+        "callback_timeout",
+        "emit",
+        "events",
+        "observer",
+        "on_task",
+        "record_finished",
+        "sinks",
+    )
 
     def __init__(
         self,
@@ -92,6 +122,10 @@ class Emitter:
         finisher = getattr(observer, "record_finished", None)
         self.record_finished: FinishRecorder | None = (
             cast("FinishRecorder", finisher) if callable(finisher) else None
+        )
+        # Read at each change on the hot paths: the observer may set or clear its sink.
+        self.sinks: SinkSource = (
+            cast("SinkSource", observer) if hasattr(observer, "status_sink") else _NO_SINK
         )
         # Task events are built only for an observer that wants them.
         self.on_task: Callable[[TaskEvent], Awaitable[None] | None] | None = None

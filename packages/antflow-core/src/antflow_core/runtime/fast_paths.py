@@ -193,6 +193,8 @@ async def observed_loop(runner: StageRunner, record: WorkerRecord, spec: TaskSpe
     For an observer that wants no task events: the three status changes of a hop
     (``in_progress``, ``completed``, ``queued`` at the next stage) are emitted inline,
     with every choice made before the loop, as `lean_loop` does for unobserved stages.
+    Each goes to the observer's ``status_sink`` when it has one at that moment (a
+    ``StatusTracker`` without ``on_status_change``), else to ``record_status``.
     """
     queue = runner.queue
     try_get = queue.try_get
@@ -202,6 +204,7 @@ async def observed_loop(runner: StageRunner, record: WorkerRecord, spec: TaskSpe
     hand_on = following.queue.try_put if following is not None else None
     emitter = runner.emitter
     emit = emitter.emit
+    sinks = emitter.sinks
     settle = emitter.settle
     observer_raised = emitter.observer_raised
     item_finished = emitter.item_finished
@@ -234,20 +237,24 @@ async def observed_loop(runner: StageRunner, record: WorkerRecord, spec: TaskSpe
         record.payload = payload
         record.busy_since = started
         item_id = payload.id
-        try:
-            pending = emit(
-                item_id,
-                name,
-                in_progress,
-                worker,
-                worker_id,
-                wall(),
-                FIRST_ATTEMPT if attempt == 1 else _attempt_metadata(attempt),
-            )
-        except BaseException as exc:
-            pending = observer_raised(exc, item_id, in_progress)
-        if pending is not None:
-            await settle(pending)
+        sink = sinks.status_sink
+        if sink is not None and attempt == 1:
+            sink((item_id, name, in_progress, worker, worker_id, wall(), FIRST_ATTEMPT))
+        else:
+            try:
+                pending = emit(
+                    item_id,
+                    name,
+                    in_progress,
+                    worker,
+                    worker_id,
+                    wall(),
+                    FIRST_ATTEMPT if attempt == 1 else _attempt_metadata(attempt),
+                )
+            except BaseException as exc:
+                pending = observer_raised(exc, item_id, in_progress)
+            if pending is not None:
+                await settle(pending)
         value = payload.value
         try:
             value = await fn(value)
@@ -268,12 +275,17 @@ async def observed_loop(runner: StageRunner, record: WorkerRecord, spec: TaskSpe
                     # Counted first, then told (completed, and the end), then awaited.
                     outcomes.processed += 1
                     record.payload = None
-                    try:
-                        pending = emit(
-                            item_id, name, completed, worker, worker_id, now, EMPTY_METADATA
-                        )
-                    except BaseException as exc:
-                        pending = observer_raised(exc, item_id, completed)
+                    sink = sinks.status_sink
+                    if sink is not None:
+                        sink((item_id, name, completed, worker, worker_id, now, EMPTY_METADATA))
+                        pending = None
+                    else:
+                        try:
+                            pending = emit(
+                                item_id, name, completed, worker, worker_id, now, EMPTY_METADATA
+                            )
+                        except BaseException as exc:
+                            pending = observer_raised(exc, item_id, completed)
                     finished = item_finished(item_id, result)
                     if pending is not None:
                         await settle(pending)
@@ -283,18 +295,25 @@ async def observed_loop(runner: StageRunner, record: WorkerRecord, spec: TaskSpe
                 else:
                     await outcomes.finish(record, result, name)
             else:
-                try:
-                    pending = emit(item_id, name, completed, worker, worker_id, now, EMPTY_METADATA)
-                except BaseException as exc:
-                    pending = observer_raised(exc, item_id, completed)
-                if pending is not None:
-                    await settle(pending)
-                try:
-                    pending = emit(item_id, next_name, queued, None, None, now, EMPTY_METADATA)
-                except BaseException as exc:
-                    pending = observer_raised(exc, item_id, queued)
-                if pending is not None:
-                    await settle(pending)
+                sink = sinks.status_sink
+                if sink is not None:  # read once for both: nothing runs between the two
+                    sink((item_id, name, completed, worker, worker_id, now, EMPTY_METADATA))
+                    sink((item_id, next_name, queued, None, None, now, EMPTY_METADATA))
+                else:
+                    try:
+                        pending = emit(
+                            item_id, name, completed, worker, worker_id, now, EMPTY_METADATA
+                        )
+                    except BaseException as exc:
+                        pending = observer_raised(exc, item_id, completed)
+                    if pending is not None:
+                        await settle(pending)
+                    try:
+                        pending = emit(item_id, next_name, queued, None, None, now, EMPTY_METADATA)
+                    except BaseException as exc:
+                        pending = observer_raised(exc, item_id, queued)
+                    if pending is not None:
+                        await settle(pending)
                 item = (priority, seq, (payload.with_value(value), 1))
                 if not hand_on(item):
                     await following.queue.put(item)  # type: ignore[union-attr]
