@@ -254,6 +254,24 @@ async def test_a_status_callback_set_during_a_run_gets_the_very_next_change() ->
     assert tracker.status_sink is not None
 
 
+async def test_a_subclass_overriding_record_status_still_sees_every_change() -> None:
+    class Counting(StatusTracker):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def record_status(self, *fields: Any) -> Awaitable[None] | None:
+            self.calls += 1
+            return super().record_status(*fields)
+
+    tracker = Counting()
+    assert tracker.status_sink is None
+    stages = [Stage("A", tasks=[identity]), Stage("B", tasks=[identity])]
+    await Pipeline(stages=stages, status_tracker=tracker).run(range(2))
+    assert tracker.calls == 2 * 6
+    assert len(tracker.get_history(1)) == 6
+
+
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 async def test_a_raising_callback_is_logged_and_loses_nothing(
     use_async: bool, caplog: pytest.LogCaptureFixture

@@ -92,11 +92,13 @@ class StatusRecorder:
         # The callbacks in use, kept current by StatusTracker's setters; those of the
         # ends as functions of the result / failed item, in their decided form.
         self._on_status_change: StatusCallback | None = None
-        self.status_sink: StatusSink | None = self._extend
+        self.status_sink: StatusSink | None = None
         """The core's fastest hook (`StatusSink`): the log's ``list.extend``, through which the
         pipeline writes its ``queued``, ``in_progress`` and ``completed`` changes with no
-        Python call; None while ``on_status_change`` is set (every change then comes
-        through ``record_status``, which calls it). You do not set it yourself."""
+        Python call; None while ``on_status_change`` is set, or when a subclass overrides
+        ``record_status`` (every change then comes through ``record_status``). You do not
+        set it yourself."""
+        self._use_status_callback(None)
         self._call_success: Callable[[PipelineResult[Any]], Awaitable[None] | None] | None
         self._call_failure: Callable[[FailedItem], Awaitable[None] | None] | None
         self._call_success = self._call_failure = None
@@ -105,9 +107,13 @@ class StatusRecorder:
         self._plain_results = not self._bounded
 
     def _use_status_callback(self, callback: StatusCallback | None) -> None:
-        """Make ``callback`` the ``on_status_change`` in use, and offer the sink without one."""
+        """Make ``callback`` the ``on_status_change`` in use, and offer the sink without one.
+
+        A subclass that overrides `record_status` is offered no sink: it sees every change.
+        """
         self._on_status_change = callback
-        self.status_sink = self._extend if callback is None else None
+        plain = type(self).record_status is StatusRecorder.record_status
+        self.status_sink = self._extend if callback is None and plain else None
 
     def record_status(
         self,
