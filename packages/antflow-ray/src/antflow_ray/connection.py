@@ -3,7 +3,7 @@
 * `connect`: use the Ray session of this process, or start or join one.
 * `ray_error_kind`: tell what a Ray exception means for the item that met it.
 * `Stored` and `resolve`: a value that lives in Ray's object store, and fetching it.
-* `remote_class`: the Ray actor class made from `StageActor`, made once.
+* `remote_class`: the Ray actor class made from `StageActor` or `InlineStageActor`, made once.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import ray
 from ray import cloudpickle
 from ray import exceptions as ray_errors
 
-from antflow_ray.actor import StageActor
+from antflow_ray.actor import InlineStageActor, StageActor
 
 __all__ = [
     "RayErrorKind",
@@ -117,12 +117,12 @@ async def resolve(value: Any) -> Any:
     return value
 
 
-_remote: Any = None
+_remote: dict[bool, Any] = {}
 
 
-def remote_class() -> Any:
-    """Ray's actor class for `StageActor` (``ray.remote(StageActor)``), made once."""
-    global _remote
-    if _remote is None:
-        _remote = ray.remote(StageActor)
-    return _remote
+def remote_class(inline: bool = False) -> Any:
+    """Ray's actor class for `StageActor` (or `InlineStageActor` if ``inline``), made once."""
+    made = _remote.get(inline)
+    if made is None:
+        made = _remote[inline] = ray.remote(InlineStageActor if inline else StageActor)
+    return made

@@ -109,10 +109,13 @@ class RayStageOptions:
             ``{"pip": ["pillow"]}``; ``None`` uses the job's.
         sync_tasks: Where an actor runs the stage's plain (non-``async``) functions.
             ``"threads"`` (the default, as the asyncio runtime does): in a thread each, so
-            blocking I/O overlaps. ``"inline"``: on the actor's event loop, one call at a
-            time, for CPU-bound work: threads would only take the GIL from each other,
-            and the calls the actor has queued start without a thread hand-off. Needs
-            the stage's ``task_timeout`` unset (an inline call cannot be interrupted).
+            blocking I/O overlaps. ``"inline"``: one call at a time, for CPU-bound work:
+            threads would only take the GIL from each other. When no task and no
+            ``skip_if`` of the stage is ``async``, the actor is a threaded Ray actor of
+            one call at a time, which runs each call on the thread that received it
+            (about 1 ms of CPU less per call than an event loop); otherwise the plain
+            functions run on the actor's event loop. Needs the stage's ``task_timeout``
+            unset (an inline call cannot be interrupted).
 
     Raises:
         ValueError: If a field is invalid; the message says what to change.

@@ -2,10 +2,11 @@
 
 A stage of ``workers`` workers and ``actors`` actors binds worker ``i`` to actor
 ``i % actors``; each actor's ``max_concurrency`` is the number of workers bound to it,
-so an actor never queues a call. The pool creates its actors at ``start()``, waits for
-them to be constructed (a task module the cluster cannot import fails here, before any
-item), replaces an actor that died (once, however many workers saw it die), and kills
-them all at ``stop()``.
+so an actor never queues a call (except an inline stage of plain functions: it runs on
+`InlineStageActor`, one call at a time, its next calls queued by Ray). The pool creates
+its actors at ``start()``, waits for them to be constructed (a task module the cluster
+cannot import fails here, before any item), replaces an actor that died (once, however
+many workers saw it die), and kills them all at ``stop()``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from antflow_core.model import StagePlan
 
-from antflow_ray.actor import ActorRef
+from antflow_ray.actor import ActorRef, runs_inline
 from antflow_ray.connection import remote_class
 from antflow_ray.errors import ActorStartError
 from antflow_ray.options import RayStageOptions
@@ -43,11 +44,14 @@ class ActorPool:
         self.slots = tuple(len(range(k, workers, self.size)) for k in range(self.size))
         self.actors: list[ActorRef] = []
         self.replaced = 0
+        stage = plan.stage
+        self.inline = runs_inline(stage.tasks, stage.skip_if, options.sync_tasks == "inline")
 
     def _create(self, index: int) -> ActorRef:
         stage = self.plan.stage
-        cls: Any = remote_class()
-        handle = cls.options(**self.options.actor_options(self.slots[index])).remote(
+        cls: Any = remote_class(self.inline)
+        concurrency = 1 if self.inline else self.slots[index]
+        handle = cls.options(**self.options.actor_options(concurrency)).remote(
             stage.name,
             tuple(stage.tasks),
             stage.unpack_args,
