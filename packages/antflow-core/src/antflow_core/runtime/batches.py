@@ -46,7 +46,6 @@ from antflow_core.model import (
     batch_ready,
     batch_results,
     call_attempt,
-    retry_metadata,
     stage_failure,
 )
 from antflow_core.runtime.handoff import complete, fail_item
@@ -163,27 +162,16 @@ async def call_batch(runner: StageRunner, record: WorkerRecord, entries: list[Co
             if isinstance(decision, Success):  # per_stage: the same batch, from its first task
                 again = decision.unwrap()
                 runner.retried += count
-                for item_id in ids:
-                    if emitter.on_task is not None:
-                        pending = emitter.task_event(
-                            item_id,
-                            runner.name,
-                            failure.task,
-                            record,
-                            TaskEventType.RETRY,
-                            attempt,
-                            error=failure.error,
-                            duration=failure.duration,
-                        )
-                        if pending is not None:
-                            await emitter.settle(pending)
-                    if observed:
-                        metadata = retry_metadata(failure.error, again.attempt, failure.task)
-                        pending = emitter.status(
-                            item_id, runner.name, ItemStatus.RETRYING, record, metadata
-                        )
-                        if pending is not None:
-                            await emitter.settle(pending)
+                await emitter.retrying(
+                    ids,
+                    runner.name,
+                    failure.task,
+                    record,
+                    attempt,
+                    again.attempt,
+                    failure.error,
+                    failure.duration,
+                )
                 if again.wait_seconds > 0:
                     await runner.sleep(again.wait_seconds)
                 attempt = again.attempt
@@ -242,12 +230,9 @@ async def run_batch_tasks(
     for spec in runner.specs:
         record.current_task = spec.name
         if observed:
-            for item_id in ids:
-                pending = emitter.task_event(
-                    item_id, runner.name, spec.name, record, TaskEventType.START, first
-                )
-                if pending is not None:
-                    await emitter.settle(pending)
+            await emitter.task_events(
+                ids, runner.name, spec.name, record, TaskEventType.START, first
+            )
             started = time.perf_counter()
         try:
             output = await invoke(spec, value)
@@ -260,16 +245,7 @@ async def run_batch_tasks(
         value = output
         if observed:
             took = time.perf_counter() - started
-            for item_id in ids:
-                pending = emitter.task_event(
-                    item_id,
-                    runner.name,
-                    spec.name,
-                    record,
-                    TaskEventType.COMPLETE,
-                    first,
-                    duration=took,
-                )
-                if pending is not None:
-                    await emitter.settle(pending)
+            await emitter.task_events(
+                ids, runner.name, spec.name, record, TaskEventType.COMPLETE, first, duration=took
+            )
     return value  # type: ignore[no-any-return]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final, NamedTuple, Protocol, cast
 
 from antflow_core.model import (
@@ -47,6 +47,7 @@ from antflow_core.model import (
     TaskEvent,
     TaskEventType,
     failed_outcome,
+    retry_metadata,
     succeeded_outcome,
 )
 from antflow_core.runtime.invoke import is_own_cancellation
@@ -263,6 +264,69 @@ class Emitter:
                 )
             else:
                 logger.exception("antflow: the status tracker's coroutine raised; ignored")
+
+    async def task_events(
+        self,
+        ids: Iterable[Any],
+        stage: str,
+        task: str,
+        record: WorkerRecord,
+        kind: TaskEventType,
+        attempt: int,
+        *,
+        duration: float | None = None,
+    ) -> None:
+        """Tell the observer about one task call made for each item of ``ids``, in order.
+
+        For the paths off the common hop (a batch's call, a call after a retry), where an
+        awaited helper costs nothing that matters; only when ``on_task`` is not None.
+        """
+        for item_id in ids:
+            pending = self.task_event(
+                item_id, stage, task, record, kind, attempt, duration=duration
+            )
+            if pending is not None:
+                await self.settle(pending)
+
+    async def retrying(
+        self,
+        ids: Iterable[Any],
+        stage: str,
+        task: str,
+        record: WorkerRecord,
+        failed_attempt: int,
+        next_attempt: int,
+        error: BaseException,
+        duration: float | None,
+    ) -> None:
+        """Tell the observer that each item of ``ids`` is to be tried again.
+
+        Per item, in this order: the task event ``retry`` of ``failed_attempt`` (when task
+        events are observed), then the status ``retrying`` with `retry_metadata` naming
+        ``next_attempt`` (when anything observes). Per-task retries, ``per_stage``
+        re-queues and batch retries all say it this way.
+        """
+        on_task = self.on_task
+        observed = self.observer is not None
+        for item_id in ids:
+            if on_task is not None:
+                pending = self.task_event(
+                    item_id,
+                    stage,
+                    task,
+                    record,
+                    TaskEventType.RETRY,
+                    failed_attempt,
+                    error=error,
+                    duration=duration,
+                )
+                if pending is not None:
+                    await self.settle(pending)
+            if observed:
+                metadata = retry_metadata(error, next_attempt, task)
+                pending = self.status(item_id, stage, ItemStatus.RETRYING, record, metadata)
+                if pending is not None:
+                    await self.settle(pending)
 
     async def decision(self, pending: Awaitable[Any], what: str, stage: str) -> Any:
         """Await what an ``async`` ``skip_if`` returned, within ``callback_timeout``.

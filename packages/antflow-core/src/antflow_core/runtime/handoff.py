@@ -48,7 +48,6 @@ from antflow_core.model import (
     TaskEventType,
     attempt_metadata,
     error_metadata,
-    retry_metadata,
     stage_failure,
 )
 from antflow_core.runtime.task_calls import TaskFailed
@@ -172,29 +171,16 @@ async def requeue(
     """
     runner.retried += 1
     emitter = runner.emitter
-    if emitter.on_task is not None:
-        pending = emitter.task_event(
-            payload.id,
-            runner.name,
-            failure.task,
-            record,
-            TaskEventType.RETRY,
-            stage_attempt,
-            error=failure.error,
-            duration=failure.duration,
-        )
-        if pending is not None:
-            await emitter.settle(pending)
-    if emitter.observer is not None:
-        pending = emitter.status(
-            payload.id,
-            runner.name,
-            ItemStatus.RETRYING,
-            record,
-            retry_metadata(failure.error, decision.attempt, failure.task),
-        )
-        if pending is not None:
-            await emitter.settle(pending)
+    await emitter.retrying(
+        (payload.id,),
+        runner.name,
+        failure.task,
+        record,
+        stage_attempt,
+        decision.attempt,
+        failure.error,
+        failure.duration,
+    )
     if decision.wait_seconds > 0:
         await runner.sleep(decision.wait_seconds)
     if emitter.observer is not None:

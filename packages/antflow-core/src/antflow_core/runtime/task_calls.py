@@ -30,7 +30,6 @@ from returns.result import Failure, Success
 from tenacity import AsyncRetrying, RetryCallState
 
 from antflow_core.model import (
-    ItemStatus,
     Payload,
     RequeueItem,
     RetryDecision,
@@ -38,7 +37,6 @@ from antflow_core.model import (
     TaskEventType,
     call_attempt,
     decide_retry,
-    retry_metadata,
 )
 from antflow_core.runtime.invoke import TaskSpec, invoke, is_own_cancellation, returned_coroutine
 from antflow_core.runtime.workers import WorkerRecord
@@ -217,31 +215,17 @@ async def retry_call(
 
     async def before_sleep(state: RetryCallState) -> None:
         runner.retried += len(ids)
-        error = _outcome_error(state)
-        for item_id in ids:
-            if observed_calls:
-                pending = emitter.task_event(
-                    item_id,
-                    runner.name,
-                    spec.name,
-                    record,
-                    TaskEventType.RETRY,
-                    state.attempt_number,
-                    error=error,
-                    duration=last_duration,
-                )
-                if pending is not None:
-                    await emitter.settle(pending)
-            if observing:
-                pending = emitter.status(
-                    item_id,
-                    runner.name,
-                    ItemStatus.RETRYING,
-                    record,
-                    retry_metadata(error, state.attempt_number + 1, spec.name),
-                )
-                if pending is not None:
-                    await emitter.settle(pending)
+        if observing:
+            await emitter.retrying(
+                ids,
+                runner.name,
+                spec.name,
+                record,
+                state.attempt_number,
+                state.attempt_number + 1,
+                _outcome_error(state),
+                last_duration,
+            )
 
     async def attempt_call() -> Any:
         nonlocal attempts, replayed, last_duration
@@ -251,30 +235,24 @@ async def retry_call(
             raise first_error
         attempts += 1
         if observed_calls:
-            for item_id in ids:
-                pending = emitter.task_event(
-                    item_id, runner.name, spec.name, record, TaskEventType.START, attempts
-                )
-                if pending is not None:
-                    await emitter.settle(pending)
+            await emitter.task_events(
+                ids, runner.name, spec.name, record, TaskEventType.START, attempts
+            )
         call_started = time.perf_counter()
         try:
             output = await invoke(spec, value)
         finally:
             last_duration = time.perf_counter() - call_started
         if observed_calls:
-            for item_id in ids:
-                pending = emitter.task_event(
-                    item_id,
-                    runner.name,
-                    spec.name,
-                    record,
-                    TaskEventType.COMPLETE,
-                    attempts,
-                    duration=last_duration,
-                )
-                if pending is not None:
-                    await emitter.settle(pending)
+            await emitter.task_events(
+                ids,
+                runner.name,
+                spec.name,
+                record,
+                TaskEventType.COMPLETE,
+                attempts,
+                duration=last_duration,
+            )
         return output
 
     retrying = AsyncRetrying(
