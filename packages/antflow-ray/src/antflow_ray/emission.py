@@ -6,43 +6,33 @@ Every event of an item (status changes, task calls, its end) and every stage cal
 `Pipeline`. An observer's method may return an awaitable; it is awaited within
 ``callback_timeout``. What an observer or a callback raises is logged, never allowed to
 fail an item. Nothing is built when nobody observes.
+
+It is the asyncio runtime's `antflow_core.runtime.emission.Emitter` with one difference
+of shape: the core's hot paths call the observer and await what it returned themselves,
+where this runtime (whose calls to the actors dwarf an awaited helper) awaits one method
+per event. The building of events, the fast observer hooks, the logging of what an
+observer raises and the ``callback_timeout`` are the core's.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from antflow_core.model import (
     EMPTY_METADATA,
     FailedItem,
-    FinishRecorder,
-    ItemFinished,
     ItemStatus,
     PipelineObserver,
     PipelineResult,
-    StatusEvent,
-    StatusRecorder,
     TaskEvent,
     TaskEventType,
-    failed_outcome,
-    succeeded_outcome,
 )
+from antflow_core.runtime.emission import Emitter as CoreEmitter
+from antflow_core.runtime.emission import EventTypes
 from antflow_core.runtime.workers import WorkerRecord
 
 __all__ = ["Emitter"]
-
-logger = logging.getLogger("antflow")
-
-
-def _is_own_cancellation(exc: BaseException) -> bool:
-    if not isinstance(exc, asyncio.CancelledError):
-        return False
-    task = asyncio.current_task()
-    return task is None or task.cancelling() > 0
 
 
 class Emitter:
@@ -55,21 +45,17 @@ class Emitter:
     """
 
     def __init__(self, observer: PipelineObserver | None, callback_timeout: float | None) -> None:
-        self.observer = observer
-        self.callback_timeout = callback_timeout
-        recorder = getattr(observer, "record_status", None)
-        self._record_status: StatusRecorder | None = (
-            cast("StatusRecorder", recorder) if callable(recorder) else None
-        )
-        finisher = getattr(observer, "record_finished", None)
-        self._record_finished: FinishRecorder | None = (
-            cast("FinishRecorder", finisher) if callable(finisher) else None
-        )
-        self.on_task: Callable[[TaskEvent], Awaitable[None] | None] | None = (
-            observer.on_task_event
-            if observer is not None and getattr(observer, "observes_task_events", True)
-            else None
-        )
+        self._core = CoreEmitter(observer, callback_timeout, EventTypes())
+
+    @property
+    def observer(self) -> PipelineObserver | None:
+        """The observer, or None when nobody observes."""
+        return self._core.observer
+
+    @property
+    def on_task(self) -> Callable[[TaskEvent], Awaitable[None] | None] | None:
+        """The observer's ``on_task_event``, or None when it wants no task events."""
+        return self._core.on_task
 
     async def status(
         self,
@@ -80,26 +66,12 @@ class Emitter:
         metadata: Mapping[str, Any] = EMPTY_METADATA,
     ) -> None:
         """Tell the observer that ``item_id`` changed status at ``stage``."""
-        observer = self.observer
-        if observer is None:
+        core = self._core
+        if core.observer is None:
             return
-        name, worker_id = (None, None) if worker is None else (worker.name, worker.worker_id)
-        try:
-            recorder = self._record_status
-            if recorder is not None:
-                pending = recorder(item_id, stage, status, name, worker_id, time.time(), metadata)
-            else:
-                event = StatusEvent(item_id, stage, status, name, worker_id, time.time(), metadata)
-                pending = observer.on_status_event(event)
-        except BaseException as exc:
-            if _is_own_cancellation(exc):
-                raise
-            logger.exception(
-                "antflow: the status tracker raised on %s of item %r; ignored", status, item_id
-            )
-            return
+        pending = core.status(item_id, stage, status, worker, metadata)
         if pending is not None:
-            await self._settle(pending)
+            await core.settle(pending)
 
     async def task(
         self,
@@ -114,94 +86,26 @@ class Emitter:
         duration: float | None = None,
     ) -> None:
         """Tell the observer about one task call (only if it wants task events)."""
-        on_task = self.on_task
-        if on_task is None:
+        core = self._core
+        if core.on_task is None:
             return
-        event = TaskEvent(
-            item_id,
-            stage,
-            task,
-            worker.name,
-            worker.worker_id,
-            kind,
-            attempt,
-            time.time(),
-            error,
-            duration,
+        pending = core.task_event(
+            item_id, stage, task, worker, kind, attempt, error=error, duration=duration
         )
-        try:
-            pending = on_task(event)
-        except BaseException as exc:
-            if _is_own_cancellation(exc):
-                raise
-            logger.exception("antflow: the status tracker raised on %r; ignored", event)
-            return
         if pending is not None:
-            await self._settle(pending)
+            await core.settle(pending)
 
     async def finished(self, item_id: Any, ended: PipelineResult[Any] | FailedItem) -> None:
         """Tell the observer that ``item_id`` left the pipeline as ``ended``."""
-        observer = self.observer
-        if observer is None:
+        core = self._core
+        if core.observer is None:
             return
-        try:
-            recorder = self._record_finished
-            if recorder is not None:
-                pending = recorder(item_id, ended, time.time())
-            else:
-                outcome = (
-                    succeeded_outcome(ended)
-                    if isinstance(ended, PipelineResult)
-                    else failed_outcome(ended)
-                )
-                pending = observer.on_item_finished(ItemFinished(item_id, outcome, time.time()))
-        except BaseException as exc:
-            if _is_own_cancellation(exc):
-                raise
-            logger.exception(
-                "antflow: the status tracker raised on the end of item %r; ignored", item_id
-            )
-            return
+        pending = core.item_finished(item_id, ended)
         if pending is not None:
-            await self._settle(pending)
-
-    async def _settle(self, pending: Awaitable[None]) -> None:
-        scope = asyncio.timeout(self.callback_timeout)
-        try:
-            async with scope:
-                await pending
-        except BaseException as exc:
-            if _is_own_cancellation(exc):
-                raise
-            if isinstance(exc, TimeoutError) and scope.expired():
-                logger.error(
-                    "antflow: the status tracker's callback took longer than "
-                    "callback_timeout=%ss; abandoned",
-                    self.callback_timeout,
-                )
-            else:
-                logger.exception("antflow: the status tracker's coroutine raised; ignored")
+            await core.settle(pending)
 
     async def callback(
         self, callback: Callable[[Any], Any], arg: Any, what: str, stage: str
     ) -> None:
         """Call a stage callback (sync or async) within ``callback_timeout``; log its errors."""
-        scope = asyncio.timeout(self.callback_timeout)
-        try:
-            pending = callback(arg)
-            if isinstance(pending, Awaitable):
-                async with scope:
-                    await pending
-        except BaseException as exc:
-            if _is_own_cancellation(exc):
-                raise
-            if isinstance(exc, TimeoutError) and scope.expired():
-                logger.error(
-                    "antflow: %s callback of stage %r took longer than callback_timeout=%ss; "
-                    "abandoned",
-                    what,
-                    stage,
-                    self.callback_timeout,
-                )
-            else:
-                logger.exception("antflow: %s callback of stage %r raised; ignored", what, stage)
+        await self._core.callback(callback, arg, what, stage)
