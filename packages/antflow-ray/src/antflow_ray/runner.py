@@ -45,7 +45,6 @@ from antflow_core.model import (
     Payload,
     PipelineResult,
     RequeueItem,
-    RetryDecision,
     RetryTask,
     StageCounts,
     StagePlan,
@@ -62,6 +61,8 @@ from antflow_core.model import (
     stage_failure,
 )
 from antflow_core.runtime import QueueClosed, StageQueue
+from antflow_core.runtime.invoke import is_own_cancellation
+from antflow_core.runtime.task_calls import TaskFailed
 from antflow_core.runtime.workers import WorkerRecord
 from returns.result import Failure
 
@@ -79,35 +80,6 @@ __all__ = ["QueueEntry", "StageRunner"]
 logger = logging.getLogger("antflow")
 
 QueueEntry = tuple[int, int, tuple[Payload[Any], int]]
-
-
-class _TaskFailed(Exception):
-    """A task of the stage failed for good (after its per-task retries).
-
-    ``decision`` is the model's decision on its last call, from which the stage's follows.
-    """
-
-    def __init__(
-        self,
-        error: BaseException,
-        task: str,
-        attempts: int,
-        duration: float,
-        decision: RetryDecision,
-    ) -> None:
-        super().__init__(error)
-        self.error = error
-        self.task = task
-        self.attempts = attempts
-        self.duration = duration
-        self.decision = decision
-
-
-def _is_own_cancellation(exc: BaseException) -> bool:
-    if not isinstance(exc, asyncio.CancelledError):
-        return False
-    task = asyncio.current_task()
-    return task is None or task.cancelling() > 0
 
 
 def _with_payload(
@@ -228,7 +200,7 @@ class StageRunner:
         except QueueClosed:
             return
         except BaseException as exc:
-            if _is_own_cancellation(exc):
+            if is_own_cancellation(exc):
                 raise
             logger.critical("antflow: worker %s crashed", record.name, exc_info=exc)
             self._crashed(exc)
@@ -274,7 +246,7 @@ class StageRunner:
         except CannotSend as cannot:
             await self._fail_item(record, payload, cannot.error, 0, None)
             return
-        except _TaskFailed as failure:
+        except TaskFailed as failure:
             await self._stage_failed(record, priority, seq, payload, attempt, failure)
             return
         await self._complete(record, priority, seq, payload, value)
@@ -318,7 +290,7 @@ class StageRunner:
         """Run task ``index`` on ``value`` with its per-task retries; return its output.
 
         Raises:
-            _TaskFailed: When the task fails for good (``per_stage``: at its first failure).
+            TaskFailed: When the task fails for good (``per_stage``: at its first failure).
             CannotSend: If the item cannot be serialised.
         """
         name = self.plan.task_names[index]
@@ -350,7 +322,7 @@ class StageRunner:
             retry = decision.value_or(None)
             if not isinstance(retry, RetryTask):
                 # Give up here, or (RequeueItem, per_stage) let the stage re-queue the item.
-                raise _TaskFailed(error, name, task_attempt, duration, decision)
+                raise TaskFailed(error, name, task_attempt, duration, decision)
             self.retried += 1
             await emitter.task(
                 payload.id,
@@ -425,7 +397,7 @@ class StageRunner:
         seq: int,
         payload: Payload[Any],
         stage_attempt: int,
-        failure: _TaskFailed,
+        failure: TaskFailed,
     ) -> None:
         """A task failed for good: re-queue the item (``per_stage``) or fail it.
 
@@ -447,7 +419,7 @@ class StageRunner:
         seq: int,
         payload: Payload[Any],
         stage_attempt: int,
-        failure: _TaskFailed,
+        failure: TaskFailed,
         requeue: RequeueItem,
     ) -> None:
         """``per_stage`` retry: wait, then put the item back at the start of its stage."""
@@ -485,7 +457,7 @@ class StageRunner:
         payload: Payload[Any],
         error: BaseException,
         attempts: int,
-        failure: _TaskFailed | None,
+        failure: TaskFailed | None,
     ) -> None:
         """The item ends here as a `FailedItem` carrying the value the stage received."""
         try:
